@@ -1,0 +1,14 @@
+"""mixupy_dask: exact, partition-invariant mixup data augmentation for pandas and Dask."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import accessors as _accessors  # noqa: F401  (registers df.mixup / ddf.mixup)
+from .api import mixup
+from .errors import MixupError, MixupTypeError, NonFiniteError
+
+try:
+    __version__ = version("mixupy_dask")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = ["MixupError", "MixupTypeError", "NonFiniteError", "__version__", "mixup"]

@@ -1,0 +1,119 @@
+"""The one numeric kernel: frames to float column blocks, the mixing formula, and back.
+
+Values travel as 2-D blocks shaped (columns, rows), one block per output dtype,
+which is pandas' own block layout: converting a frame costs one copy at most and
+gathering rows is a contiguous ``take`` per column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from .errors import MixupTypeError, NonFiniteError
+
+__all__ = ["Layout", "from_blocks", "mix", "to_blocks"]
+
+
+def _output_dtype(dtype) -> np.dtype | None:
+    """float32 for floats of 32 bits or less, float64 for other bool/int/float, else None."""
+    if isinstance(dtype, pd.CategoricalDtype) or ptypes.is_complex_dtype(dtype):
+        return None
+    if ptypes.is_float_dtype(dtype):
+        return (
+            np.dtype(np.float32)
+            if np.dtype(_numpy_type(dtype)).itemsize <= 4
+            else np.dtype(np.float64)
+        )
+    if ptypes.is_bool_dtype(dtype) or ptypes.is_integer_dtype(dtype):
+        return np.dtype(np.float64)
+    return None
+
+
+def _numpy_type(dtype):
+    """The numpy type behind a numpy, pandas-nullable or pyarrow-backed numeric dtype."""
+    return getattr(dtype, "numpy_dtype", dtype)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which columns are mixed, and the output dtype of each, grouped into blocks."""
+
+    columns: pd.Index
+    groups: tuple[tuple[np.dtype, tuple[int, ...]], ...]
+
+    @classmethod
+    def from_dtypes(cls, dtypes: pd.Series) -> Layout:
+        """Check that every column is numeric; raise naming the ones that are not."""
+        out = [_output_dtype(dt) for dt in dtypes]
+        bad = [
+            f"{name!r} ({dt})"
+            for name, dt, o in zip(dtypes.index, dtypes, out, strict=True)
+            if o is None
+        ]
+        if bad:
+            raise MixupTypeError(
+                f"columns must be bool, integer or float to be mixed; not so: {', '.join(bad)}"
+            )
+        groups = {}
+        for position, dt in enumerate(out):
+            groups.setdefault(dt, []).append(position)
+        return cls(dtypes.index, tuple((dt, tuple(pos)) for dt, pos in groups.items()))
+
+    def empty_frame(self) -> pd.DataFrame:
+        """A zero-row frame of the output's columns and dtypes (dask's ``meta``)."""
+        blocks = [np.empty((len(pos), 0), dtype=dt) for dt, pos in self.groups]
+        return from_blocks(blocks, self, pd.RangeIndex(0))
+
+
+def to_blocks(frame: pd.DataFrame, layout: Layout) -> list[np.ndarray]:
+    """The frame's values as one float block per dtype group, shaped (columns, rows).
+
+    Raises ``NonFiniteError`` naming the columns with NaN, missing or infinite values.
+    """
+    blocks = []
+    for dtype, positions in layout.groups:
+        part = frame.iloc[:, list(positions)] if len(positions) < frame.shape[1] else frame
+        blocks.append(part.to_numpy(dtype=dtype, na_value=np.nan).T)
+    bad = {}
+    for block, (_, positions) in zip(blocks, layout.groups, strict=True):
+        counts = block.shape[1] - np.isfinite(block).sum(axis=1)
+        bad.update({layout.columns[p]: int(c) for p, c in zip(positions, counts, strict=True) if c})
+    if bad:
+        where = ", ".join(f"{name!r} ({count})" for name, count in bad.items())
+        raise NonFiniteError(
+            f"values must be finite; NaN, missing or infinite values in columns: {where}"
+        )
+    return blocks
+
+
+def from_blocks(blocks: Sequence[np.ndarray], layout: Layout, index: pd.Index) -> pd.DataFrame:
+    """A frame with ``layout``'s columns, in their order, from blocks made by ``to_blocks``."""
+    if len(blocks) == 1:
+        return pd.DataFrame(blocks[0].T, index=index, columns=layout.columns, copy=False)
+    arrays = {}
+    for block, (_, positions) in zip(blocks, layout.groups, strict=True):
+        arrays.update(zip(positions, block, strict=True))
+    frame = pd.DataFrame(
+        {p: arrays[p] for p in range(len(layout.columns))}, index=index, copy=False
+    )
+    frame.columns = layout.columns
+    return frame
+
+
+def mix(left: np.ndarray, right: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """``lam * left + (1 - lam) * right`` per row, for blocks shaped (columns, rows).
+
+    This exact form, rather than ``right + lam * (left - right)``, gives exact copies
+    for ``lam == 1`` and cannot overflow for values near the float limits. ``right``
+    is overwritten (callers pass a fresh gather); ``left`` is not.
+    """
+    lam = lam.astype(left.dtype, copy=False)
+    out = np.multiply(left, lam)
+    right *= 1 - lam
+    out += right
+    return out

@@ -1,0 +1,307 @@
+"""Counter-based randomness: every random choice is a pure function of (seed, position).
+
+Mixup's randomness has three parts, each keyed by the seed and a *global* position,
+never by a generator whose state depends on partitioning or call order. That is what
+makes the pandas and dask routes bit-identical for any partitioning, and a lazy
+result recompute to the same values after a worker dies:
+
+- ``Permutation``: a keyed pseudo-random permutation of ``range(n)`` per cycle, with an
+  element-wise inverse, so a source row can compute where it must travel.
+- ``Selection``: a keyed uniform choice of exactly ``k`` of ``n`` positions, whose
+  members in any range, and counts before any position, are cheap to compute.
+- ``lambdas``: Beta(alpha, alpha) weights drawn in fixed blocks of output positions.
+
+``Sampler`` puts them together into the row semantics of DESIGN.md section 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+__all__ = ["Keys", "Permutation", "Sampler", "Selection", "lambdas"]
+
+# Independent random streams, one per use, under the user's seed.
+STREAM_PERMUTATION = 0
+STREAM_SELECTION = 1
+STREAM_LAMBDA = 2
+
+#: Output rows per Beta draw block. Fixed: changing it changes every seeded result.
+LAMBDA_BLOCK = 4096
+#: Rows per leaf of the selection tree. Fixed for the same reason.
+SELECTION_LEAF = 4096
+#: Feistel rounds. Four rounds of a strong mixing function make a pseudo-random
+#: permutation (Luby-Rackoff); we need statistical quality, not cryptography.
+FEISTEL_ROUNDS = 4
+#: numpy's hypergeometric sampler is exact only below this population per side.
+_HYPERGEOMETRIC_LIMIT = 10**9
+
+_U64 = np.uint64
+_GOLDEN = _U64(0x9E3779B97F4A7C15)
+_MIX1 = _U64(0xBF58476D1CE4E5B9)
+_MIX2 = _U64(0x94D049BB133111EB)
+
+
+def _mix64(z: np.ndarray | np.uint64) -> np.ndarray:
+    """The splitmix64 finaliser: a fast, well-avalanching bijection of uint64."""
+    with np.errstate(over="ignore"):
+        z = z ^ (z >> _U64(30))
+        z = z * _MIX1
+        z ^= z >> _U64(27)
+        z *= _MIX2
+        z ^= z >> _U64(31)
+    return z
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The user's seed, fixed once: entropy plus spawn key, as in numpy's SeedSequence.
+
+    Held as plain ints so that it pickles to workers and tokenises deterministically.
+    """
+
+    entropy: int | tuple[int, ...]
+    spawn_key: tuple[int, ...] = ()
+
+    @classmethod
+    def from_seed_sequence(cls, seq: np.random.SeedSequence) -> Keys:
+        entropy = seq.entropy
+        if not isinstance(entropy, int):
+            entropy = tuple(int(e) for e in entropy)
+        return cls(entropy, tuple(int(k) for k in seq.spawn_key))
+
+    def seed_sequence(self, *stream: int) -> np.random.SeedSequence:
+        """An independent SeedSequence for the sub-stream ``stream`` of this seed."""
+        return np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key + stream)
+
+    def generator(self, *stream: int) -> np.random.Generator:
+        return np.random.default_rng(self.seed_sequence(*stream))
+
+
+@dataclass(frozen=True)
+class Permutation:
+    """Keyed pseudo-random permutations of ``range(n)``, one per cycle.
+
+    An unbalanced Feistel network over the smallest power of two >= n, with cycle
+    walking to stay inside ``range(n)``. Both directions are element-wise, so a row
+    finds its partner (``forward``) and a source row finds who it is the partner of
+    (``inverse``) without materialising the permutation. The domain is < 2n, so
+    cycle walking takes fewer than two rounds of the network on average.
+    """
+
+    keys: Keys
+    n: int
+    stream: tuple[int, ...] = ()
+
+    @cached_property
+    def _widths(self) -> tuple[int, int]:
+        bits = max(2, (self.n - 1).bit_length())
+        return bits // 2, bits - bits // 2
+
+    @cached_property
+    def _base_keys(self) -> np.ndarray:
+        seq = self.keys.seed_sequence(STREAM_PERMUTATION, *self.stream)
+        return seq.generate_state(FEISTEL_ROUNDS, dtype=np.uint64)
+
+    def _round_keys(self, cycle: int | np.ndarray) -> np.ndarray:
+        """Round keys, shape (rounds,) for one cycle or (rounds, len) for an array."""
+        c = _mix64(np.asarray(cycle, dtype=np.uint64) * _GOLDEN)
+        base = self._base_keys.reshape((-1,) + (1,) * np.ndim(c))
+        return _mix64(base ^ c)
+
+    def _network(self, x: np.ndarray, keys: np.ndarray, inverse: bool) -> np.ndarray:
+        a, b = self._widths
+        rounds = range(FEISTEL_ROUNDS - 1, -1, -1) if inverse else range(FEISTEL_ROUNDS)
+        for r in rounds:
+            # Round r splits a value into a high part of `hi` bits and a low part of
+            # `lo` bits; the widths alternate so that unbalanced halves both get mixed.
+            hi, lo = (a, b) if r % 2 == 0 else (b, a)
+            hi_mask = _U64((1 << hi) - 1)
+            if inverse:
+                low = x >> _U64(hi)
+                high = (x & hi_mask) ^ (_mix64(low ^ keys[r]) & hi_mask)
+                x = (high << _U64(lo)) | low
+            else:
+                high, low = x >> _U64(lo), x & _U64((1 << lo) - 1)
+                x = (low << _U64(hi)) | (high ^ (_mix64(low ^ keys[r]) & hi_mask))
+        return x
+
+    def _apply(self, x, cycle, inverse: bool) -> np.ndarray:
+        x = np.asarray(x, dtype=np.int64)
+        keys = self._round_keys(cycle)
+        y = self._network(x.astype(np.uint64), keys, inverse)
+        n = _U64(self.n)
+        outside = np.flatnonzero(y >= n)
+        while outside.size:  # cycle walking: re-encrypt until back inside range(n)
+            sub_keys = keys if keys.ndim == 1 else keys[:, outside]
+            y[outside] = self._network(y[outside], sub_keys, inverse)
+            outside = outside[y[outside] >= n]
+        return y.astype(np.int64)
+
+    def forward(self, x, cycle: int | np.ndarray) -> np.ndarray:
+        """pi_cycle(x) for positions ``x`` (array) in ``range(n)``."""
+        return self._apply(x, cycle, inverse=False)
+
+    def inverse(self, y, cycle: int | np.ndarray) -> np.ndarray:
+        """pi_cycle^-1(y), element-wise."""
+        return self._apply(y, cycle, inverse=True)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A keyed uniform choice of exactly ``k`` of the positions ``range(n)``.
+
+    Built as a fixed binary tree over the positions: each node splits its quota
+    between its halves with a hypergeometric draw keyed by the node, and each leaf
+    picks its quota uniformly. Whatever the partitioning, the members inside any
+    range and the count before any position cost O(log n + range / leaf) draws.
+    """
+
+    keys: Keys
+    n: int
+    k: int
+    stream: tuple[int, ...] = ()
+
+    def _rng(self, lo: int, hi: int) -> np.random.Generator:
+        return self.keys.generator(STREAM_SELECTION, *self.stream, lo, hi)
+
+    def _split(self, lo: int, mid: int, hi: int, k: int) -> int:
+        """How many of the node's ``k`` members fall in its left half."""
+        good, bad = mid - lo, hi - mid
+        if k in (0, good + bad):
+            return min(k, good)
+        rng = self._rng(lo, hi)
+        if max(good, bad) < _HYPERGEOMETRIC_LIMIT:
+            return int(rng.hypergeometric(good, bad, k))
+        # Beyond numpy's exact range: a binomial with the same mean, kept feasible.
+        return int(np.clip(rng.binomial(k, good / (good + bad)), k - bad, good))
+
+    def _leaf(self, lo: int, hi: int, k: int) -> np.ndarray:
+        if k == hi - lo:
+            return np.arange(lo, hi, dtype=np.int64)
+        chosen = self._rng(lo, hi).choice(hi - lo, size=k, replace=False)
+        return np.sort(chosen).astype(np.int64) + lo
+
+    def members(self, start: int, stop: int) -> np.ndarray:
+        """The selected positions in ``[start, stop)``, ascending."""
+        found = []
+        stack = [(0, self.n, self.k)]
+        while stack:
+            lo, hi, k = stack.pop()
+            if k == 0 or hi <= start or lo >= stop:
+                continue
+            if hi - lo <= SELECTION_LEAF:
+                leaf = self._leaf(lo, hi, k)
+                found.append(leaf[(leaf >= start) & (leaf < stop)])
+                continue
+            mid = (lo + hi) // 2
+            k_left = self._split(lo, mid, hi, k)
+            stack.append((mid, hi, k - k_left))  # popped last: keeps output sorted
+            stack.append((lo, mid, k_left))
+        return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+    def count_before(self, stop: int) -> int:
+        """How many selected positions are < ``stop``."""
+        lo, hi, k, count = 0, self.n, self.k, 0
+        while k > 0 and lo < stop < hi:
+            if hi - lo <= SELECTION_LEAF:
+                return count + int(np.searchsorted(self._leaf(lo, hi, k), stop))
+            mid = (lo + hi) // 2
+            k_left = self._split(lo, mid, hi, k)
+            if stop <= mid:
+                hi, k = mid, k_left
+            else:
+                lo, k, count = mid, k - k_left, count + k_left
+        return count + (k if stop >= hi else 0)
+
+
+def lambdas(keys: Keys, alpha: float, start: int, stop: int) -> np.ndarray:
+    """Mixing weights for output rows ``[start, stop)``; ``alpha == 0`` gives ones.
+
+    Block ``b`` of ``LAMBDA_BLOCK`` output rows always draws from its own generator
+    keyed by ``b``, so any range draws only the blocks it overlaps and gets the
+    same values whichever range it is part of.
+    """
+    if alpha == 0:
+        return np.ones(stop - start)
+    if stop <= start:
+        return np.empty(0)
+    first, last = start // LAMBDA_BLOCK, (stop - 1) // LAMBDA_BLOCK
+    draws = [
+        keys.generator(STREAM_LAMBDA, block).beta(alpha, alpha, LAMBDA_BLOCK)
+        for block in range(first, last + 1)
+    ]
+    offset = first * LAMBDA_BLOCK
+    return np.concatenate(draws)[start - offset : stop - offset]
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """The row plan of mixup for ``n`` input rows and ``m`` output rows.
+
+    Output row ``k`` belongs to cycle ``c = k // n`` and has rank ``t = k % n`` in
+    it. Its left row is input row ``t`` in a full cycle, and the ``t``-th selected
+    row of the partial last cycle (``m % n`` rows chosen by ``Selection``). Its
+    partner is input row ``pi_c(t)``, so in a full cycle every row is a partner
+    exactly once, and the partial cycle's partners are distinct.
+    """
+
+    keys: Keys
+    n: int
+    m: int
+    alpha: float
+    label_preserving: bool = False
+
+    @property
+    def full_cycles(self) -> int:
+        return self.m // self.n
+
+    @property
+    def cycles(self) -> int:
+        return -(-self.m // self.n)
+
+    def cycle_size(self, cycle: int) -> int:
+        return self.n if cycle < self.full_cycles else self.m % self.n
+
+    @cached_property
+    def permutation(self) -> Permutation:
+        return Permutation(self.keys, self.n)
+
+    @cached_property
+    def selection(self) -> Selection:
+        return Selection(self.keys, self.n, self.m % self.n)
+
+    def left_rows(self, cycle: int, start: int, stop: int) -> np.ndarray:
+        """Input positions in ``[start, stop)`` that are left rows in ``cycle``."""
+        if cycle < self.full_cycles:
+            return np.arange(start, stop, dtype=np.int64)
+        return self.selection.members(start, stop)
+
+    def rank_starts(self, cycle: int, offsets: Sequence[int]) -> list[int]:
+        """For input partition boundaries ``offsets``, the ranks of their first left rows."""
+        if cycle < self.full_cycles:
+            return [int(o) for o in offsets]
+        return [self.selection.count_before(int(o)) for o in offsets]
+
+    def weights(self, start: int, stop: int) -> np.ndarray:
+        """lambda for output rows ``[start, stop)``."""
+        lam = lambdas(self.keys, self.alpha, start, stop)
+        if self.label_preserving:
+            np.maximum(lam, 1.0 - lam, out=lam)
+        return lam
+
+    def partners(self, ranks: np.ndarray, cycle: int | np.ndarray) -> np.ndarray:
+        """Input positions of the partners of the left rows with ``ranks`` in ``cycle``."""
+        return self.permutation.forward(ranks, cycle)
+
+    def destinations(self, sources: np.ndarray, cycle: int) -> tuple[np.ndarray, np.ndarray]:
+        """Where source rows go as partners in ``cycle``: (which sources, output ranks).
+
+        Sources that are nobody's partner (only in the partial cycle) are left out.
+        """
+        ranks = self.permutation.inverse(sources, cycle)
+        keep = np.flatnonzero(ranks < self.cycle_size(cycle))
+        return keep, ranks[keep]
