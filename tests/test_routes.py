@@ -1,0 +1,130 @@
+"""The heart of the project: every route gives the pandas reference's values, bit for bit."""
+
+from __future__ import annotations
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mixupy_dask import mixup
+
+from .conftest import split_frame
+
+assert_exact = pd.testing.assert_frame_equal
+
+
+def _frame(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "f64": rng.normal(size=n),
+            "i64": rng.integers(-50, 50, n),
+            "f32": rng.random(n).astype(np.float32),
+            "flag": rng.random(n) > 0.5,
+            "u8": rng.integers(0, 255, n).astype(np.uint8),
+        }
+    )
+
+
+@st.composite
+def partitionings(draw):
+    """A frame, a split of its rows into partitions (empty ones allowed) and mixup options."""
+    n = draw(st.integers(2, 60))
+    k = draw(st.integers(1, 7))
+    cuts = sorted(draw(st.lists(st.integers(0, n), min_size=k - 1, max_size=k - 1)))
+    lengths = np.diff([0, *cuts, n]).tolist()
+    options = {
+        "alpha": draw(st.sampled_from([0.0, 0.2, 1.0, 4.0])),
+        "concat": draw(st.booleans()),
+        "batch_size": draw(st.one_of(st.none(), st.integers(1, 3 * n + 5))),
+        "seed": draw(st.integers(0, 2**32)),
+    }
+    columns = draw(st.sets(st.sampled_from(["f64", "i64", "f32", "flag", "u8"]), min_size=1))
+    df = _frame(n, draw(st.integers(0, 1000)))[sorted(columns)]
+    return df, lengths, options
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=partitionings())
+def test_dask_equals_pandas_for_any_partitioning(case):
+    df, lengths, options = case
+    expected = mixup(df, **options)
+    out = mixup(split_frame(df, lengths), **options).compute(scheduler="threads")
+    assert_exact(out, expected, check_exact=True)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=partitionings())
+def test_distributed_equals_pandas(case, cluster_client):
+    df, lengths, options = case
+    expected = mixup(df, **options)
+    out = cluster_client.compute(mixup(split_frame(df, lengths), **options)).result()
+    assert_exact(out, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("batch_size", [None, 7, 100, 250])
+@pytest.mark.parametrize("concat", [False, True])
+def test_every_route_equals_pandas(route, batch_size, concat):
+    df = _frame(100, seed=3)
+    expected = mixup(df, 1.5, concat, batch_size, seed=11)
+    assert_exact(
+        route(lambda d: mixup(d, 1.5, concat, batch_size, seed=11), df), expected, check_exact=True
+    )
+
+
+def test_lazy_result_recomputes_identically_even_unseeded():
+    df = _frame(500)
+    lazy = mixup(dd.from_pandas(df, npartitions=4), batch_size=700)  # seed=None: drawn once, here
+    first = lazy.compute(scheduler="threads")
+    assert_exact(lazy.compute(scheduler="sync"), first, check_exact=True)
+    assert_exact(lazy.compute(scheduler="threads"), first, check_exact=True)
+
+
+def test_recompute_after_worker_restart(cluster_client):
+    df = _frame(400)
+    lazy = mixup(dd.from_pandas(df, npartitions=5), seed=5, batch_size=555)
+    first = cluster_client.compute(lazy).result()
+    cluster_client.restart()
+    assert_exact(cluster_client.compute(lazy).result(), first, check_exact=True)
+    assert_exact(first, mixup(df, seed=5, batch_size=555), check_exact=True)
+
+
+def test_seed_forms_are_stable_and_distinct():
+    df = _frame(50)
+    assert_exact(mixup(df, seed=3), mixup(df, seed=3), check_exact=True)
+    assert not mixup(df, seed=3).equals(mixup(df, seed=4))
+    epochs = [mixup(df, seed=(3, epoch)) for epoch in range(3)]
+    assert not epochs[0].equals(epochs[1])
+    assert not epochs[1].equals(epochs[2])
+    assert_exact(mixup(df, seed=np.random.SeedSequence(9)), mixup(df, seed=9), check_exact=True)
+    child = np.random.SeedSequence(9).spawn(1)[0]
+    assert not mixup(df, seed=child).equals(mixup(df, seed=9))
+    assert not mixup(df).equals(mixup(df))  # fresh entropy per call
+
+
+def test_does_not_modify_its_input():
+    df = _frame(30)
+    before = df.copy()
+    mixup(df, seed=1, concat=True)
+    mixup(dd.from_pandas(df, npartitions=3), seed=1).compute()
+    assert_exact(df, before, check_exact=True)
+
+
+def test_output_partitions_line_up_with_input_partitions():
+    df = _frame(90)
+    out = mixup(dd.from_pandas(df, npartitions=3), batch_size=200, seed=0)
+    # two full cycles of 3 partitions, then the partial cycle's 3
+    assert out.npartitions == 9
+    sizes = out.map_partitions(len).compute().tolist()
+    assert sizes[:6] == [30, 30, 30] * 2
+    assert sum(sizes[6:]) == 20
+
+
+@pytest.mark.parametrize(("batch_size", "concat"), [(None, False), (150, True)])
+def test_graph_has_exactly_one_shuffle(batch_size, concat):
+    out = mixup(dd.from_pandas(_frame(60), npartitions=4), batch_size=batch_size, concat=concat)
+    names = [type(e).__name__ for e in out.expr.optimize().walk()]
+    assert len([n for n in names if n.endswith("Shuffle")]) == 1, names
