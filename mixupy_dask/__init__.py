@@ -5,6 +5,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import accessors as _accessors  # noqa: F401  (registers df.mixup / ddf.mixup)
 from .api import mixup
 from .errors import MixupError, MixupTypeError, NonFiniteError
+from .parquet import augment_parquet as augment_parquet  # re-export (issue 4)
 
 try:
     __version__ = version("mixupy_dask")
