@@ -1,135 +1,249 @@
 """The lazy dask route: sampler per partition, one partner shuffle, one kernel pass.
 
 Output partition ``q = c * P + p`` holds cycle ``c``'s left rows from input
-partition ``p``, so each full cycle lines up with the input's partitions. Every
-source row computes, element-wise, the output position it is the partner of
-(``Sampler.destinations``) and travels there in a single ``set_index`` shuffle on
-the output partition id; the kernel then pairs left and partner partitions by
-position with ``map_partitions``.
+partition ``p``, in input order, so each full cycle lines up with the input's
+partitions. Within an output partition, the left rows of class ``g`` fill a
+contiguous run of *slots*, so every source row computes, element-wise, the output
+partition and slot of the left row it is the partner of (``Sampler.destinations``)
+and travels there in a single ``set_index`` shuffle on the output partition id; the
+kernel pairs left and partner partitions by position with ``map_partitions`` and
+lines partners up by slot, with no sort and no lookup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
+import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from .kernel import Layout, from_blocks, mix, to_blocks
+from .errors import NonFiniteError
+from .kernel import Layout, classes, from_blocks, mix_blocks, to_blocks
+from .labels import Labels
 from .sampler import Sampler
 
-__all__ = ["mixup_dask", "partition_lengths"]
+__all__ = ["Plan", "categories_from_counts", "describe", "mixup_dask"]
 
-_PART, _POS = "_mixupy_partition", "_mixupy_position"
-
-
-def partition_lengths(frame: dd.DataFrame) -> list[int]:
-    """Rows per partition, in one pass (nothing O(n) comes back to the client)."""
-    return [int(x) for x in frame.map_partitions(len).compute()]
+_PART, _SLOT = "_mixupy_partition", "_mixupy_slot"
 
 
-def _originals(part: pd.DataFrame, layout: Layout, offsets, partition_info=None) -> pd.DataFrame:
+def describe(
+    frame: dd.DataFrame, labels: Labels | None, within_class: bool, lengths=None
+) -> tuple[Labels | None, np.ndarray]:
+    """What the plan needs to know about the partitions, in at most one pass.
+
+    Returns the labels with their categories fixed, and ``class_starts`` (K, P + 1):
+    cumulative rows per class (one class of all rows unless ``within_class``).
+    Parquet metadata can supply ``lengths``; then plain mixup needs no pass at all.
+    """
+    column = labels.column if labels is not None else None
+    if column is not None and (within_class or labels.needs_categories):
+        counts = dask.compute(*[dask.delayed(_value_counts)(p) for p in frame[column].to_delayed()])
+        labels = categories_from_counts(labels, counts)
+        per_class = np.array([c.reindex(list(labels.categories), fill_value=0) for c in counts])
+        lengths = [int(c.sum()) for c in counts]
+    elif within_class:
+        layout = Layout.from_dtypes(frame.dtypes, labels.names)
+        per_class = np.array(
+            dask.compute(*[dask.delayed(_class_counts)(p, layout) for p in frame.to_delayed()])
+        )
+    elif lengths is None:
+        lengths = [int(x) for x in frame.map_partitions(len).compute()]
+    if not within_class:
+        per_class = np.asarray(lengths, dtype=np.int64)[:, None]
+    per_class = per_class.reshape(frame.npartitions, -1).T.astype(np.int64)
+    starts = np.zeros((per_class.shape[0], per_class.shape[1] + 1), dtype=np.int64)
+    np.cumsum(per_class, axis=1, out=starts[:, 1:])
+    return labels, starts
+
+
+def categories_from_counts(labels: Labels, counts) -> Labels:
+    """Fix a class column's categories from value counts; refuse missing labels."""
+    observed = set()
+    missing = 0
+    for c in counts:
+        nulls = c.index.isna()
+        missing += int(c[nulls].sum())
+        observed.update(c.index[~nulls & (c.to_numpy() > 0)])
+    if missing:
+        raise NonFiniteError(f"label column {labels.column!r} has missing values ({missing})")
+    return labels if labels.categories is not None else labels.with_categories(observed)
+
+
+def _value_counts(series: pd.Series) -> pd.Series:
+    return series.value_counts(dropna=False, sort=False)
+
+
+def _class_counts(part: pd.DataFrame, layout: Layout) -> np.ndarray:
+    return np.bincount(classes(to_blocks(part, layout), layout), minlength=len(layout.labels))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where every left row sits, from per-partition class counts (no data needed).
+
+    ``class_starts[g, p]`` is the class rank of class ``g``'s first row in input
+    partition ``p``; ``slot_starts(c)[g, p]`` the slot rank of its first left row in
+    cycle ``c``. The plan is O(classes x partitions), never O(rows).
+    """
+
+    sampler: Sampler
+    class_starts: np.ndarray  # (K, P + 1)
+
+    @property
+    def partitions(self) -> int:
+        return self.class_starts.shape[1] - 1
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        """Input partition boundaries in rows."""
+        return self.class_starts.sum(axis=0)
+
+    @cached_property
+    def _partial_starts(self) -> np.ndarray:
+        full = self.sampler.full_cycles
+        return np.array(
+            [
+                [self.sampler.slot_start(full, g, int(r)) for r in row]
+                for g, row in enumerate(self.class_starts)
+            ],
+            dtype=np.int64,
+        ).reshape(self.class_starts.shape)
+
+    def slot_starts(self, cycle: int) -> np.ndarray:
+        return self.class_starts if cycle < self.sampler.full_cycles else self._partial_starts
+
+    def slot_bases(self, cycle: int) -> np.ndarray:
+        """(K, P): first slot of class g's run inside output partition (cycle, p)."""
+        sizes = np.diff(self.slot_starts(cycle), axis=1)
+        return np.cumsum(sizes, axis=0) - sizes
+
+    @cached_property
+    def out_offsets(self) -> list[int]:
+        """Output partition boundaries in output rows."""
+        n, sizes = self.sampler.n, []
+        for c in range(self.sampler.cycles):
+            sizes.extend(np.diff(self.slot_starts(c), axis=1).sum(axis=0).tolist())
+        return [0, *np.cumsum(sizes).tolist()] if sizes else [0]
+
+
+def _row_classes(blocks, layout: Layout, plan: Plan) -> np.ndarray | None:
+    return classes(blocks, layout) if len(plan.class_starts) > 1 else None
+
+
+def _class_rows(row_classes, length: int):
+    """(class, local row indices) for each class present; one class: all rows."""
+    if row_classes is None:
+        yield 0, np.arange(length)
+        return
+    order = np.argsort(row_classes, kind="stable")
+    bounds = np.searchsorted(row_classes[order], np.arange(row_classes.max(initial=-1) + 2))
+    for g in range(len(bounds) - 1):
+        if bounds[g + 1] > bounds[g]:
+            yield g, order[bounds[g] : bounds[g + 1]]
+
+
+def _concat(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
+
+
+def _originals(part: pd.DataFrame, layout: Layout, labels, offsets, partition_info=None):
     p = partition_info["number"]
-    return from_blocks(to_blocks(part, layout), layout, pd.RangeIndex(offsets[p], offsets[p + 1]))
+    blocks = to_blocks(_encode(part, labels), layout)
+    return from_blocks(blocks, layout, pd.RangeIndex(offsets[p], offsets[p + 1]))
 
 
-def _route(
-    part: pd.DataFrame,
-    sampler: Sampler,
-    layout: Layout,
-    offsets,
-    cycle: int,
-    rank_starts,
-    partition_info=None,
-) -> pd.DataFrame:
+def _encode(part: pd.DataFrame, labels: Labels | None) -> pd.DataFrame:
+    return part if labels is None else labels.encode(part)
+
+
+def _route(part, layout: Layout, labels, plan: Plan, cycle: int, partition_info=None):
     """A source partition's rows that are partners in ``cycle``, tagged with where they go."""
-    p = partition_info["number"]
-    keep, ranks = sampler.destinations(np.arange(offsets[p], offsets[p + 1]), cycle)
-    blocks = [block.take(keep, axis=1) for block in to_blocks(part, layout)]
-    routed = from_blocks(blocks, layout, pd.RangeIndex(len(keep)))
-    # The output partition owning rank t is the last one starting at or before t
-    # ("right"), which skips empty partitions that start at the same rank.
-    starts = np.asarray(rank_starts[:-1])
-    routed[_PART] = cycle * (len(offsets) - 1) + np.searchsorted(starts, ranks, "right") - 1
-    routed[_POS] = cycle * sampler.n + ranks
+    p, P, sampler = partition_info["number"], plan.partitions, plan.sampler
+    blocks = to_blocks(_encode(part, labels), layout)
+    starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
+    rows, parts, slots = [], [], []
+    for g, local in _class_rows(_row_classes(blocks, layout, plan), part.shape[0]):
+        keep, slot = sampler.destinations(g, plan.class_starts[g, p] + np.arange(len(local)), cycle)
+        # The partition owning slot v is the last one starting at or before v
+        # ("right"), which skips empty partitions that start at the same slot.
+        dest = np.searchsorted(starts[g, :-1], slot, "right") - 1
+        rows.append(local[keep])
+        parts.append(cycle * P + dest)
+        slots.append(bases[g, dest] + slot - starts[g, dest])
+    rows = _concat(rows)
+    routed = from_blocks([b.take(rows, axis=1) for b in blocks], layout, pd.RangeIndex(len(rows)))
+    routed[_PART] = _concat(parts)
+    routed[_SLOT] = _concat(slots)
     return routed
 
 
-def _mix_partition(
-    part: pd.DataFrame,
-    partners: pd.DataFrame,
-    sampler: Sampler,
-    layout: Layout,
-    offsets,
-    out_offsets,
-    partition_info=None,
-) -> pd.DataFrame:
-    q = partition_info["number"]
-    cycle, p = divmod(q, len(offsets) - 1)
-    start, stop = out_offsets[q], out_offsets[q + 1]
+def _mix_partition(part, partners, layout: Layout, labels, plan: Plan, partition_info=None):
+    q, sampler = partition_info["number"], plan.sampler
+    cycle, p = divmod(q, plan.partitions)
+    start, stop = plan.out_offsets[q], plan.out_offsets[q + 1]
     if len(partners) != stop - start:  # the shuffle must deliver one partner per row
         raise RuntimeError(f"partition {q}: {len(partners)} partner rows for {stop - start} rows")
-    left = sampler.left_rows(cycle, offsets[p], offsets[p + 1]) - offsets[p]
-    blocks = to_blocks(part, layout)
-    if len(left) != part.shape[0]:
-        blocks = [block.take(left, axis=1) for block in blocks]
-    # Partner rows arrive in any order; each output position comes exactly once.
-    order = np.empty(len(partners), dtype=np.int64)
-    order[partners[_POS].to_numpy() - start] = np.arange(len(partners))
-    partner_blocks = [block.take(order, axis=1) for block in to_blocks(partners, layout)]
+    blocks = to_blocks(_encode(part, labels), layout)
+    starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
+    rows, slots = [], []
+    for g, local in _class_rows(_row_classes(blocks, layout, plan), part.shape[0]):
+        first = int(plan.class_starts[g, p])
+        chosen = sampler.left_ranks(cycle, g, first, first + len(local)) - first
+        rows.append(local[chosen])
+        slots.append(bases[g, p] + np.arange(len(chosen)))
+    rows, slots = _concat(rows), _concat(slots)
+    order = np.argsort(rows, kind="stable")  # left rows in input order
+    rows, slots = rows[order], slots[order]
+    if len(rows) != part.shape[0]:
+        blocks = [block.take(rows, axis=1) for block in blocks]
+    # Partner rows arrive in any order, one per slot: place them, then read by slot.
+    by_slot = np.empty(len(partners), dtype=np.int64)
+    by_slot[partners[_SLOT].to_numpy()] = np.arange(len(partners))
+    partner_rows = by_slot[slots]
+    partner_blocks = [block.take(partner_rows, axis=1) for block in to_blocks(partners, layout)]
     lam = sampler.weights(start, stop)
-    mixed = [mix(lb, rb, lam) for lb, rb in zip(blocks, partner_blocks, strict=True)]
+    mixed = mix_blocks(blocks, partner_blocks, lam, layout, sampler.label_preserving)
     return from_blocks(mixed, layout, pd.RangeIndex(start, stop))
 
 
 def mixup_dask(
-    frame: dd.DataFrame, sampler: Sampler, layout: Layout, concat: bool, lengths: Sequence[int]
+    frame: dd.DataFrame,
+    plan: Plan,
+    layout: Layout,
+    concat: bool,
+    labels: Labels | None = None,
 ) -> dd.DataFrame:
-    """Build the lazy mixup graph for ``frame`` whose partitions have ``lengths`` rows."""
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).tolist()
-    P, n = len(lengths), sampler.n
+    """Build the lazy mixup graph for ``frame`` laid out as ``plan`` says."""
+    sampler, P = plan.sampler, plan.partitions
     frame = frame.clear_divisions()
     meta = layout.empty_frame()
-
-    rank_starts = [sampler.rank_starts(c, offsets) for c in range(sampler.cycles)]
-    out_offsets = [c * n + s for c, starts in enumerate(rank_starts) for s in starts[:-1]]
-    out_offsets.append(sampler.m)
-
-    routed_meta = meta.assign(**{_PART: np.int64(0), _POS: np.int64(0)}).iloc[:0]
+    routed_meta = meta.assign(**{_PART: np.int64(0), _SLOT: np.int64(0)}).iloc[:0]
     routed = dd.concat(
         [
             frame.map_partitions(
-                _route,
-                sampler,
-                layout,
-                offsets,
-                c,
-                rank_starts[c],
-                meta=routed_meta,
-                clear_divisions=True,
+                _route, layout, labels, plan, c, meta=routed_meta, clear_divisions=True
             )
             for c in range(sampler.cycles)
         ]
     )
     Q = sampler.cycles * P
-    partners = routed.set_index(_PART, divisions=[*list(range(Q)), Q - 1])
+    partners = routed.set_index(_PART, divisions=[*range(Q), Q - 1])
     left = dd.concat([frame] * sampler.cycles) if sampler.cycles > 1 else frame
     if left.npartitions != partners.npartitions:  # map_partitions pairs by position only
         raise RuntimeError(f"{left.npartitions} left partitions for {partners.npartitions}")
     mixed = dd.map_partitions(
-        _mix_partition,
-        left,
-        partners,
-        sampler,
-        layout,
-        offsets,
-        out_offsets,
-        meta=meta,
-        clear_divisions=True,
+        _mix_partition, left, partners, layout, labels, plan, meta=meta, clear_divisions=True
     )
     if not concat:
         return mixed
-    originals = frame.map_partitions(_originals, layout, offsets, meta=meta, clear_divisions=True)
+    offsets = plan.offsets.tolist()
+    originals = frame.map_partitions(
+        _originals, layout, labels, offsets, meta=meta, clear_divisions=True
+    )
+    n = sampler.n
     shifted = mixed.map_partitions(lambda df: df.set_axis(df.index + n), meta=meta)
     return dd.concat([originals, shifted])

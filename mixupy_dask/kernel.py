@@ -16,7 +16,7 @@ from pandas.api import types as ptypes
 
 from .errors import MixupTypeError, NonFiniteError
 
-__all__ = ["Layout", "from_blocks", "mix", "to_blocks"]
+__all__ = ["Layout", "classes", "from_blocks", "mix", "mix_blocks", "to_blocks"]
 
 
 def _output_dtype(dtype) -> np.dtype | None:
@@ -45,10 +45,15 @@ class Layout:
 
     columns: pd.Index
     groups: tuple[tuple[np.dtype, tuple[int, ...]], ...]
+    #: (group, row within the group's block) of each label column, in label order
+    labels: tuple[tuple[int, int], ...] = ()
 
     @classmethod
-    def from_dtypes(cls, dtypes: pd.Series) -> Layout:
-        """Check that every column is numeric; raise naming the ones that are not."""
+    def from_dtypes(cls, dtypes: pd.Series, labels: Sequence = ()) -> Layout:
+        """Check that every column is numeric; raise naming the ones that are not.
+
+        ``labels`` names the (encoded) label columns, whose argmax is a row's class.
+        """
         out = [_output_dtype(dt) for dt in dtypes]
         bad = [
             f"{name!r} ({dt})"
@@ -62,7 +67,16 @@ class Layout:
         groups = {}
         for position, dt in enumerate(out):
             groups.setdefault(dt, []).append(position)
-        return cls(dtypes.index, tuple((dt, tuple(pos)) for dt, pos in groups.items()))
+        where = {
+            dtypes.index[p]: (g, i)
+            for g, positions in enumerate(groups.values())
+            for i, p in enumerate(positions)
+        }
+        return cls(
+            dtypes.index,
+            tuple((dt, tuple(pos)) for dt, pos in groups.items()),
+            tuple(where[name] for name in labels),
+        )
 
     def empty_frame(self) -> pd.DataFrame:
         """A zero-row frame of the output's columns and dtypes (dask's ``meta``)."""
@@ -117,3 +131,34 @@ def mix(left: np.ndarray, right: np.ndarray, lam: np.ndarray) -> np.ndarray:
     right *= 1 - lam
     out += right
     return out
+
+
+def _label_values(blocks: Sequence[np.ndarray], layout: Layout) -> np.ndarray:
+    """The label columns as one (labels, rows) float64 array."""
+    return np.stack([blocks[g][i] for g, i in layout.labels]).astype(np.float64, copy=False)
+
+
+def classes(blocks: Sequence[np.ndarray], layout: Layout) -> np.ndarray:
+    """Each row's class: the argmax of its label columns (the first one on ties)."""
+    return _label_values(blocks, layout).argmax(axis=0)
+
+
+def mix_blocks(
+    left: Sequence[np.ndarray],
+    right: Sequence[np.ndarray],
+    lam: np.ndarray,
+    layout: Layout,
+    hard_labels: bool = False,
+) -> list[np.ndarray]:
+    """Mix every block; with ``hard_labels``, labels are the left row's own, as one-hot.
+
+    A single label column (a numeric target) is copied from the left row instead.
+    """
+    mixed = [mix(lb, rb, lam) for lb, rb in zip(left, right, strict=True)]
+    if hard_labels and layout.labels:
+        own = _label_values(left, layout)
+        if len(own) > 1:
+            own = (np.arange(len(own))[:, None] == own.argmax(axis=0)).astype(np.float64)
+        for (g, i), values in zip(layout.labels, own, strict=True):
+            mixed[g][i] = values
+    return mixed

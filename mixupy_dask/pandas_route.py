@@ -5,42 +5,68 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .kernel import Layout, from_blocks, mix, to_blocks
+from .kernel import Layout, classes, from_blocks, mix_blocks, to_blocks
 from .sampler import Sampler
 
 __all__ = ["mixup_frame"]
 
 
-def _pairs(sampler: Sampler) -> tuple[np.ndarray | None, np.ndarray]:
-    """Left and partner input positions of every output row (left None: all rows once)."""
+def _pairs(sampler: Sampler, members: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Left and partner input positions of every output row, in output order.
+
+    ``members[g]`` lists the positions of class ``g``'s rows in input order (None: one
+    class of all rows, where class ranks are positions).
+    """
     n, full = sampler.n, sampler.full_cycles
-    ranks = np.arange(full * n, dtype=np.int64)
-    cycles = ranks // n if full > 1 else 0
-    ranks %= n
-    left = [ranks]
-    partners = [sampler.partners(ranks, cycles)] if full else []
-    rest = sampler.cycle_size(full) if full < sampler.cycles else 0
-    if rest:
-        left.append(sampler.left_rows(full, 0, n))
-        partners.append(sampler.partners(np.arange(rest, dtype=np.int64), full))
-    if sampler.m == n:
-        return None, partners[0]
-    return np.concatenate(left), np.concatenate(partners)
+    at = (lambda g, ranks: ranks) if members is None else (lambda g, ranks: members[g][ranks])
+    partners = np.empty(full * n, dtype=np.int64)
+    for g, size in enumerate(sampler.class_sizes):
+        slots = np.tile(np.arange(size, dtype=np.int64), full)
+        cycles = np.repeat(np.arange(full), size) if full > 1 else 0
+        # Full cycles: left rows are all rows, so output index = cycle * n + position.
+        partners[np.repeat(np.arange(full) * n, size) + at(g, slots)] = at(
+            g, sampler.partners(g, slots, cycles)
+        )
+    left = np.tile(np.arange(n, dtype=np.int64), full)
+    if full == sampler.cycles:
+        return left, partners
+    rest_left, rest_partners = [], []
+    for g, size in enumerate(sampler.class_sizes):
+        rest_left.append(at(g, sampler.left_ranks(full, g, 0, size)))
+        slots = np.arange(sampler.size(full, g), dtype=np.int64)
+        rest_partners.append(at(g, sampler.partners(g, slots, full)))
+    rest_left, rest_partners = np.concatenate(rest_left), np.concatenate(rest_partners)
+    order = np.argsort(rest_left, kind="stable")  # left rows in input order
+    return np.concatenate([left, rest_left[order]]), np.concatenate(
+        [partners, rest_partners[order]]
+    )
 
 
 def mixup_frame(
-    frame: pd.DataFrame, sampler: Sampler, layout: Layout, concat: bool
+    frame: pd.DataFrame,
+    make_sampler,
+    layout: Layout,
+    concat: bool,
+    within_class: bool = False,
 ) -> pd.DataFrame:
-    """Mix a whole pandas frame: the same kernel and sampler as every other route."""
+    """Mix a whole (label-encoded) pandas frame.
+
+    ``make_sampler(class_sizes)`` builds the sampler once the rows' classes are known.
+    """
     blocks = to_blocks(frame, layout)
-    left, partners = _pairs(sampler)
+    members = None
+    if within_class:
+        row_classes = classes(blocks, layout)
+        members = [np.flatnonzero(row_classes == g) for g in range(len(layout.labels))]
+        sampler = make_sampler(tuple(len(m) for m in members))
+    else:
+        sampler = make_sampler((len(frame),))
+    left, partners = _pairs(sampler, members)
     lam = sampler.weights(0, sampler.m)
-    mixed = [
-        mix(block if left is None else block.take(left, axis=1), block.take(partners, axis=1), lam)
-        for block in blocks
-    ]
+    same_left = sampler.m == sampler.n  # one full cycle: left rows are the input as is
+    lefts = blocks if same_left else [block.take(left, axis=1) for block in blocks]
+    rights = [block.take(partners, axis=1) for block in blocks]
+    mixed = mix_blocks(lefts, rights, lam, layout, sampler.label_preserving)
     if concat:
-        mixed = [
-            np.concatenate([block, out], axis=1) for block, out in zip(blocks, mixed, strict=True)
-        ]
+        mixed = [np.concatenate([b, out], axis=1) for b, out in zip(blocks, mixed, strict=True)]
     return from_blocks(mixed, layout, pd.RangeIndex(mixed[0].shape[1]))

@@ -16,7 +16,6 @@ result recompute to the same values after a worker dies:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -28,6 +27,7 @@ __all__ = ["Keys", "Permutation", "Sampler", "Selection", "lambdas"]
 STREAM_PERMUTATION = 0
 STREAM_SELECTION = 1
 STREAM_LAMBDA = 2
+STREAM_QUOTA = 3
 
 #: Output rows per Beta draw block. Fixed: changing it changes every seeded result.
 LAMBDA_BLOCK = 4096
@@ -240,20 +240,30 @@ def lambdas(keys: Keys, alpha: float, start: int, stop: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Sampler:
-    """The row plan of mixup for ``n`` input rows and ``m`` output rows.
+    """The row plan of mixup for classes of ``class_sizes`` rows and ``m`` output rows.
 
-    Output row ``k`` belongs to cycle ``c = k // n`` and has rank ``t = k % n`` in
-    it. Its left row is input row ``t`` in a full cycle, and the ``t``-th selected
-    row of the partial last cycle (``m % n`` rows chosen by ``Selection``). Its
-    partner is input row ``pi_c(t)``, so in a full cycle every row is a partner
-    exactly once, and the partial cycle's partners are distinct.
+    Plain mixup has one class of all ``n`` rows; ``within_class`` mixing has one per
+    label. Output row ``k`` belongs to cycle ``c = k // n``; the cycle's left rows are
+    the input rows in input order (all of them in a full cycle; in the partial last
+    cycle a keyed uniform choice of ``m % n``, split between classes by a keyed
+    multivariate hypergeometric draw, then chosen by ``Selection`` per class).
+
+    Within class ``g``, rows are numbered by *class rank* (their order in the input)
+    and the cycle's left rows by *slot rank* ``v`` (their order among the cycle's left
+    rows of that class). The partner of the left row with slot rank ``v`` is the row
+    of class rank ``pi_{c,g}(v)``, so in a full cycle every row is a partner exactly
+    once, and partners in the partial cycle are distinct.
     """
 
     keys: Keys
-    n: int
+    class_sizes: tuple[int, ...]
     m: int
     alpha: float
     label_preserving: bool = False
+
+    @property
+    def n(self) -> int:
+        return sum(self.class_sizes)
 
     @property
     def full_cycles(self) -> int:
@@ -263,45 +273,57 @@ class Sampler:
     def cycles(self) -> int:
         return -(-self.m // self.n)
 
-    def cycle_size(self, cycle: int) -> int:
-        return self.n if cycle < self.full_cycles else self.m % self.n
-
     @cached_property
-    def permutation(self) -> Permutation:
-        return Permutation(self.keys, self.n)
+    def quotas(self) -> tuple[int, ...]:
+        """Left rows of each class in the partial last cycle."""
+        rest = self.m % self.n
+        if len(self.class_sizes) == 1:
+            return (rest,)
+        rng = self.keys.generator(STREAM_QUOTA)
+        return tuple(int(q) for q in rng.multivariate_hypergeometric(self.class_sizes, rest))
 
-    @cached_property
-    def selection(self) -> Selection:
-        return Selection(self.keys, self.n, self.m % self.n)
+    def size(self, cycle: int, g: int = 0) -> int:
+        """Left rows of class ``g`` in ``cycle``."""
+        return self.class_sizes[g] if cycle < self.full_cycles else self.quotas[g]
 
-    def left_rows(self, cycle: int, start: int, stop: int) -> np.ndarray:
-        """Input positions in ``[start, stop)`` that are left rows in ``cycle``."""
+    def _stream(self, g: int) -> tuple[int, ...]:
+        return () if len(self.class_sizes) == 1 else (g,)
+
+    def permutation(self, g: int = 0) -> Permutation:
+        return Permutation(self.keys, self.class_sizes[g], self._stream(g))
+
+    def selection(self, g: int = 0) -> Selection:
+        return Selection(self.keys, self.class_sizes[g], self.quotas[g], self._stream(g))
+
+    def left_ranks(self, cycle: int, g: int, start: int, stop: int) -> np.ndarray:
+        """Class ranks in ``[start, stop)`` of class ``g`` that are left rows in ``cycle``."""
         if cycle < self.full_cycles:
             return np.arange(start, stop, dtype=np.int64)
-        return self.selection.members(start, stop)
+        return self.selection(g).members(start, stop)
 
-    def rank_starts(self, cycle: int, offsets: Sequence[int]) -> list[int]:
-        """For input partition boundaries ``offsets``, the ranks of their first left rows."""
+    def slot_start(self, cycle: int, g: int, class_rank: int) -> int:
+        """Slot rank of the first left row of class ``g`` at or after ``class_rank``."""
         if cycle < self.full_cycles:
-            return [int(o) for o in offsets]
-        return [self.selection.count_before(int(o)) for o in offsets]
+            return class_rank
+        return self.selection(g).count_before(class_rank)
+
+    def partners(self, g: int, slots: np.ndarray, cycle: int | np.ndarray) -> np.ndarray:
+        """Class ranks of the partners of the left rows with slot ranks ``slots``."""
+        return self.permutation(g).forward(slots, cycle)
+
+    def destinations(self, g: int, class_ranks: np.ndarray, cycle: int):
+        """Which rows of class ``g`` are partners in ``cycle``, and the slot ranks they serve.
+
+        Returns ``(keep, slots)``: indices into ``class_ranks`` and the slot ranks of the
+        left rows they are partners of (only the partial cycle leaves rows out).
+        """
+        slots = self.permutation(g).inverse(class_ranks, cycle)
+        keep = np.flatnonzero(slots < self.size(cycle, g))
+        return keep, slots[keep]
 
     def weights(self, start: int, stop: int) -> np.ndarray:
-        """lambda for output rows ``[start, stop)``."""
+        """lambda for output rows ``[start, stop)``; label-preserving keeps it >= 1/2."""
         lam = lambdas(self.keys, self.alpha, start, stop)
         if self.label_preserving:
             np.maximum(lam, 1.0 - lam, out=lam)
         return lam
-
-    def partners(self, ranks: np.ndarray, cycle: int | np.ndarray) -> np.ndarray:
-        """Input positions of the partners of the left rows with ``ranks`` in ``cycle``."""
-        return self.permutation.forward(ranks, cycle)
-
-    def destinations(self, sources: np.ndarray, cycle: int) -> tuple[np.ndarray, np.ndarray]:
-        """Where source rows go as partners in ``cycle``: (which sources, output ranks).
-
-        Sources that are nobody's partner (only in the partial cycle) are left out.
-        """
-        ranks = self.permutation.inverse(sources, cycle)
-        keep = np.flatnonzero(ranks < self.cycle_size(cycle))
-        return keep, ranks[keep]

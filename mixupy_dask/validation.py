@@ -25,6 +25,7 @@ class Params:
     concat: bool
     batch_size: int | None
     keys: Keys
+    label_preserving: bool = False
 
 
 def _is_int(value) -> bool:
@@ -53,7 +54,9 @@ def seed_keys(seed: SeedLike) -> Keys:
     return Keys.from_seed_sequence(np.random.SeedSequence([int(v) for v in values]))
 
 
-def check_params(alpha, concat, batch_size, seed) -> Params:
+def check_params(
+    alpha, concat, batch_size, seed, within_class=False, label_preserving=False, labels=None
+) -> Params:
     """Validate mixup's parameters; raise naming the parameter and what is allowed."""
     if not isinstance(alpha, numbers.Real) or isinstance(alpha, (bool, np.bool_)):
         raise MixupTypeError(f"`alpha` must be a real number >= 0, not {alpha!r}")
@@ -61,13 +64,18 @@ def check_params(alpha, concat, batch_size, seed) -> Params:
         raise MixupError(f"`alpha` must be a finite number >= 0, got {alpha!r}")
     if not isinstance(concat, (bool, np.bool_)):
         raise MixupTypeError(f"`concat` must be True or False, not {concat!r}")
+    for name, flag in (("within_class", within_class), ("label_preserving", label_preserving)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise MixupTypeError(f"`{name}` must be True or False, not {flag!r}")
+        if flag and labels is None:
+            raise MixupError(f"`{name}=True` needs `labels`: the label column(s) to use")
     if batch_size is not None:
         if not _is_int(batch_size):
             raise MixupTypeError(f"`batch_size` must be None or a positive int, not {batch_size!r}")
         if not 0 < batch_size < MAX_ROWS:
             raise MixupError(f"`batch_size` must be between 1 and 2**53 - 1, got {batch_size!r}")
         batch_size = int(batch_size)
-    return Params(float(alpha), bool(concat), batch_size, seed_keys(seed))
+    return Params(float(alpha), bool(concat), batch_size, seed_keys(seed), bool(label_preserving))
 
 
 def check_rows(n: int, batch_size: int | None) -> int:

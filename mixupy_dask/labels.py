@@ -1,0 +1,123 @@
+"""Label columns: which they are, how a class column becomes soft-label columns.
+
+``labels=`` names either one *class column* (categorical, string, object, bool or
+integer), which is one-hot encoded into columns named as ``pd.get_dummies(...,
+prefix=column)`` would name them, or a *label block* of numeric columns (already
+one-hot, or probabilities), mixed as they are. Either way the encoded label columns
+are mixed with the same weights as the features, and a row's class is the argmax
+of its label columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from .errors import MixupError, MixupTypeError, NonFiniteError
+
+__all__ = ["Labels", "resolve_labels"]
+
+
+def _is_class_dtype(dtype) -> bool:
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or ptypes.is_object_dtype(dtype)
+        or ptypes.is_string_dtype(dtype)
+        or ptypes.is_bool_dtype(dtype)
+        or ptypes.is_integer_dtype(dtype)
+    )
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The label columns of a frame, before and after encoding.
+
+    ``column`` is the class column to one-hot encode (None for a label block),
+    ``categories`` its classes in output order once known, ``block`` the input names
+    of a numeric label block.
+    """
+
+    column: Hashable | None = None
+    categories: tuple | None = None
+    block: tuple = ()
+
+    @property
+    def needs_categories(self) -> bool:
+        return self.column is not None and self.categories is None
+
+    @property
+    def names(self) -> tuple:
+        """The label columns of the encoded frame, in order."""
+        if self.column is None:
+            return self.block
+        return tuple(f"{self.column}_{c}" for c in self.categories)
+
+    def with_categories(self, observed: Sequence) -> Labels:
+        """Fix the categories from the distinct values seen in the data (sorted)."""
+        try:
+            return replace(self, categories=tuple(sorted(observed)))
+        except TypeError:
+            raise MixupTypeError(
+                f"label column {self.column!r} mixes values that cannot be sorted; give it "
+                f"a categorical dtype to fix the order of its classes"
+            ) from None
+
+    def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Replace the class column, in place, by its one-hot float columns."""
+        if self.column is None:
+            return frame
+        values = frame[self.column]
+        codes = pd.Categorical(values, categories=list(self.categories)).codes
+        if (codes < 0).any():
+            missing = int(values.isna().sum())
+            if missing:
+                raise NonFiniteError(f"label column {self.column!r} has missing values ({missing})")
+            raise MixupError(f"label column {self.column!r} has values outside its categories")
+        onehot = np.zeros((len(self.categories), len(codes)))
+        onehot[codes, np.arange(len(codes))] = 1.0
+        columns = {}
+        for name in frame.columns:
+            if name == self.column:
+                columns.update(zip(self.names, onehot, strict=True))
+            else:
+                columns[name] = frame[name]
+        return pd.DataFrame(columns, index=frame.index, copy=False)
+
+
+def resolve_labels(dtypes: pd.Series, labels) -> Labels | None:
+    """Check ``labels=`` against the columns; the categories may still be unknown."""
+    if labels is None:
+        return None
+    names = [labels] if isinstance(labels, Hashable) and labels in dtypes.index else labels
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence) or not names:
+        raise MixupError(f"`labels`: no column named {labels!r}")
+    missing = [n for n in names if n not in dtypes.index]
+    if missing:
+        raise MixupError(f"`labels`: no column named {', '.join(map(repr, missing))}")
+    if len(names) == 1 and _is_class_dtype(dtypes[names[0]]):
+        dtype = dtypes[names[0]]
+        categories = None
+        if isinstance(dtype, pd.CategoricalDtype) and dtype.categories is not None:
+            categories = tuple(dtype.categories)
+        elif ptypes.is_bool_dtype(dtype):
+            categories = (False, True)
+        return Labels(column=names[0], categories=categories)
+    bad = [f"{n!r} ({dtypes[n]})" for n in names if not _numeric(dtypes[n])]
+    if bad:
+        raise MixupTypeError(
+            f"`labels`: several label columns must all be numeric (one-hot or probabilities);"
+            f" not so: {', '.join(bad)}"
+        )
+    return Labels(block=tuple(names))
+
+
+def _numeric(dtype) -> bool:
+    return not isinstance(dtype, pd.CategoricalDtype) and (
+        ptypes.is_bool_dtype(dtype)
+        or ptypes.is_integer_dtype(dtype)
+        or ptypes.is_float_dtype(dtype)
+    )
