@@ -124,7 +124,7 @@ class Plan:
     @cached_property
     def out_offsets(self) -> list[int]:
         """Output partition boundaries in output rows."""
-        n, sizes = self.sampler.n, []
+        sizes = []
         for c in range(self.sampler.cycles):
             sizes.extend(np.diff(self.slot_starts(c), axis=1).sum(axis=0).tolist())
         return [0, *np.cumsum(sizes).tolist()] if sizes else [0]
@@ -188,7 +188,7 @@ def _mix_partition(part, partners, layout: Layout, labels, plan: Plan, partition
     if len(partners) != stop - start:  # the shuffle must deliver one partner per row
         raise RuntimeError(f"partition {q}: {len(partners)} partner rows for {stop - start} rows")
     blocks = to_blocks(_encode(part, labels), layout)
-    starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
+    bases = plan.slot_bases(cycle)
     rows, slots = [], []
     for g, local in _class_rows(_row_classes(blocks, layout, plan), part.shape[0]):
         first = int(plan.class_starts[g, p])

@@ -16,10 +16,10 @@ from pandas.api import types as ptypes
 
 from .errors import MixupTypeError, NonFiniteError
 
-__all__ = ["Layout", "classes", "from_blocks", "mix", "mix_blocks", "to_blocks"]
+__all__ = ["Layout", "classes", "from_blocks", "mix", "mix_blocks", "output_dtype", "to_blocks"]
 
 
-def _output_dtype(dtype) -> np.dtype | None:
+def output_dtype(dtype) -> np.dtype | None:
     """float32 for floats of 32 bits or less, float64 for other bool/int/float, else None."""
     if isinstance(dtype, pd.CategoricalDtype) or ptypes.is_complex_dtype(dtype):
         return None
@@ -54,7 +54,7 @@ class Layout:
 
         ``labels`` names the (encoded) label columns, whose argmax is a row's class.
         """
-        out = [_output_dtype(dt) for dt in dtypes]
+        out = [output_dtype(dt) for dt in dtypes]
         bad = [
             f"{name!r} ({dt})"
             for name, dt, o in zip(dtypes.index, dtypes, out, strict=True)

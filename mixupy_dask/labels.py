@@ -18,6 +18,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from .errors import MixupError, MixupTypeError, NonFiniteError
+from .kernel import output_dtype
 
 __all__ = ["Labels", "resolve_labels"]
 
@@ -106,7 +107,7 @@ def resolve_labels(dtypes: pd.Series, labels) -> Labels | None:
         elif ptypes.is_bool_dtype(dtype):
             categories = (False, True)
         return Labels(column=names[0], categories=categories)
-    bad = [f"{n!r} ({dtypes[n]})" for n in names if not _numeric(dtypes[n])]
+    bad = [f"{n!r} ({dtypes[n]})" for n in names if output_dtype(dtypes[n]) is None]
     if bad:
         raise MixupTypeError(
             f"`labels`: several label columns must all be numeric (one-hot or probabilities);"
