@@ -20,12 +20,11 @@ partition's groups are the copies of input series it received, one per
 from __future__ import annotations
 
 import numbers
-import os
-import shutil
-import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from time import perf_counter
+from typing import Any
 
 import dask
 import dask.dataframe as dd
@@ -35,6 +34,17 @@ from pandas.api import types as ptypes
 
 from .errors import MixupError, MixupTypeError
 from .kernel import Layout, from_blocks, to_blocks
+from .parquet import (
+    DEFAULT_BLOCKSIZE,
+    AugmentSummary,
+    _check_destination,
+    _jsonable,
+    _jsonable_seed,
+    _open_source,
+    _read_partition,
+    _versions,
+    write_dataset,
+)
 from .sampler import Keys
 from .validation import MAX_ROWS, seed_keys
 
@@ -151,6 +161,9 @@ def check_columns(columns: pd.Index, dtypes: pd.Series, series, time, labels) ->
             )
     if series == time:
         raise MixupError(f"`series` and `time` must be different columns, both are {series!r}")
+    values = tuple(c for c in columns if c not in (series, time))
+    if not values:
+        raise MixupError("`data` has no value columns to mix besides `series` and `time`")
     labels = _as_list(labels)
     missing = [repr(c) for c in labels if c not in columns]
     if missing:
@@ -158,9 +171,6 @@ def check_columns(columns: pd.Index, dtypes: pd.Series, series, time, labels) ->
     clash = [repr(c) for c in labels if c in (series, time)]
     if clash:
         raise MixupError(f"`labels` cannot include the series or time column: {', '.join(clash)}")
-    values = tuple(c for c in columns if c not in (series, time))
-    if not values:
-        raise MixupError("`data` has no value columns to mix besides `series` and `time`")
     layout = Layout.from_dtypes(dtypes[list(values)])  # raises naming non-numeric columns
     label_set = set(labels)
     return Columns(
@@ -497,8 +507,11 @@ def _mix_dask(frame: dd.DataFrame, columns: Columns, plan: Plan, scale: bool) ->
 # --------------------------------------------------------------------------- public
 
 
-def _prepare(data, series, time, alpha, k, batch_size, scale, seed, labels):
-    """Validate everything and draw the plan: (route, columns, params, plan)."""
+def _prepare(data, series, time, alpha, k, batch_size, scale, seed, labels, client=None):
+    """Validate everything and draw the plan: (route, columns, params, plan).
+
+    On dask this computes the series lengths (and label ranges), on ``client`` if given.
+    """
     params = check_series_params(alpha, k, batch_size, scale, seed)
     if isinstance(data, pd.DataFrame):
         route = "pandas"
@@ -517,7 +530,7 @@ def _prepare(data, series, time, alpha, k, batch_size, scale, seed, labels):
         grouped = data.groupby(columns.series, observed=True)[columns.labels]
         lo, hi = grouped.min(), grouped.max()
     if route == "dask":  # one pass over the data; O(number of series) comes back
-        counts, lo, hi = dask.compute(counts, lo, hi)
+        counts, lo, hi = dask.compute(counts, lo, hi, scheduler=client)
     ids, lengths = check_series(counts, params.k, columns.series)
     if columns.labels:
         _check_labels_constant(lo, hi, columns.labels)
@@ -642,8 +655,8 @@ def mixup_series(
 
 
 def augment_series_parquet(
-    src: str | os.PathLike,
-    dst: str | os.PathLike,
+    src: str,
+    dst: str,
     *,
     series,
     time,
@@ -653,46 +666,116 @@ def augment_series_parquet(
     scale: str | None = "mean",
     seed: int | Sequence[int] | np.random.SeedSequence | None = None,
     labels=None,
+    columns: Sequence[str] | None = None,
     overwrite: bool = False,
-) -> dict:
-    """Read a long-format Parquet dataset, mix its series, write the result to ``dst``.
+    client: Any = None,
+    progress: Callable[[Any], None] | None = None,
+    storage_options: dict[str, Any] | None = None,
+    blocksize: int = DEFAULT_BLOCKSIZE,
+) -> AugmentSummary:
+    """Mix the series of a long-format Parquet dataset into a new Parquet dataset.
 
-    Runs out of core on the current Dask scheduler (a ``distributed.Client`` if one
-    is active). The result is written to a temporary directory beside ``dst`` and
-    renamed into place, so a failed run leaves nothing at ``dst``; the source is
-    never touched. Parameters are those of :func:`mixup_series`.
+    The Parquet edge of :func:`mixup_series`, out of core, on the same reader and
+    all-or-nothing writer as :func:`mixupy_dask.augment_parquet`: the source is read
+    by row groups (twice: once to count each series' rows, once to mix), the output
+    is written beside ``dst`` and renamed into place when complete, and the source
+    is never touched. Output rows equal ``mixup_series(pandas.read_parquet(src),
+    ...)`` bit for bit for the same seed.
+
+    Parameters
+    ----------
+    src, dst : str
+        Source file or dataset, and the new dataset directory (paths or fsspec URLs).
+    series, time, alpha, k, batch_size, scale, seed, labels
+        As for :func:`mixup_series`. With ``seed=None`` fresh entropy is drawn and
+        reported in the summary and the output's metadata.
+    columns : list of str, optional
+        Columns to read (default: all); must include ``series`` and ``time``.
+    overwrite : bool, default False
+        Replace an existing ``dst``, only once the new output is complete.
+    client : distributed.Client, optional
+        Run on this cluster; by default dask's current scheduler.
+    progress : callable, optional
+        Called with the write's future when ``client`` is given (e.g.
+        ``distributed.progress``).
+    storage_options : dict, optional
+        fsspec options for ``src`` and ``dst``.
+    blocksize : int, default 64 MiB
+        Target uncompressed bytes per input partition.
 
     Returns
     -------
-    dict
-        ``series`` and ``rows`` written, and the ``seed`` entropy used (to rerun).
+    AugmentSummary
+        Rows in and out, files written, seconds taken and the seed used.
 
-    Raises
-    ------
-    MixupError
-        ``dst`` exists and ``overwrite`` is false, or any error of ``mixup_series``.
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from mixupy_dask.series import augment_series_parquet
+    >>> tmp = tempfile.mkdtemp()
+    >>> df = pd.DataFrame({"id": [0, 0, 0, 1, 1, 2, 2], "t": [0, 1, 2, 0, 1, 0, 1],
+    ...                    "y": [1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 9.0]})
+    >>> df.to_parquet(os.path.join(tmp, "in.parquet"))
+    >>> summary = augment_series_parquet(os.path.join(tmp, "in.parquet"),
+    ...     os.path.join(tmp, "out"), series="id", time="t", batch_size=4, seed=0)
+    >>> summary.rows_in, summary.rows_out
+    (7, 8)
+    >>> pd.read_parquet(os.path.join(tmp, "out")).equals(
+    ...     mixup_series(df, series="id", time="t", batch_size=4, seed=0))
+    True
     """
-    dst = os.path.abspath(os.fspath(dst))
-    if os.path.exists(dst) and not overwrite:
-        raise MixupError(f"destination {dst!r} exists; pass `overwrite=True` to replace it")
-    if os.path.abspath(os.fspath(src)) == dst:
-        raise MixupError("`dst` must differ from `src`: the source is never overwritten")
-    if seed is None:  # fix it here, so the caller can report and rerun it
-        seed = int(np.random.SeedSequence().entropy)
-    frame = dd.read_parquet(os.fspath(src))
-    _, columns, params, plan = _prepare(
-        frame, series, time, alpha, k, batch_size, scale, seed, labels
+    start = perf_counter()
+    storage_options = dict(storage_options or {})
+    check_series_params(alpha, k, batch_size, scale, seed)  # fail before reading anything
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise MixupTypeError(f"`overwrite` must be True or False, not {overwrite!r}")
+    source = _open_source(src, columns, storage_options, blocksize)
+    fs, path = _check_destination(source, dst, storage_options, bool(overwrite))
+    if seed is None:  # drawn here so that it can be reported and written down
+        seed = np.random.SeedSequence().entropy
+    frame = dd.from_map(
+        _read_partition,
+        source.partitions,
+        args=(source.fs, source.columns),
+        meta=source.meta,
+        label="read-parquet-rowgroups",
+        enforce_metadata=False,
     )
-    mixed = _mix_dask(frame, columns, plan, params.scale == "mean")
-    tmp = f"{dst}.tmp-{uuid.uuid4().hex}"
-    try:
-        mixed.to_parquet(tmp, write_index=False)
-        if os.path.isdir(dst):
-            shutil.rmtree(dst)
-        elif os.path.exists(dst):
-            os.remove(dst)
-        os.replace(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
-    return {"series": plan.m, "rows": int(plan.out_offsets[-1]), "seed": seed}
+    _, cols, params, plan = _prepare(
+        frame, series, time, alpha, k, batch_size, scale, seed, labels, client
+    )
+    out = _mix_dask(frame, cols, plan, params.scale == "mean")
+    metadata = {
+        "source": str(src),
+        "function": "mixup_series",
+        "options": {
+            "series": _jsonable(series),
+            "time": _jsonable(time),
+            "alpha": params.alpha,
+            "k": params.k,
+            "batch_size": batch_size,
+            "scale": params.scale,
+            "labels": _jsonable(labels),
+        },
+        "seed": _jsonable_seed(seed),
+        "versions": _versions(),
+    }
+    files = write_dataset(
+        out,
+        fs,
+        path,
+        overwrite=bool(overwrite),
+        client=client,
+        progress=progress,
+        metadata=metadata,
+        storage_options=storage_options,
+    )
+    return AugmentSummary(
+        rows_in=sum(source.lengths),
+        rows_out=int(plan.out_offsets[-1]),
+        files_written=files,
+        seconds=perf_counter() - start,
+        seed=seed,
+        dst=str(dst),
+    )
