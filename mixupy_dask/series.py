@@ -315,6 +315,27 @@ def _time_key(col: pd.Series, columns: Columns) -> np.ndarray:
     return col.astype("int64").to_numpy()
 
 
+def _order(groups: np.ndarray, times: np.ndarray, n_groups: int) -> np.ndarray:
+    """The row order by (group, time).
+
+    Integer times (also datetimes and timedeltas) usually fit, with the group, into one
+    int64 key once shifted and divided by their common step, and one argsort of that
+    is several times faster than ``lexsort``. Times are unique within a group (or the
+    caller raises), so every method gives the same order.
+    """
+    if times.dtype.kind == "i" and len(times):
+        lo, hi = int(times.min()), int(times.max())
+        if hi - lo < 2**62:
+            shifted = times - lo
+            step = int(np.gcd.reduce(shifted)) or 1
+            width = (hi - lo) // step + 1
+            if n_groups * width < 2**62:
+                if step > 1:
+                    shifted //= step
+                return np.argsort(groups * width + shifted)
+    return np.lexsort((times, groups))
+
+
 def _check_unique_times(groups: np.ndarray, times: np.ndarray, name_of, columns: Columns):
     """Rows sorted by (group, time): a repeated pair is a duplicate (series, time)."""
     dup = np.flatnonzero((groups[1:] == groups[:-1]) & (times[1:] == times[:-1]))
@@ -406,7 +427,7 @@ def _mix_frame(frame: pd.DataFrame, columns: Columns, plan: Plan, scale: bool) -
     """The pandas route: sort once by (series, time); the groups are the input series."""
     series = plan.ids.get_indexer(frame[columns.series])
     times = _time_key(frame[columns.time], columns)
-    order = np.lexsort((times, series))
+    order = _order(series, times, len(plan.ids))
     series, times = series[order], times[order]
     _check_unique_times(series, times, lambda g: plan.ids[g], columns)
     blocks = [b.take(order, axis=1) for b in to_blocks(frame[list(columns.values)], columns.layout)]
@@ -454,7 +475,7 @@ def _mix_partition(
     k = plan.k
     groups = (part[_B].to_numpy() - first) * k + part[_J].to_numpy()
     times = part[_TIME].to_numpy()
-    order = np.lexsort((times, groups))
+    order = _order(groups, times, plan.chosen[first:last].size)
     groups, times = groups[order], times[order]
     chosen = plan.chosen[first:last]
     _check_unique_times(groups, times, lambda g: plan.ids[chosen.ravel()[g]], columns)
