@@ -224,6 +224,22 @@ def test_datetime_time_orders_like_its_integer_steps():
     )
 
 
+@pytest.mark.parametrize("lazy", [False, True])
+def test_only_the_order_of_times_within_a_series_matters(lazy):
+    df = _long([5, 6, 4, 8], seed=5)
+    offsets = df["id"].map({"s0": 0, "s1": -(2**62), "s2": 2**62, "s3": 7})
+    variants = [
+        df.assign(t=df["t"] * 0.5 - 3.25),  # float times
+        df.assign(t=df["t"] * 1000 + offsets),  # spans too wide for one sort key
+        df.assign(t=df["t"] * 86_400),  # a common step
+    ]
+    expected = mixup_series(df, series="id", time="t", k=2, seed=3)
+    for variant in variants:
+        data = dd.from_pandas(variant, npartitions=3) if lazy else variant
+        out = mixup_series(data, series="id", time="t", k=2, seed=3)
+        assert_exact(out.compute() if lazy else out, expected, check_exact=True)
+
+
 # ----------------------------------------------------------------- scaling and labels
 
 
