@@ -1,0 +1,130 @@
+"""Run the benchmark suite: ``python -m benchmarks [--quick | --large] [--out DIR]``.
+
+Cluster start-up happens only under ``if __name__ == "__main__":`` because worker
+processes re-import the main module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from typing import Any
+
+from dask.utils import parse_bytes
+
+from . import in_memory, parquet_route, peak_memory, report, variants
+from .timing import machine
+
+SECTIONS = ("in-memory", "memory", "variants", "parquet")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Time mixupy_dask against its peers and write results.{json,md,png}.",
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--quick", action="store_true", help="Tiny sizes (a few MB), for tests: seconds."
+    )
+    size.add_argument(
+        "--large", action="store_true", help="Also 1e7 rows in memory (needs ~10 GB RAM)."
+    )
+    parser.add_argument(
+        "--out", default=HERE, help="Directory for the results (default: benchmarks/)."
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="Repetitions per figure (default: 3)."
+    )
+    parser.add_argument(
+        "--base-size",
+        default=None,
+        help="Parquet route: in-memory size of the 1x data set, e.g. 1GB "
+        "(default: 1GB, or 2MB with --quick).",
+    )
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"Comma-separated subset of: {', '.join(SECTIONS)}.",
+    )
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        help="Directory for the generated Parquet data (default: a temporary directory).",
+    )
+    return parser
+
+
+def _noise(results: dict[str, Any]) -> dict[str, Any]:
+    """How far repetitions of the same figure were apart: (max - min) / median."""
+    spreads = []
+    for row in results.get("in_memory") or []:
+        spreads.append((row, f"in-memory {row['method']} {row['rows']:,} rows"))
+    for row in results.get("variants") or []:
+        if not row.get("skipped"):
+            spreads.append((row, f"variant {row['variant']}"))
+    for row in (results.get("parquet") or {}).get("results") or []:
+        spreads.append((row, f"Parquet {row['method']} {row['scale']}x"))
+    if not spreads:
+        return {"widest_spread": 0.0, "median_spread": 0.0, "where": "nothing timed"}
+    values = sorted(((r["max"] - r["min"]) / r["median"], where) for r, where in spreads)
+    return {
+        "widest_spread": values[-1][0],
+        "where": values[-1][1],
+        "median_spread": values[len(values) // 2][0],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown or args.repeats < 1:
+        _parser().error(f"unknown sections {unknown}" if unknown else "--repeats must be >= 1")
+    if args.quick:
+        sizes, memory_sizes, variant_rows = [10**3, 10**4], [10**4], 10**4
+        base = parse_bytes(args.base_size or "2MB")
+    else:
+        sizes = [10**4, 10**5, 10**6] + ([10**7] if args.large else [])
+        memory_sizes, variant_rows = [10**6] + ([10**7] if args.large else []), 10**6
+        base = parse_bytes(args.base_size or "1GB")
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+
+    results: dict[str, Any] = {
+        "argv": list(sys.argv[1:] if argv is None else argv),
+        "repeats": args.repeats,
+        "machine": machine(),
+        "when_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    if "in-memory" in sections:
+        results["in_memory"] = in_memory.run(sizes, args.repeats, log)
+    if "memory" in sections:
+        results["peak_memory"] = peak_memory.run(memory_sizes, log)
+    if "variants" in sections:
+        results["variants"] = variants.run(variant_rows, args.repeats, log)
+    if "parquet" in sections:
+        if args.workdir:
+            os.makedirs(args.workdir, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="mixupy-bench-", dir=args.workdir) as work:
+            results["parquet"] = parquet_route.run(base, args.repeats, work, log)
+    results["load_average_after"] = machine()["load_average"]
+    results["targets"] = report.targets(results)
+    results["noise"] = _noise(results)
+    paths = report.write(results, args.out)
+    for t in results["targets"]:
+        log(
+            f"target     {t['target']}: {t['value']:.2f} ({t['bound']}) "
+            f"{'met' if t['met'] else 'NOT met'}"
+        )
+    log(f"wrote {', '.join(paths.values())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""The Parquet route, end to end: Parquet in, Parquet out, on a two-worker LocalCluster.
+
+Three jobs on the same files, each reading every row and writing every row:
+
+- ``parquet copy``: ``dd.read_parquet`` + ``to_parquet``; the least any route can do.
+- ``dask shuffle``: read, add a uniform random column, ``set_index`` on it with
+  explicit divisions (one all-to-all shuffle, Dask's default method), write.
+  Mixup's own data movement is one such shuffle, so this is its natural peer.
+- ``mixupy_dask``: ``augment_parquet(src, dst, client=client)``.
+
+The data sets (1x, 2x, 4x a base size) are one ``mixupy-dask make-data`` run of the
+largest size; the smaller ones are hard links to its first files, so all three
+sizes hold the same kind of files. Peak memory comes from the scheduler: Dask's
+``MemorySampler`` for the cluster total, and a poll of each worker's process memory.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .timing import Stats, measure
+
+__all__ = ["run"]
+
+COLUMNS = 10
+SCALES = (1, 2, 4)
+#: Bytes of values per generated file, as make-data's and augment_parquet's default.
+FILE_BYTES = 64 * 2**20
+#: Seconds between memory samples.
+INTERVAL = 0.25
+
+
+def _generate(client, root: str, base_rows: int, files_per_unit: int, log) -> dict[int, str]:
+    """Write the 4x data set with the real CLI on our cluster; link the smaller ones."""
+    biggest = os.path.join(root, f"data-{max(SCALES)}x")
+    command = [
+        sys.executable,
+        "-m",
+        "mixupy_dask.cli",
+        "make-data",
+        biggest,
+        "--rows",
+        str(base_rows * max(SCALES)),
+        "--columns",
+        str(COLUMNS),
+        "--partitions",
+        str(files_per_unit * max(SCALES)),
+        "--scheduler",
+        client.scheduler.address,
+        "--quiet",
+    ]
+    log(f"parquet    generating {base_rows * max(SCALES):,} rows with make-data")
+    subprocess.run(command, check=True)
+    files = sorted(f for f in os.listdir(biggest) if f.endswith(".parquet"))
+    paths = {max(SCALES): biggest}
+    for scale in SCALES:
+        if scale == max(SCALES):
+            continue
+        path = os.path.join(root, f"data-{scale}x")
+        os.makedirs(path)
+        for name in files[: files_per_unit * scale]:
+            try:
+                os.link(os.path.join(biggest, name), os.path.join(path, name))
+            except OSError:  # no hard links here: copy
+                shutil.copy2(os.path.join(biggest, name), os.path.join(path, name))
+        paths[scale] = path
+    return paths
+
+
+def _copy(client, src: str, dst: str) -> int:
+    import dask.dataframe as dd
+
+    frame = dd.read_parquet(src)
+    client.compute(frame.to_parquet(dst, write_index=False, compute=False)).result()
+    return frame.npartitions
+
+
+def _with_key(part: pd.DataFrame, partition_info=None) -> pd.DataFrame:
+    rng = np.random.default_rng(partition_info["number"] if partition_info else 0)
+    return part.assign(_key=rng.random(len(part)))
+
+
+def _shuffle(client, src: str, dst: str) -> int:
+    import dask.dataframe as dd
+
+    frame = dd.read_parquet(src)
+    keyed = frame.map_partitions(_with_key, meta=frame._meta.assign(_key=0.0))
+    npartitions = frame.npartitions
+    divisions = np.linspace(0.0, 1.0, npartitions + 1).tolist()
+    shuffled = keyed.set_index("_key", divisions=divisions)
+    client.compute(shuffled.to_parquet(dst, write_index=False, compute=False)).result()
+    return shuffled.npartitions
+
+
+def _mixup(client, src: str, dst: str) -> int:
+    from mixupy_dask import augment_parquet
+
+    summary = augment_parquet(src, dst, alpha=4.0, seed=0, client=client)
+    return summary.files_written
+
+
+METHODS: dict[str, Callable[[Any, str, str], int]] = {
+    "parquet copy": _copy,
+    "dask shuffle": _shuffle,
+    "mixupy_dask": _mixup,
+}
+
+
+@contextmanager
+def _worker_peaks(client):
+    """Poll each worker's process memory (as the scheduler knows it); yield the peaks."""
+    peaks: dict[str, int] = {}
+    stop = threading.Event()
+
+    def memory(dask_scheduler=None):
+        return {addr: ws.memory.process for addr, ws in dask_scheduler.workers.items()}
+
+    def poll():
+        while True:  # one sample at once, then every INTERVAL, and one after the stop
+            for addr, used in client.run_on_scheduler(memory).items():
+                peaks[addr] = max(peaks.get(addr, 0), used)
+            if stop.wait(INTERVAL):
+                break
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield peaks
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _start_cluster():
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
+    )
+    return cluster, Client(cluster)
+
+
+def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any]:
+    """Time every method on every size; return rows of results and the cluster facts."""
+    from distributed.diagnostics import MemorySampler
+
+    base_rows = max(1000, base_bytes // (COLUMNS * 8))
+    files_per_unit = max(2, math.ceil(base_rows * COLUMNS * 8 / FILE_BYTES))
+    cluster, client = _start_cluster()
+    try:
+        paths = _generate(client, workdir, base_rows, files_per_unit, log)
+        sampler = MemorySampler()
+        results = []
+        for scale in SCALES:
+            src = paths[scale]
+            parquet_bytes = sum(os.path.getsize(os.path.join(src, f)) for f in os.listdir(src))
+            dst = os.path.join(workdir, "out")
+            stats: dict[str, Stats] = {}
+            facts: dict[str, dict[str, Any]] = {}
+            for name, method in METHODS.items():
+                partitions: list[int] = []
+                label = f"{name} {scale}x"
+
+                def once(method=method, partitions=partitions, src=src, dst=dst):
+                    partitions.append(method(client, src, dst))
+
+                def clean(dst=dst):
+                    shutil.rmtree(dst, ignore_errors=True)
+
+                with (
+                    _worker_peaks(client) as peaks,
+                    sampler.sample(label, client=client, measure="process", interval=INTERVAL),
+                ):
+                    stats[name] = measure(once, repeats, before=clean)
+                clean()
+                facts[name] = {
+                    "partitions": partitions[-1],
+                    "peak_worker_memory_bytes": max(peaks.values(), default=None),
+                    "peak_cluster_memory_bytes": None,
+                }
+                log(
+                    f"parquet    {scale}x {base_rows * scale:>11,} rows  {name:<12} "
+                    f"median {stats[name].median:8.2f} s"
+                )
+            samples = sampler.to_pandas()
+            for name in METHODS:
+                column = f"{name} {scale}x"
+                if column in samples:
+                    facts[name]["peak_cluster_memory_bytes"] = int(samples[column].max())
+            for name, s in stats.items():
+                results.append(
+                    {
+                        "method": name,
+                        "scale": scale,
+                        "rows": base_rows * scale,
+                        "columns": COLUMNS,
+                        "input_bytes": base_rows * scale * COLUMNS * 8,
+                        "parquet_bytes": parquet_bytes,
+                        **s.to_dict(),
+                        **facts[name],
+                        "vs_copy": s.median / stats["parquet copy"].median,
+                        "vs_shuffle": s.median / stats["dask shuffle"].median,
+                    }
+                )
+        limits = [w["memory_limit"] for w in client.scheduler_info()["workers"].values()]
+    finally:
+        client.close()
+        cluster.close()
+    first = {r["method"]: r["median"] for r in results if r["scale"] == min(SCALES)}
+    for r in results:
+        r["vs_own_1x"] = r["median"] / first[r["method"]]
+    return {
+        "results": results,
+        "cluster": {
+            "workers": 2,
+            "threads_per_worker": 1,
+            "worker_memory_limit_bytes": limits,
+            "base_rows": base_rows,
+            "files_per_1x": files_per_unit,
+        },
+    }

@@ -1,0 +1,106 @@
+"""Repeated wall-clock measurements and the facts of the machine they were taken on."""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+__all__ = ["Stats", "machine", "measure"]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Seconds of each repetition, summarised by their median, min and max."""
+
+    runs: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        ordered = sorted(self.runs)
+        mid = len(ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+    @property
+    def min(self) -> float:
+        return min(self.runs)
+
+    @property
+    def max(self) -> float:
+        return max(self.runs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"median": self.median, "min": self.min, "max": self.max, **asdict(self)}
+
+
+def measure(
+    run: Callable[[], object],
+    repeats: int,
+    before: Callable[[], object] | None = None,
+) -> Stats:
+    """Time ``run()`` ``repeats`` times; ``before()`` runs untimed ahead of each repetition.
+
+    The result of ``run`` is dropped and garbage collected outside the timed region, so
+    one repetition's leftovers do not slow the next one down.
+    """
+    runs = []
+    for _ in range(repeats):
+        if before is not None:
+            before()
+        gc.collect()
+        start = time.perf_counter()
+        result = run()
+        runs.append(time.perf_counter() - start)
+        del result
+    return Stats(tuple(runs))
+
+
+def _version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def _memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def machine() -> dict[str, Any]:
+    """Cores, memory, load, platform and the versions of everything measured."""
+    packages = [
+        "mixupy_dask",
+        "mixupy",
+        "numpy",
+        "pandas",
+        "dask",
+        "distributed",
+        "pyarrow",
+        "matplotlib",
+    ]
+    return {
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_bytes": _memory_bytes(),
+        "load_average": _load(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "versions": {name: _version(name) for name in packages},
+        "when_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
