@@ -150,20 +150,16 @@ def _concat(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
 
 
-def _originals(part: pd.DataFrame, layout: Layout, labels, offsets, partition_info=None):
+def _originals(part: pd.DataFrame, layout: Layout, offsets, partition_info=None):
     p = partition_info["number"]
-    blocks = to_blocks(_encode(part, labels), layout)
+    blocks = to_blocks(part, layout)
     return from_blocks(blocks, layout, pd.RangeIndex(offsets[p], offsets[p + 1]))
 
 
-def _encode(part: pd.DataFrame, labels: Labels | None) -> pd.DataFrame:
-    return part if labels is None else labels.encode(part)
-
-
-def _route(part, layout: Layout, labels, plan: Plan, cycle: int, partition_info=None):
+def _route(part, layout: Layout, plan: Plan, cycle: int, partition_info=None):
     """A source partition's rows that are partners in ``cycle``, tagged with where they go."""
     p, P, sampler = partition_info["number"], plan.partitions, plan.sampler
-    blocks = to_blocks(_encode(part, labels), layout)
+    blocks = to_blocks(part, layout)
     starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
     rows, parts, slots = [], [], []
     for g, local in _class_rows(_row_classes(blocks, layout, plan), part.shape[0]):
@@ -181,13 +177,13 @@ def _route(part, layout: Layout, labels, plan: Plan, cycle: int, partition_info=
     return routed
 
 
-def _mix_partition(part, partners, layout: Layout, labels, plan: Plan, partition_info=None):
+def _mix_partition(part, partners, layout: Layout, plan: Plan, partition_info=None):
     q, sampler = partition_info["number"], plan.sampler
     cycle, p = divmod(q, plan.partitions)
     start, stop = plan.out_offsets[q], plan.out_offsets[q + 1]
     if len(partners) != stop - start:  # the shuffle must deliver one partner per row
         raise RuntimeError(f"partition {q}: {len(partners)} partner rows for {stop - start} rows")
-    blocks = to_blocks(_encode(part, labels), layout)
+    blocks = to_blocks(part, layout)
     bases = plan.slot_bases(cycle)
     rows, slots = [], []
     for g, local in _class_rows(_row_classes(blocks, layout, plan), part.shape[0]):
@@ -220,13 +216,13 @@ def mixup_dask(
     """Build the lazy mixup graph for ``frame`` laid out as ``plan`` says."""
     sampler, P = plan.sampler, plan.partitions
     frame = frame.clear_divisions()
+    if labels is not None:  # encoded once per partition, shared by routing and mixing
+        frame = frame.map_partitions(labels.encode, meta=labels.encode(frame._meta))
     meta = layout.empty_frame()
     routed_meta = meta.assign(**{_PART: np.int64(0), _SLOT: np.int64(0)}).iloc[:0]
     routed = dd.concat(
         [
-            frame.map_partitions(
-                _route, layout, labels, plan, c, meta=routed_meta, clear_divisions=True
-            )
+            frame.map_partitions(_route, layout, plan, c, meta=routed_meta, clear_divisions=True)
             for c in range(sampler.cycles)
         ]
     )
@@ -236,14 +232,12 @@ def mixup_dask(
     if left.npartitions != partners.npartitions:  # map_partitions pairs by position only
         raise RuntimeError(f"{left.npartitions} left partitions for {partners.npartitions}")
     mixed = dd.map_partitions(
-        _mix_partition, left, partners, layout, labels, plan, meta=meta, clear_divisions=True
+        _mix_partition, left, partners, layout, plan, meta=meta, clear_divisions=True
     )
     if not concat:
         return mixed
     offsets = plan.offsets.tolist()
-    originals = frame.map_partitions(
-        _originals, layout, labels, offsets, meta=meta, clear_divisions=True
-    )
+    originals = frame.map_partitions(_originals, layout, offsets, meta=meta, clear_divisions=True)
     n = sampler.n
     shifted = mixed.map_partitions(lambda df: df.set_axis(df.index + n), meta=meta)
     return dd.concat([originals, shifted])
