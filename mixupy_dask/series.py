@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from time import perf_counter
 from typing import Any
@@ -528,7 +528,22 @@ def _mix_dask(frame: dd.DataFrame, columns: Columns, plan: Plan, scale: bool) ->
 # --------------------------------------------------------------------------- public
 
 
-def _prepare(data, series, time, alpha, k, batch_size, scale, seed, labels, client=None):
+def _compute_metadata(counts, lo, hi, client, progress):
+    """Series lengths (and label ranges) of a dask frame, on ``client`` if given."""
+    todo = [counts] if lo is None else [counts, lo, hi]
+    if client is None:
+        done = dask.compute(*todo)
+    else:
+        futures = client.compute(todo)
+        if progress is not None:
+            progress(futures)
+        done = client.gather(futures)
+    return (done[0], None, None) if lo is None else tuple(done)
+
+
+def _prepare(
+    data, series, time, alpha, k, batch_size, scale, seed, labels, client=None, progress=None
+):
     """Validate everything and draw the plan: (route, columns, params, plan).
 
     On dask this computes the series lengths (and label ranges), on ``client`` if given.
@@ -551,7 +566,7 @@ def _prepare(data, series, time, alpha, k, batch_size, scale, seed, labels, clie
         grouped = data.groupby(columns.series, observed=True)[columns.labels]
         lo, hi = grouped.min(), grouped.max()
     if route == "dask":  # one pass over the data; O(number of series) comes back
-        counts, lo, hi = dask.compute(counts, lo, hi, scheduler=client)
+        counts, lo, hi = _compute_metadata(counts, lo, hi, client, progress)
     ids, lengths = check_series(counts, params.k, columns.series)
     if columns.labels:
         _check_labels_constant(lo, hi, columns.labels)
@@ -675,6 +690,108 @@ def mixup_series(
     return _mix_dask(data, columns, plan, on)
 
 
+@dataclass(frozen=True)
+class _SeriesJob:
+    """A validated Parquet run, not started: nothing computed, no cluster needed yet."""
+
+    source: Any  # parquet._Source
+    frame: dd.DataFrame
+    fs: Any
+    path: str
+    dst: str
+    overwrite: bool
+    options: dict[str, Any]
+    storage_options: dict[str, Any]
+
+
+def _plan_series(
+    src: str,
+    dst: str,
+    *,
+    series,
+    time,
+    alpha: float = 1.5,
+    k: int = 2,
+    batch_size: int | None = None,
+    scale: str | None = "mean",
+    seed: int | Sequence[int] | np.random.SeedSequence | None = None,
+    labels=None,
+    columns: Sequence[str] | None = None,
+    overwrite: bool = False,
+    storage_options: dict[str, Any] | None = None,
+    blocksize: int = DEFAULT_BLOCKSIZE,
+) -> _SeriesJob:
+    """Check the options, the source's footers and columns, and the destination.
+
+    Reads no data, so the CLI calls it before it starts a cluster.
+    """
+    storage_options = dict(storage_options or {})
+    check_series_params(alpha, k, batch_size, scale, seed)
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise MixupTypeError(f"`overwrite` must be True or False, not {overwrite!r}")
+    if isinstance(blocksize, bool) or not isinstance(blocksize, int) or blocksize < 1:
+        raise MixupError(f"`blocksize` must be a positive number of bytes, got {blocksize!r}")
+    source = _open_source(src, columns, storage_options, blocksize)
+    frame = dd.from_map(
+        _read_partition,
+        source.partitions,
+        args=(source.fs, source.columns),
+        meta=source.meta,
+        label="read-parquet-rowgroups",
+        enforce_metadata=False,
+    )
+    check_columns(frame.columns, frame.dtypes, series, time, labels)
+    fs, path = _check_destination(source, dst, storage_options, bool(overwrite))
+    if seed is None:  # drawn here so that it can be reported and written down
+        seed = np.random.SeedSequence().entropy
+    options = {
+        "series": series,
+        "time": time,
+        "alpha": alpha,
+        "k": k,
+        "batch_size": batch_size,
+        "scale": scale,
+        "seed": seed,
+        "labels": labels,
+    }
+    return _SeriesJob(source, frame, fs, path, str(dst), bool(overwrite), options, storage_options)
+
+
+def _run_series(
+    job: _SeriesJob, client: Any = None, progress: Callable[[Any], None] | None = None
+) -> AugmentSummary:
+    """Count the series, draw the plan, mix and write: all or nothing at ``job.dst``."""
+    start = perf_counter()
+    opts = job.options
+    _, cols, params, plan = _prepare(job.frame, **opts, client=client, progress=progress)
+    out = _mix_dask(job.frame, cols, plan, params.scale == "mean")
+    metadata = {
+        "source": str(job.source.path),
+        "function": "mixup_series",
+        "options": {name: _jsonable(value) for name, value in opts.items() if name != "seed"},
+        "seed": _jsonable_seed(opts["seed"]),
+        "versions": _versions(),
+    }
+    files = write_dataset(
+        out,
+        job.fs,
+        job.path,
+        overwrite=job.overwrite,
+        client=client,
+        progress=progress,
+        metadata=metadata,
+        storage_options=job.storage_options,
+    )
+    return AugmentSummary(
+        rows_in=sum(job.source.lengths),
+        rows_out=int(plan.out_offsets[-1]),
+        files_written=files,
+        seconds=perf_counter() - start,
+        seed=opts["seed"],
+        dst=job.dst,
+    )
+
+
 def augment_series_parquet(
     src: str,
     dst: str,
@@ -717,8 +834,8 @@ def augment_series_parquet(
     client : distributed.Client, optional
         Run on this cluster; by default dask's current scheduler.
     progress : callable, optional
-        Called with the write's future when ``client`` is given (e.g.
-        ``distributed.progress``).
+        Called with the futures of the counting pass and of the write when ``client``
+        is given (e.g. ``distributed.progress``).
     storage_options : dict, optional
         fsspec options for ``src`` and ``dst``.
     blocksize : int, default 64 MiB
@@ -747,56 +864,21 @@ def augment_series_parquet(
     True
     """
     start = perf_counter()
-    storage_options = dict(storage_options or {})
-    check_series_params(alpha, k, batch_size, scale, seed)  # fail before reading anything
-    if not isinstance(overwrite, (bool, np.bool_)):
-        raise MixupTypeError(f"`overwrite` must be True or False, not {overwrite!r}")
-    source = _open_source(src, columns, storage_options, blocksize)
-    fs, path = _check_destination(source, dst, storage_options, bool(overwrite))
-    if seed is None:  # drawn here so that it can be reported and written down
-        seed = np.random.SeedSequence().entropy
-    frame = dd.from_map(
-        _read_partition,
-        source.partitions,
-        args=(source.fs, source.columns),
-        meta=source.meta,
-        label="read-parquet-rowgroups",
-        enforce_metadata=False,
-    )
-    _, cols, params, plan = _prepare(
-        frame, series, time, alpha, k, batch_size, scale, seed, labels, client
-    )
-    out = _mix_dask(frame, cols, plan, params.scale == "mean")
-    metadata = {
-        "source": str(src),
-        "function": "mixup_series",
-        "options": {
-            "series": _jsonable(series),
-            "time": _jsonable(time),
-            "alpha": params.alpha,
-            "k": params.k,
-            "batch_size": batch_size,
-            "scale": params.scale,
-            "labels": _jsonable(labels),
-        },
-        "seed": _jsonable_seed(seed),
-        "versions": _versions(),
-    }
-    files = write_dataset(
-        out,
-        fs,
-        path,
-        overwrite=bool(overwrite),
-        client=client,
-        progress=progress,
-        metadata=metadata,
-        storage_options=storage_options,
-    )
-    return AugmentSummary(
-        rows_in=sum(source.lengths),
-        rows_out=int(plan.out_offsets[-1]),
-        files_written=files,
-        seconds=perf_counter() - start,
+    job = _plan_series(
+        src,
+        dst,
+        series=series,
+        time=time,
+        alpha=alpha,
+        k=k,
+        batch_size=batch_size,
+        scale=scale,
         seed=seed,
-        dst=str(dst),
+        labels=labels,
+        columns=columns,
+        overwrite=overwrite,
+        storage_options=storage_options,
+        blocksize=blocksize,
     )
+    summary = _run_series(job, client, progress)
+    return replace(summary, seconds=perf_counter() - start)

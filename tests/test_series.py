@@ -145,6 +145,13 @@ def test_seed_forms_and_lazy_recompute():
     assert_exact(lazy.compute(scheduler="sync"), lazy.compute(scheduler="threads"))
 
 
+def test_the_input_index_is_ignored():
+    df = _long([4, 6, 5])
+    odd = df.set_axis(pd.Index(["x"] * len(df)))  # duplicated string labels
+    options = {"series": "id", "time": "t", "seed": 2}
+    assert_exact(mixup_series(odd, **options), mixup_series(df, **options), check_exact=True)
+
+
 def test_does_not_modify_its_input():
     df = _long([3, 4, 5])
     before = df.copy()
@@ -416,15 +423,30 @@ def test_augment_series_parquet_on_a_real_cluster(tmp_path, cluster_client):
     df = _long([9, 14, 3, 11], seed=2)
     df.to_parquet(tmp_path / "src.parquet", row_group_size=7)  # series split over row groups
     options = {"series": "id", "time": "t", "k": 3, "seed": 1}
+    calls = []
     augment_series_parquet(
         str(tmp_path / "src.parquet"),
         str(tmp_path / "dst"),
         client=cluster_client,
+        progress=calls.append,
         blocksize=1,  # one row group per partition
         **options,
     )
     expected = mixup_series(df, **options)
     assert_exact(pd.read_parquet(tmp_path / "dst"), expected, check_exact=True)
+    assert len(calls) == 2  # the counting pass and the write
+
+
+def test_parquet_options_and_columns_are_checked_before_reading_data(tmp_path):
+    _good().to_parquet(tmp_path / "src.parquet")
+    src, dst = str(tmp_path / "src.parquet"), str(tmp_path / "dst")
+    with pytest.raises(MixupError, match=r"`time` must name a column of `data`; 'when'"):
+        augment_series_parquet(src, dst, series="id", time="when")
+    with pytest.raises(MixupError, match=r"`k` must be between 1 and 16"):
+        augment_series_parquet(src, dst, series="id", time="t", k=0)
+    with pytest.raises(MixupError, match=r"`src` does not exist"):
+        augment_series_parquet(str(tmp_path / "nope"), dst, series="id", time="t")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src.parquet"]
 
 
 def test_failed_parquet_run_leaves_no_destination(tmp_path):
