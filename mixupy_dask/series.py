@@ -211,7 +211,12 @@ def _check_labels_constant(lo: pd.DataFrame, hi: pd.DataFrame, labels: list) -> 
     """Labels must not vary within a series: compare its min and max per label column."""
     if not labels:
         return
-    varying = lo.index[(lo.to_numpy() != hi.to_numpy()).any(axis=1)]
+    index = lo.index
+    lo = lo.to_numpy(dtype=float, na_value=np.nan)
+    hi = hi.to_numpy(dtype=float, na_value=np.nan)
+    # An all-missing label has NaN for both: left to the NonFiniteError check.
+    differ = (lo != hi) & ~(np.isnan(lo) & np.isnan(hi))
+    varying = index[differ.any(axis=1)]
     if len(varying):
         shown = ", ".join(repr(i) for i in varying[:5])
         raise MixupError(

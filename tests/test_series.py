@@ -393,6 +393,15 @@ def test_non_finite_values_are_named():
         lazy.compute(scheduler="sync")
 
 
+@pytest.mark.parametrize("lazy", [False, True])
+def test_missing_labels_are_non_finite_not_varying(lazy):
+    df = _with(label=[np.nan] * 3 + [1.0] * 9)  # series s0 has no label at all
+    data = dd.from_pandas(df, npartitions=2) if lazy else df
+    out = None if not lazy else mixup_series(data, series="id", time="t", labels="label")
+    with pytest.raises(NonFiniteError, match=r"'label' \(\d\)"):
+        out.compute() if lazy else mixup_series(data, series="id", time="t", labels="label")
+
+
 @pytest.mark.parametrize("data", [None, [1, 2], np.zeros((3, 3))])
 def test_data_must_be_a_frame(data):
     with pytest.raises(MixupTypeError, match=r"`data` must be a pandas or dask DataFrame"):
