@@ -61,7 +61,6 @@ SERIES_BLOCK = 1024
 MAX_K = 16
 
 _PART, _B, _J, _TIME = "_mixupy_partition", "_mixupy_series", "_mixupy_slot", "_mixupy_time"
-_SCALES = ("mean", None)
 
 
 # --------------------------------------------------------------------------- checks
@@ -69,6 +68,8 @@ _SCALES = ("mean", None)
 
 @dataclass(frozen=True)
 class SeriesParams:
+    """mixup_series's parameters, checked; the seed fixed as ``keys``."""
+
     alpha: float
     k: int
     batch_size: int | None
@@ -98,7 +99,7 @@ def check_series_params(alpha, k, batch_size, scale, seed) -> SeriesParams:
         if not 0 < batch_size < MAX_ROWS:
             raise MixupError(f"`batch_size` must be between 1 and 2**53 - 1, got {batch_size!r}")
         batch_size = int(batch_size)
-    if not any(scale is s or (isinstance(scale, str) and scale == s) for s in _SCALES):
+    if not (scale is None or (isinstance(scale, str) and scale == "mean")):
         raise MixupError(f"`scale` must be 'mean' or None, got {scale!r}")
     return SeriesParams(float(alpha), int(k), batch_size, scale, seed_keys(seed))
 
@@ -111,7 +112,8 @@ class Columns:
     time: object
     values: tuple
     layout: Layout
-    #: Per value column (layout order): True for label columns, which are not scaled.
+    #: Per value column, by position in ``values`` (and ``layout.columns``): True for
+    #: label columns, which are never scaled.
     is_label: tuple[bool, ...]
     time_kind: str  # "i" (int64 key) or "f" (float64 key)
 
@@ -257,8 +259,9 @@ def _weights(keys: Keys, k: int, alpha: float, block: int) -> np.ndarray:
 class Plan:
     """Which input series (``chosen``) and weights make each output series.
 
-    O(number of series) metadata, built on the client; whole blocks are always
-    drawn, so output series ``b`` gets the same draws whatever ``batch_size`` is.
+    Metadata built on the client: a length per input series, ``k`` series numbers
+    and weights per output series; nothing per row. Whole blocks are always drawn,
+    so output series ``b`` gets the same draws whatever ``batch_size`` is.
     """
 
     ids: pd.Index  # sorted input series ids; position = series number
