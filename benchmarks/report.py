@@ -215,6 +215,11 @@ def _markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _legend(ax) -> None:
+    if ax.get_legend_handles_labels()[0]:  # a section that did not run has no lines
+        ax.legend()
+
+
 def _plot(results: dict[str, Any], path: str) -> None:
     import matplotlib
 
@@ -233,7 +238,7 @@ def _plot(results: dict[str, Any], path: str) -> None:
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=method)
     ax.set(xscale="log", yscale="log", xlabel="rows (x 10 float64)", ylabel="seconds")
     ax.set_title("in-memory route (pandas)")
-    ax.legend()
+    _legend(ax)
 
     ax = axes[0, 1]
     parquet = (results.get("parquet") or {}).get("results") or []
@@ -246,7 +251,7 @@ def _plot(results: dict[str, Any], path: str) -> None:
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=method)
     ax.set(xlabel="data in memory (GB)", ylabel="seconds")
     ax.set_title("Parquet to Parquet, LocalCluster of 2 workers")
-    ax.legend()
+    _legend(ax)
 
     ax = axes[1, 0]
     peaks = results.get("peak_memory") or []

@@ -1,0 +1,128 @@
+"""The benchmark suite runs end to end on tiny sizes and writes well-formed results."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+REPEATS = 2
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One ``python -m benchmarks --quick`` run in a subprocess, into a temporary directory."""
+    out = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--repeats",
+            str(REPEATS),
+            "--out",
+            str(out),
+            "--workdir",
+            str(out / "work"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out, done
+
+
+pytestmark = pytest.mark.slow
+
+
+def _timed(row):
+    assert len(row["runs"]) == REPEATS
+    assert row["min"] <= row["median"] <= row["max"]
+    assert row["min"] > 0
+
+
+def test_json_holds_every_figure_with_machine_facts(quick_run):
+    out, _ = quick_run
+    results = json.loads((out / "results.json").read_text())
+    machine = results["machine"]
+    assert machine["cpu_count"] >= 1
+    assert machine["memory_bytes"] > 0
+    for package in ("mixupy_dask", "mixupy", "numpy", "pandas", "dask", "distributed"):
+        assert machine["versions"][package]
+
+    in_memory = results["in_memory"]
+    sizes = sorted({r["rows"] for r in in_memory})
+    assert len(sizes) >= 2
+    assert {(r["method"], r["rows"]) for r in in_memory} == {
+        (m, n) for m in ("numpy floor", "mixupy", "mixupy_dask") for n in sizes
+    }
+    for row in in_memory:
+        _timed(row)
+        assert row["vs_floor"] > 0
+        assert row["mixupy_over_this"] > 0
+    floors = [r for r in in_memory if r["method"] == "numpy floor"]
+    assert all(r["vs_floor"] == 1.0 for r in floors)
+
+    parquet = results["parquet"]["results"]
+    assert {(r["method"], r["scale"]) for r in parquet} == {
+        (m, s) for m in ("parquet copy", "dask shuffle", "mixupy_dask") for s in (1, 2, 4)
+    }
+    for row in parquet:
+        _timed(row)
+        assert row["parquet_bytes"] > 0
+        assert row["peak_cluster_memory_bytes"] is None or row["peak_cluster_memory_bytes"] > 0
+    ours = [r for r in parquet if r["method"] == "mixupy_dask"]
+    assert all(r["peak_worker_memory_bytes"] > 0 for r in ours)
+    assert [r["rows"] for r in sorted(ours, key=lambda r: r["scale"])] == [
+        ours[0]["rows"] // ours[0]["scale"] * s for s in (1, 2, 4)
+    ]
+
+    for peak in results["peak_memory"]:
+        assert peak["tracemalloc_peak_over_input"] > 0
+    for variant in results["variants"]:
+        if variant["skipped"]:
+            assert variant["skipped"].startswith("skipped: not available")
+        else:
+            _timed(variant)
+    assert {t["met"] for t in results["targets"]} <= {True, False}
+    assert len(results["targets"]) >= 4
+
+
+def test_markdown_has_a_table_per_section(quick_run):
+    out, _ = quick_run
+    text = (out / "results.md").read_text()
+    results = json.loads((out / "results.json").read_text())
+    for heading in ("## Targets", "## In-memory route", "## Parquet to Parquet", "## Variants"):
+        assert heading in text
+    for n in {r["rows"] for r in results["in_memory"]}:
+        assert f"\n| {n:,} | " in text
+    for line in text.splitlines():
+        if line.startswith("|"):
+            assert line.endswith("|")
+    header = next(line for line in text.splitlines() if line.startswith("| rows | numpy floor"))
+    body = [line for line in text.splitlines() if line.count("|") == header.count("|")]
+    assert len(body) >= 2
+
+
+def test_plot_is_a_png(quick_run):
+    out, _ = quick_run
+    data = (out / "results.png").read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk comes first
+    assert width > 400
+    assert height > 300
+
+
+def test_committed_results_are_untouched_by_out(quick_run):
+    out, done = quick_run
+    assert str(out) in done.stdout
+    assert os.path.join(ROOT, "benchmarks", "results.json") not in done.stdout
