@@ -29,6 +29,10 @@ def _secs(row: dict[str, Any]) -> str:
     return f"{row['median']:.3g} s ({row['min']:.3g} to {row['max']:.3g})"
 
 
+def _ratio(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.2f}x"
+
+
 def _pick(table: list[dict[str, Any]], **where: Any) -> dict[str, Any] | None:
     for row in table:
         if all(row.get(k) == v for k, v in where.items()):
@@ -186,7 +190,7 @@ def _markdown(results: dict[str, Any]) -> str:
         ]
         lines += [
             f"| {p['rows']:,} | {p['method']} | {_gb(p['input_bytes'])} "
-            f"| {p['tracemalloc_peak_over_input']:.2f}x | {p['rss_peak_over_input']:.2f}x |"
+            f"| {p['tracemalloc_peak_over_input']:.2f}x | {_ratio(p['rss_peak_over_input'])} |"
             for p in peaks
         ]
         lines += ["", "The output alone is 1x the input (mixed rows are new values).", ""]
@@ -265,7 +269,12 @@ def _plot(results: dict[str, Any], path: str) -> None:
             0.4,
             label="tracemalloc",
         )
-        ax.bar([i + 0.2 for i in x], [p["rss_peak_over_input"] for p in chosen], 0.4, label="RSS")
+        ax.bar(
+            [i + 0.2 for i in x],
+            [p["rss_peak_over_input"] or 0.0 for p in chosen],
+            0.4,
+            label="RSS",
+        )
         ax.set_xticks(list(x), [p["method"] for p in chosen])
         ax.set(ylabel="peak memory above input / input size")
         ax.set_title(f"in-memory peak memory, {n:,} x 10")
