@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__all__ = ["Stats", "machine", "measure"]
+__all__ = ["Stats", "machine", "measure", "measure_interleaved"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,20 @@ def measure(
         runs.append(time.perf_counter() - start)
         del result
     return Stats(tuple(runs))
+
+
+def measure_interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, Stats]:
+    """Time each of ``runs`` ``repeats`` times, taking turns (rotating who goes first).
+
+    On a shared machine load comes in bursts; taking turns spreads a burst over all
+    the contenders instead of over one, so their ratios stay meaningful.
+    """
+    names = list(runs)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for rep in range(repeats):
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
+            times[name].extend(measure(runs[name], 1).runs)
+    return {name: Stats(tuple(times[name])) for name in names}
 
 
 def _version(name: str) -> str | None:
