@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import dask.dataframe as dd
 import numpy as np
@@ -38,6 +38,7 @@ def mixup(
     within_class: bool = False,
     label_preserving: bool = False,
     _lengths: Sequence[int] | None = None,
+    _read_partition: Callable[[int], pd.DataFrame] | None = None,
 ) -> pd.DataFrame | dd.DataFrame:
     """Create convex combinations of pairs of rows: mixup data augmentation.
 
@@ -147,4 +148,4 @@ def mixup(
     layout = Layout.from_dtypes(meta.dtypes, spec.names if spec else ())
     plan = Plan(make_sampler(tuple(int(s) for s in class_starts[:, -1])), class_starts)
     encoder = spec if spec is not None and spec.column is not None else None
-    return mixup_dask(data, plan, layout, params.concat, encoder)
+    return mixup_dask(data, plan, layout, params.concat, encoder, _read_partition)

@@ -12,6 +12,7 @@ lines partners up by slot, with no sort and no lookup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -206,14 +207,30 @@ def _mix_partition(part, partners, layout: Layout, plan: Plan, partition_info=No
     return from_blocks(mixed, layout, pd.RangeIndex(start, stop))
 
 
+def _read_and_mix(
+    partners, read_partition, labels, layout: Layout, plan: Plan, partition_info=None
+):
+    """The kernel for a source that can re-read its partitions: read, encode, mix."""
+    part = read_partition(partition_info["number"] % plan.partitions)
+    part = part if labels is None else labels.encode(part)
+    return _mix_partition(part, partners, layout, plan, partition_info)
+
+
 def mixup_dask(
     frame: dd.DataFrame,
     plan: Plan,
     layout: Layout,
     concat: bool,
     labels: Labels | None = None,
+    read_partition: Callable[[int], pd.DataFrame] | None = None,
 ) -> dd.DataFrame:
-    """Build the lazy mixup graph for ``frame`` laid out as ``plan`` says."""
+    """Build the lazy mixup graph for ``frame`` laid out as ``plan`` says.
+
+    ``read_partition(p)``, if given, returns input partition ``p`` afresh (e.g. from
+    its Parquet row groups). Each kernel task then reads its left rows itself, after
+    the shuffle, instead of every input partition being held in memory (or spilled)
+    across the shuffle's barrier: worker memory stays O(partition), not O(n).
+    """
     sampler, P = plan.sampler, plan.partitions
     frame = frame.clear_divisions()
     if labels is not None:  # encoded once per partition, shared by routing and mixing
@@ -228,12 +245,17 @@ def mixup_dask(
     )
     Q = sampler.cycles * P
     partners = routed.set_index(_PART, divisions=[*range(Q), Q - 1])
-    left = dd.concat([frame] * sampler.cycles) if sampler.cycles > 1 else frame
-    if left.npartitions != partners.npartitions:  # map_partitions pairs by position only
-        raise RuntimeError(f"{left.npartitions} left partitions for {partners.npartitions}")
-    mixed = dd.map_partitions(
-        _mix_partition, left, partners, layout, plan, meta=meta, clear_divisions=True
-    )
+    if read_partition is not None:
+        mixed = partners.map_partitions(
+            _read_and_mix, read_partition, labels, layout, plan, meta=meta, clear_divisions=True
+        )
+    else:
+        left = dd.concat([frame] * sampler.cycles) if sampler.cycles > 1 else frame
+        if left.npartitions != partners.npartitions:  # map_partitions pairs by position only
+            raise RuntimeError(f"{left.npartitions} left partitions for {partners.npartitions}")
+        mixed = dd.map_partitions(
+            _mix_partition, left, partners, layout, plan, meta=meta, clear_divisions=True
+        )
     if not concat:
         return mixed
     offsets = plan.offsets.tolist()

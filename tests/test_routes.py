@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -128,3 +130,20 @@ def test_graph_has_exactly_one_shuffle(batch_size, concat):
     out = mixup(dd.from_pandas(_frame(60), npartitions=4), batch_size=batch_size, concat=concat)
     names = [type(e).__name__ for e in out.expr.optimize().walk()]
     assert len([n for n in names if n.endswith("Shuffle")]) == 1, names
+
+
+@pytest.mark.parametrize("options", [{}, {"batch_size": 250, "concat": True}])
+def test_kernel_reading_its_own_partitions_gives_the_same_result(options, cluster_client):
+    # Sources that can re-read a partition (Parquet) let each kernel task read its
+    # left rows after the shuffle instead of holding them across it.
+    df = _frame(100, seed=4)
+    cuts = [0, 30, 30, 75, 100]
+    pieces = [df.iloc[a:b] for a, b in itertools.pairwise(cuts)]
+    lazy = mixup(
+        split_frame(df, np.diff(cuts).tolist()),
+        seed=2,
+        _read_partition=pieces.__getitem__,
+        **options,
+    )
+    out = cluster_client.compute(lazy).result()
+    assert_exact(out, mixup(df, seed=2, **options), check_exact=True)
