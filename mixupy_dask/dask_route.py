@@ -171,10 +171,16 @@ def _route(part, layout: Layout, plan: Plan, cycle: int, partition_info=None):
         rows.append(local[keep])
         parts.append(cycle * P + dest)
         slots.append(bases[g, dest] + slot - starts[g, dest])
-    rows = _concat(rows)
-    routed = from_blocks([b.take(rows, axis=1) for b in blocks], layout, pd.RangeIndex(len(rows)))
-    routed[_PART] = _concat(parts)
-    routed[_SLOT] = _concat(slots)
+    rows, parts, slots = _concat(rows), _concat(parts), _concat(slots)
+    if len(rows) == part.shape[0]:
+        # Every row is a partner (a full cycle): rows may travel in any order, so tag
+        # them in input order rather than copying the values into routing order.
+        parts[rows], slots[rows] = parts.copy(), slots.copy()
+    else:
+        blocks = [b.take(rows, axis=1) for b in blocks]
+    routed = from_blocks(blocks, layout, pd.RangeIndex(len(rows)))
+    routed[_PART] = parts
+    routed[_SLOT] = slots
     return routed
 
 

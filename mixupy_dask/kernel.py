@@ -95,6 +95,10 @@ def to_blocks(frame: pd.DataFrame, layout: Layout) -> list[np.ndarray]:
         blocks.append(part.to_numpy(dtype=dtype, na_value=np.nan).T)
     bad = {}
     for block, (_, positions) in zip(blocks, layout.groups, strict=True):
+        # NaN and inf always make a row sum non-finite, so a finite sum clears the whole
+        # block cheaply; only a failed (or overflowed) sum pays for the exact count.
+        if np.isfinite(block.sum(axis=1)).all():
+            continue
         counts = block.shape[1] - np.isfinite(block).sum(axis=1)
         bad.update({layout.columns[p]: int(c) for p, c in zip(positions, counts, strict=True) if c})
     if bad:

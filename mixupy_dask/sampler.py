@@ -45,6 +45,17 @@ _MIX1 = _U64(0xBF58476D1CE4E5B9)
 _MIX2 = _U64(0x94D049BB133111EB)
 
 
+def _mix64_inplace(z: np.ndarray, tmp: np.ndarray) -> None:
+    """``_mix64`` on an array, in place, with ``tmp`` as scratch space."""
+    with np.errstate(over="ignore"):
+        for shift, mult in ((30, _MIX1), (27, _MIX2)):
+            np.right_shift(z, _U64(shift), out=tmp)
+            z ^= tmp
+            z *= mult
+        np.right_shift(z, _U64(31), out=tmp)
+        z ^= tmp
+
+
 def _mix64(z: np.ndarray | np.uint64) -> np.ndarray:
     """The splitmix64 finaliser: a fast, well-avalanching bijection of uint64."""
     with np.errstate(over="ignore"):
@@ -113,20 +124,32 @@ class Permutation:
         return _mix64(base ^ c)
 
     def _network(self, x: np.ndarray, keys: np.ndarray, inverse: bool) -> np.ndarray:
+        """One pass of the network over uint64 ``x``, in place (x is overwritten)."""
         a, b = self._widths
         rounds = range(FEISTEL_ROUNDS - 1, -1, -1) if inverse else range(FEISTEL_ROUNDS)
+        low, f, tmp = np.empty_like(x), np.empty_like(x), np.empty_like(x)
         for r in rounds:
             # Round r splits a value into a high part of `hi` bits and a low part of
             # `lo` bits; the widths alternate so that unbalanced halves both get mixed.
+            # Forward: (high, low) -> (low, high ^ F(low)); inverse undoes it. In-place
+            # numpy ops on three buffers: this is the sampler's hot loop.
             hi, lo = (a, b) if r % 2 == 0 else (b, a)
             hi_mask = _U64((1 << hi) - 1)
             if inverse:
-                low = x >> _U64(hi)
-                high = (x & hi_mask) ^ (_mix64(low ^ keys[r]) & hi_mask)
-                x = (high << _U64(lo)) | low
+                np.right_shift(x, _U64(hi), out=low)
+                x &= hi_mask
             else:
-                high, low = x >> _U64(lo), x & _U64((1 << lo) - 1)
-                x = (low << _U64(hi)) | (high ^ (_mix64(low ^ keys[r]) & hi_mask))
+                np.bitwise_and(x, _U64((1 << lo) - 1), out=low)
+                x >>= _U64(lo)
+            np.bitwise_xor(low, keys[r], out=f)
+            _mix64_inplace(f, tmp)
+            f &= hi_mask
+            x ^= f
+            if inverse:
+                x <<= _U64(lo)
+            else:
+                low <<= _U64(hi)
+            x |= low
         return x
 
     def _apply(self, x, cycle, inverse: bool) -> np.ndarray:
@@ -139,7 +162,7 @@ class Permutation:
             sub_keys = keys if keys.ndim == 1 else keys[:, outside]
             y[outside] = self._network(y[outside], sub_keys, inverse)
             outside = outside[y[outside] >= n]
-        return y.astype(np.int64)
+        return y.view(np.int64)
 
     def forward(self, x, cycle: int | np.ndarray) -> np.ndarray:
         """pi_cycle(x) for positions ``x`` (array) in ``range(n)``."""
