@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from dask.dataframe.utils import UNKNOWN_CATEGORIES
 from pandas.api import types as ptypes
 
 from .errors import MixupError, MixupTypeError, NonFiniteError
@@ -72,7 +73,10 @@ class Labels:
         if self.column is None:
             return frame
         values = frame[self.column]
-        codes = pd.Categorical(values, categories=list(self.categories)).codes
+        if isinstance(values.dtype, pd.CategoricalDtype):  # re-code, no object round trip
+            codes = values.cat.set_categories(list(self.categories)).cat.codes.to_numpy()
+        else:
+            codes = pd.Categorical(values, categories=list(self.categories)).codes
         if (codes < 0).any():
             missing = int(values.isna().sum())
             if missing:
@@ -102,7 +106,10 @@ def resolve_labels(dtypes: pd.Series, labels) -> Labels | None:
     if len(names) == 1 and _is_class_dtype(dtypes[names[0]]):
         dtype = dtypes[names[0]]
         categories = None
-        if isinstance(dtype, pd.CategoricalDtype) and dtype.categories is not None:
+        # Categories not read yet: dask puts a placeholder category, and an empty Arrow
+        # table gives a dictionary column none at all (no row could carry either).
+        known = isinstance(dtype, pd.CategoricalDtype) and dtype.categories is not None
+        if known and len(dtype.categories) and UNKNOWN_CATEGORIES not in dtype.categories:
             categories = tuple(dtype.categories)
         elif ptypes.is_bool_dtype(dtype):
             categories = (False, True)

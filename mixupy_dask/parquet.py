@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import dask
@@ -82,20 +83,48 @@ class _Source:
     fs: fsspec.AbstractFileSystem
     path: str
     columns: tuple[str, ...]
-    partitions: tuple[tuple[_Piece, ...], ...]
+    pieces: tuple[_Piece, ...]
     meta: pd.DataFrame
+    blocksize: int | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(piece.rows for piece in self.pieces)
+
+    @property
+    def partitions(self) -> tuple[tuple[_Piece, ...], ...]:
+        """The pieces grouped by the ``blocksize`` given to ``_open_source`` (or 64 MiB)."""
+        return _group(self.pieces, self.blocksize or DEFAULT_BLOCKSIZE)
 
     @property
     def lengths(self) -> list[int]:
+        """Rows per partition of ``partitions``."""
         return [sum(piece.rows for piece in part) for part in self.partitions]
+
+    def frame(self, blocksize: int) -> tuple[dd.DataFrame, list[int], Callable]:
+        """The lazy source, partitions of ~``blocksize`` bytes, their row counts, and a
+        function that reads partition ``p`` again (so mixing tasks can read their own
+        rows after the shuffle instead of holding them across it)."""
+        partitions = _group(self.pieces, blocksize)
+        reader = partial(_read_nth, partitions, self.fs, self.columns)
+        frame = dd.from_map(
+            _read_partition,
+            partitions,
+            args=(self.fs, self.columns),
+            meta=self.meta,
+            label="read-parquet-rowgroups",
+            enforce_metadata=False,
+        )
+        return frame, [sum(piece.rows for piece in part) for part in partitions], reader
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """A validated run, not started yet: the lazy output and where it goes."""
+    """A validated run, not started yet: the source, the options and where it goes."""
 
     source: _Source
-    frame: dd.DataFrame
+    options: dict[str, Any]
+    blocksize: int | None
     fs: fsspec.AbstractFileSystem
     dst: str
     dst_url: str
@@ -104,6 +133,11 @@ class _Plan:
     seed: Any
     metadata: dict[str, Any]
     storage_options: dict[str, Any]
+
+    def frame(self, blocksize: int) -> dd.DataFrame:
+        """The lazy mixed output, reading the source in partitions of ~``blocksize``."""
+        frame, lengths, reader = self.source.frame(blocksize)
+        return mixup(frame, _lengths=lengths, _read_partition=reader, **self.options)
 
 
 def _strip(fs: fsspec.AbstractFileSystem, path: str) -> str:
@@ -115,9 +149,9 @@ def _open_source(
     src: str,
     columns: Sequence[str] | None,
     storage_options: dict[str, Any],
-    blocksize: int,
+    blocksize: int | None = None,
 ) -> _Source:
-    """Read the footers of ``src``; group its row groups into partitions of ~blocksize."""
+    """Read the footers of ``src``: its columns and the row counts of its row groups."""
     fs, path = fsspec.core.url_to_fs(str(src), **storage_options)
     path = _strip(fs, path)
     if not fs.exists(path):
@@ -171,10 +205,10 @@ def _open_source(
         for i, rg in enumerate(fragment.row_groups)
         if rg.num_rows > 0
     ]
-    return _Source(fs, path, tuple(columns), _group(pieces, blocksize), meta)
+    return _Source(fs, path, tuple(columns), tuple(pieces), meta, blocksize)
 
 
-def _group(pieces: list[_Piece], blocksize: int) -> tuple[tuple[_Piece, ...], ...]:
+def _group(pieces: Sequence[_Piece], blocksize: int) -> tuple[tuple[_Piece, ...], ...]:
     """Consecutive pieces into partitions of at most ``blocksize`` bytes (at least one each).
 
     Row groups of the same file in one partition are read together.
@@ -212,6 +246,10 @@ def _read_partition(
     return table.to_pandas()
 
 
+def _read_nth(partitions, fs: fsspec.AbstractFileSystem, names: tuple[str, ...], p: int):
+    return _read_partition(partitions[p], fs, names)
+
+
 def _check_destination(
     source: _Source, dst: str, storage_options: dict[str, Any], overwrite: bool
 ) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -244,41 +282,27 @@ def _plan(
     columns: Sequence[str] | None = None,
     overwrite: bool = False,
     storage_options: dict[str, Any] | None = None,
-    blocksize: int = DEFAULT_BLOCKSIZE,
+    blocksize: int | None = None,
     **mixup_options: Any,
 ) -> _Plan:
     """Validate everything and build the lazy graph; touch nothing and start nothing."""
     storage_options = dict(storage_options or {})
     if not isinstance(overwrite, (bool, np.bool_)):
         raise MixupTypeError(f"`overwrite` must be True or False, not {overwrite!r}")
-    if isinstance(blocksize, bool) or not isinstance(blocksize, int) or blocksize < 1:
+    if blocksize is not None and (
+        isinstance(blocksize, bool) or not isinstance(blocksize, int) or blocksize < 1
+    ):
         raise MixupError(f"`blocksize` must be a positive number of bytes, got {blocksize!r}")
-    source = _open_source(src, columns, storage_options, blocksize)
+    source = _open_source(src, columns, storage_options)
     fs, path = _check_destination(source, dst, storage_options, bool(overwrite))
+    check_rows(source.rows, None)
     if seed is None:
         # Draw the entropy here rather than inside mixup so it can be reported and
         # written into the output: passing it back as `seed` reproduces the run.
         seed = np.random.SeedSequence().entropy
-    lengths = source.lengths
-    check_rows(sum(lengths), None)
-    frame = dd.from_map(
-        _read_partition,
-        source.partitions,
-        args=(source.fs, source.columns),
-        meta=source.meta,
-        label="read-parquet-rowgroups",
-        enforce_metadata=False,
-    )
-    out = mixup(
-        frame,
-        alpha=alpha,
-        concat=concat,
-        batch_size=batch_size,
-        seed=seed,
-        _lengths=lengths,
-        **mixup_options,
-    )
-    n = sum(lengths)
+    options = {"alpha": alpha, "concat": concat, "batch_size": batch_size, "seed": seed}
+    options.update(mixup_options)
+    n = source.rows
     rows_out = (n if concat else 0) + (n if batch_size is None else int(batch_size))
     metadata = {
         "source": str(src),
@@ -289,9 +313,10 @@ def _plan(
         "options": {k: _jsonable(v) for k, v in mixup_options.items()},
         "versions": _versions(),
     }
-    return _Plan(
+    plan = _Plan(
         source,
-        out,
+        options,
+        blocksize,
         fs,
         path,
         str(dst),
@@ -301,6 +326,26 @@ def _plan(
         metadata,
         storage_options,
     )
+    # Build the graph once now: mixup checks its options and the columns here, before
+    # anything is written or any cluster is started.
+    plan.frame(blocksize or DEFAULT_BLOCKSIZE)
+    return plan
+
+
+def auto_blocksize(client: Any = None) -> int:
+    """A partition size the cluster's workers hold comfortably.
+
+    A task briefly holds several copies of its partition (Arrow table, frame, value
+    blocks, partner rows, output) next to the shuffle's buffers, so partitions are
+    kept to 1/32 of the memory per worker thread, between 1 MiB and 64 MiB.
+    """
+    if client is None:
+        return DEFAULT_BLOCKSIZE
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    per_thread = [w["memory_limit"] / max(w["nthreads"], 1) for w in workers if w["memory_limit"]]
+    if not per_thread:
+        return DEFAULT_BLOCKSIZE
+    return int(min(max(min(per_thread) / 32, 2**20), DEFAULT_BLOCKSIZE))
 
 
 def _jsonable(value: Any) -> Any:
@@ -341,7 +386,7 @@ def _run(
     """Run a plan: write its output beside ``dst`` and move it into place when complete."""
     start = time.perf_counter()
     files = write_dataset(
-        plan.frame,
+        plan.frame(plan.blocksize or auto_blocksize(client)),
         plan.fs,
         plan.dst,
         overwrite=plan.overwrite,
@@ -351,7 +396,7 @@ def _run(
         storage_options=plan.storage_options,
     )
     return AugmentSummary(
-        rows_in=sum(plan.source.lengths),
+        rows_in=plan.source.rows,
         rows_out=plan.rows_out,
         files_written=files,
         seconds=time.perf_counter() - start,
@@ -439,7 +484,7 @@ def augment_parquet(
     overwrite: bool = False,
     client: Any = None,
     storage_options: dict[str, Any] | None = None,
-    blocksize: int = DEFAULT_BLOCKSIZE,
+    blocksize: int | None = None,
     **mixup_options: Any,
 ) -> AugmentSummary:
     """Mixup a Parquet dataset into a new Parquet dataset, out of core.
@@ -468,8 +513,9 @@ def augment_parquet(
         Run on this cluster; by default dask's current scheduler.
     storage_options : dict, optional
         fsspec options for ``src`` and ``dst`` (credentials, endpoints).
-    blocksize : int, default 64 MiB
+    blocksize : int, optional
         Target uncompressed bytes per partition; partitions are whole row groups.
+        Default: 1/32 of the memory per worker thread of ``client``, at most 64 MiB.
     **mixup_options
         Further keyword arguments of :func:`mixupy_dask.mixup` (e.g. ``labels``).
 

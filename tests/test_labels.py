@@ -218,3 +218,13 @@ def test_unsortable_class_values_ask_for_a_categorical():
     df = pd.DataFrame({"x": np.arange(4.0), "y": pd.Series([1, "a", 2, "b"], dtype=object)})
     with pytest.raises(MixupTypeError, match=r"categorical dtype"):
         mixup(df, labels="y")
+
+
+def test_dask_categoricals_with_unknown_categories_are_discovered():
+    df = _iris_like(40)
+    df["species"] = df["species"].astype("category")
+    lazy = dd.from_pandas(df, npartitions=3).assign(species=lambda d: d.species.cat.as_unknown())
+    assert not lazy.species.cat.known
+    for options in ({}, {"within_class": True}):
+        out = mixup(lazy, seed=4, labels="species", **options).compute()
+        assert_exact(out, mixup(df, seed=4, labels="species", **options), check_exact=True)

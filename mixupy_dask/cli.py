@@ -1,0 +1,468 @@
+"""The ``mixupy-dask`` command: augment Parquet data sets on a laptop or a Dask cluster.
+
+Every command validates its arguments and the data's metadata before it starts a
+cluster. User errors (bad options, missing or unreadable data, non-numeric columns,
+non-finite values found during the run) print one ``error: ...`` line on stderr and
+exit with status 2; anything else exits with status 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import posixpath
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import click
+import dask
+import dask.dataframe as dd
+import fsspec
+import numpy as np
+import pandas as pd
+from dask.utils import format_bytes, parse_bytes
+
+from . import __version__
+from .errors import MixupError
+from .parquet import DEFAULT_BLOCKSIZE, _plan, _run, _strip, auto_blocksize, write_dataset
+
+__all__ = ["main"]
+
+#: Exit statuses: 2 for anything the user can fix, 1 for failures of ours or the system.
+EXIT_USER_ERROR = 2
+EXIT_FAILURE = 1
+
+
+class _Bytes(click.ParamType):
+    """A size such as ``400MB``, ``2GiB`` or a plain number of bytes."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            size = parse_bytes(value)
+        except (ValueError, TypeError):
+            self.fail(f"{value!r} is not a size such as 400MB or 2GiB", param, ctx)
+        if size < 1:
+            self.fail(f"{value!r} must be a positive size", param, ctx)
+        return size
+
+
+class _Count(click.ParamType):
+    """A positive whole number, also written as ``1e6`` or ``1_000_000``."""
+
+    name = "integer"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            number = value
+        else:
+            try:
+                number = float(str(value).replace("_", ""))
+            except ValueError:
+                self.fail(f"{value!r} is not a whole number", param, ctx)
+            if not number.is_integer():
+                self.fail(f"{value!r} is not a whole number", param, ctx)
+            number = int(number)
+        if number < 1:
+            self.fail(f"{value!r} must be at least 1", param, ctx)
+        return number
+
+
+def _names(value: str | None) -> list[str] | None:
+    """``"a,b, c"`` → ``["a", "b", "c"]``."""
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise click.BadParameter("give one or more comma-separated column names")
+    return names
+
+
+def _cluster_options(command: Callable) -> Callable:
+    """The options choosing where the work runs, shared by the commands that compute."""
+    options = [
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786.",
+        ),
+        click.option(
+            "--scheduler-file",
+            type=click.Path(dir_okay=False),
+            help="Scheduler file written by `dask scheduler --scheduler-file`.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            help="Embedded cluster: worker processes (default: Dask's choice for this machine).",
+        ),
+        click.option(
+            "--threads-per-worker",
+            type=click.IntRange(min=1),
+            help="Embedded cluster: threads per worker.",
+        ),
+        click.option(
+            "--memory-limit",
+            type=_Bytes(),
+            help="Embedded cluster: memory per worker, e.g. 2GB (default: RAM / workers).",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Print no progress bar and no summary."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@contextlib.contextmanager
+def _client(
+    scheduler: str | None,
+    scheduler_file: str | None,
+    workers: int | None,
+    threads_per_worker: int | None,
+    memory_limit: int | None,
+) -> Iterator[Any]:
+    """A client of the given cluster, or of an embedded ``LocalCluster`` closed on exit."""
+    from distributed import Client, LocalCluster
+
+    if scheduler and scheduler_file:
+        raise click.UsageError("give either --scheduler or --scheduler-file, not both")
+    embedded = {
+        "--workers": workers,
+        "--threads-per-worker": threads_per_worker,
+        "--memory-limit": memory_limit,
+    }
+    if scheduler or scheduler_file:
+        given = [name for name, value in embedded.items() if value is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} only apply to the embedded cluster")
+        if scheduler_file and not os.path.exists(scheduler_file):
+            raise click.BadParameter(
+                f"no such file: {scheduler_file}", param_hint="'--scheduler-file'"
+            )
+        with Client(scheduler, scheduler_file=scheduler_file, timeout="30s") as client:
+            yield client
+        return
+    if memory_limit is None:
+        from distributed.deploy.utils import nprocesses_nthreads
+        from distributed.system import MEMORY_LIMIT
+
+        per_worker = MEMORY_LIMIT // (workers or nprocesses_nthreads()[0])
+    else:
+        per_worker = memory_limit
+    # The shuffle's send and disk buffers default to 1 GiB and 100 MiB per worker,
+    # more than a small worker holds: keep each to 1/8 of the worker's memory.
+    buffers = {
+        "distributed.p2p.comm.buffer": min(2**30, per_worker // 8),
+        "distributed.p2p.storage.buffer": min(100 * 2**20, per_worker // 8),
+    }
+    with (
+        dask.config.set(buffers),
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads_per_worker,
+            memory_limit=memory_limit if memory_limit is not None else "auto",
+            processes=True,
+            host="127.0.0.1",
+            # Port 0: a free port, never a clash with a dashboard already on 8787.
+            dashboard_address="127.0.0.1:0",
+            # Task errors come back to the client and are reported once, there.
+            silence_logs=logging.CRITICAL,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def _progress(quiet: bool) -> Callable[[Any], None] | None:
+    """Dask's own progress bar, on a terminal only."""
+    if quiet or not sys.stdout.isatty():
+        return None
+    from distributed import progress
+
+    return progress
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        click.echo(message)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="mixupy-dask")
+def cli() -> None:
+    """Exact, partition-invariant mixup augmentation of Parquet data, on one machine or a
+    Dask cluster. The same seed gives the same rows, bit for bit, as mixupy_dask.mixup on
+    pandas.
+
+    \b
+    Try it:
+      mixupy-dask demo
+      mixupy-dask make-data data.parquet --rows 1e6 --columns 10
+      mixupy-dask augment data.parquet augmented.parquet --seed 1
+    """
+
+
+@cli.command()
+@click.argument("src")
+@click.argument("dst")
+@click.option("--alpha", type=float, default=4.0, show_default=True, help="Beta(alpha, alpha).")
+@click.option(
+    "--batch-size",
+    type=_Count(),
+    help="Number of mixed rows, any value >= 1 (default: as many as SRC has).",
+)
+@click.option("--concat", is_flag=True, help="Write the original rows first, then the mixed rows.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    help="Fixes the output bit for bit (default: fresh, printed in the summary).",
+)
+@click.option("--columns", metavar="A,B,...", help="Columns to read and mix (default: all).")
+@click.option("--labels", metavar="A,B,...", help="Label column(s), passed to mixup.")
+@click.option("--within-class", is_flag=True, help="Mix rows only with rows of the same class.")
+@click.option("--label-preserving", is_flag=True, help="Keep the left row's label; lambda >= 0.5.")
+@click.option("--overwrite", is_flag=True, help="Replace DST once the new output is complete.")
+@click.option(
+    "--blocksize",
+    type=_Bytes(),
+    help="Target uncompressed size of a partition, e.g. 32MiB; partitions are whole row "
+    "groups (default: 1/32 of a worker thread's memory, at most "
+    f"{format_bytes(DEFAULT_BLOCKSIZE)}).",
+)
+@_cluster_options
+def augment(
+    src: str,
+    dst: str,
+    alpha: float,
+    batch_size: int | None,
+    concat: bool,
+    seed: int | None,
+    columns: str | None,
+    labels: str | None,
+    within_class: bool,
+    label_preserving: bool,
+    overwrite: bool,
+    blocksize: int | None,
+    quiet: bool,
+    **cluster: Any,
+) -> None:
+    """Mix the rows of the Parquet file or dataset SRC into a new Parquet dataset DST.
+
+    SRC and DST are paths or fsspec URLs (s3://, gs://, ...). DST is written beside
+    itself under a hidden name and renamed into place when complete, so a failed run
+    leaves nothing behind. Without --scheduler or --scheduler-file the work runs on an
+    embedded local cluster.
+
+    \b
+    Examples:
+      mixupy-dask augment train.parquet train-mixed.parquet --alpha 0.4 --seed 7
+      mixupy-dask augment data/ out/ --batch-size 5e6 --columns x1,x2,y --overwrite
+      mixupy-dask augment data/ out/ --workers 4 --memory-limit 2GB
+      mixupy-dask augment s3://bucket/data s3://bucket/mixed --scheduler tcp://10.0.0.5:8786
+    """
+    options: dict[str, Any] = {}
+    # Forwarded only when used, so that plain runs need nothing beyond the core mixup.
+    if labels is not None:
+        names = _names(labels)
+        options["labels"] = names[0] if len(names) == 1 else names
+    if within_class:
+        options["within_class"] = True
+    if label_preserving:
+        options["label_preserving"] = True
+    plan = _plan(
+        src,
+        dst,
+        alpha=alpha,
+        concat=concat,
+        batch_size=batch_size,
+        seed=seed,
+        columns=_names(columns),
+        overwrite=overwrite,
+        blocksize=blocksize,
+        **options,
+    )
+    with _client(**cluster) as client:
+        summary = _run(plan, client, progress=_progress(quiet))
+    _say(
+        quiet,
+        f"augmented {summary.rows_in:,} rows into {summary.rows_out:,} rows "
+        f"({summary.files_written} files) at {dst} in {summary.seconds:.1f} s, "
+        f"seed {summary.seed}",
+    )
+
+
+def _make_partition(
+    part: int, rows: int, width: int, classes: int, seed: int, centers: np.ndarray | None
+) -> pd.DataFrame:
+    """One partition of synthetic data, a pure function of (seed, partition number)."""
+    # Counter-based: partition p draws from its own spawned stream, so the data set is
+    # the same whatever the scheduler, the order or the number of workers.
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(part,)))
+    values = rng.standard_normal((rows, width))
+    frame = pd.DataFrame(values, columns=[f"x{i}" for i in range(width)], copy=False)
+    if classes:
+        codes = rng.integers(0, classes, rows)
+        frame += centers[codes]
+        frame["label"] = pd.Categorical.from_codes(
+            codes, categories=[f"class_{k}" for k in range(classes)]
+        )
+    return frame
+
+
+@cli.command("make-data")
+@click.argument("dst")
+@click.option("--rows", type=_Count(), required=True, help="Number of rows, e.g. 1e6.")
+@click.option("--columns", type=_Count(), required=True, help="Number of float64 features.")
+@click.option(
+    "--classes",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Add a categorical `label` column with this many classes (0: none).",
+)
+@click.option(
+    "--partitions",
+    type=_Count(),
+    help="Number of files (default: sized like augment's --blocksize).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace DST once the new data set is complete.")
+@_cluster_options
+def make_data(
+    dst: str,
+    rows: int,
+    columns: int,
+    classes: int,
+    partitions: int | None,
+    seed: int,
+    overwrite: bool,
+    quiet: bool,
+    **cluster: Any,
+) -> None:
+    """Write a synthetic Parquet dataset DST: normal features, optionally with classes.
+
+    Each file is generated and written on its own (out of core, any size), from its
+    own random stream: the same options give the same data on any cluster.
+
+    \b
+    Examples:
+      mixupy-dask make-data data.parquet --rows 1e6 --columns 10
+      mixupy-dask make-data big/ --rows 3e8 --columns 20 --classes 3 --workers 4
+    """
+    if partitions is not None and partitions > rows:
+        raise click.BadParameter(
+            f"{partitions} partitions for {rows} rows", param_hint="'--partitions'"
+        )
+    fs, path = fsspec.core.url_to_fs(dst)
+    path = _strip(fs, path)
+    if fs.exists(path) and not overwrite:
+        raise MixupError(f"`dst` already exists: {dst} (use --overwrite)")
+    parent = posixpath.dirname(path)
+    if parent and not fs.isdir(parent):
+        raise MixupError(f"the directory of `dst` does not exist: {parent}")
+    centers = None
+    if classes:
+        # Class means, from a stream apart from every partition's (those have one key).
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, 0)))
+        centers = rng.normal(scale=2.0, size=(classes, columns))
+    with _client(**cluster) as client:
+        if partitions is None:
+            partitions = min(rows, math.ceil(rows * columns * 8 / auto_blocksize(client)))
+        base, extra = divmod(rows, partitions)
+        frame = dd.from_map(
+            _make_partition,
+            range(partitions),
+            [base + (p < extra) for p in range(partitions)],
+            args=(columns, classes, seed, centers),
+            meta=_make_partition(0, 0, columns, classes, seed, centers),
+            label="make-data",
+            enforce_metadata=False,
+        )
+        files = write_dataset(
+            frame,
+            fs,
+            path,
+            overwrite=overwrite,
+            client=client,
+            progress=_progress(quiet),
+            metadata={"rows": rows, "columns": columns, "classes": classes, "seed": seed},
+        )
+    _say(quiet, f"wrote {rows:,} rows x {columns} columns ({files} files) to {dst}")
+
+
+@cli.command()
+@click.option("--alpha", type=float, default=0.4, show_default=True, help="Beta(alpha, alpha).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing.")
+def demo(alpha: float, seed: int, quiet: bool) -> None:
+    """Augment the iris data shipped with the package on an embedded local cluster.
+
+    Writes iris to a temporary Parquet dataset, runs it through the same path as
+    `augment`, prints per-column statistics before and after, and cleans up.
+
+    \b
+    Example:
+      mixupy-dask demo --alpha 1.0
+    """
+    from .datasets import load_iris
+
+    iris = load_iris()
+    # One-hot species so every column is numeric; the mixed rows get soft labels.
+    data = pd.get_dummies(iris, columns=["species"])
+    with tempfile.TemporaryDirectory(prefix="mixupy-dask-demo-") as tmp:
+        src, dst = os.path.join(tmp, "iris.parquet"), os.path.join(tmp, "augmented.parquet")
+        data.to_parquet(src, index=False)
+        plan = _plan(src, dst, alpha=alpha, concat=False, seed=seed)
+        with _client(None, None, 2, 1, None) as client:
+            summary = _run(plan, client, progress=_progress(quiet))
+        after = pd.read_parquet(dst)
+    if quiet:
+        return
+    stats = pd.concat(
+        {
+            "before": data.astype(float).agg(["mean", "min", "max"]).T,
+            "after": after.agg(["mean", "min", "max"]).T,
+        },
+        axis=1,
+    )
+    click.echo(
+        f"iris: {summary.rows_in} rows in, {summary.rows_out} mixed rows out "
+        f"(alpha={alpha}, seed={seed}, {summary.seconds:.1f} s)\n"
+    )
+    click.echo(stats.round(3).to_string())
+    click.echo("\nfirst mixed rows:")
+    click.echo(after.head().round(3).to_string())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status (the console script exits with it)."""
+    try:
+        result = cli.main(args=argv, prog_name="mixupy-dask", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
+    except click.ClickException as exc:  # usage errors and bad option values
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return EXIT_USER_ERROR
+    except MixupError as exc:  # bad data or option values, found before or during the run
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USER_ERROR
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("error: interrupted", err=True)
+        return 130
+    except Exception as exc:
+        traceback.print_exc()
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        return EXIT_FAILURE
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # worker processes re-import __main__: keep start-up here
+    sys.exit(main())
