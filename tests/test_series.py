@@ -490,3 +490,44 @@ def test_time_series_notebook_runs(tmp_path):
         if "image/png" in output.get("data", {})
     ]
     assert len(images) == 3
+
+
+def test_cli_augment_series_equals_the_pandas_route(tmp_path):
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "sid": np.repeat(np.arange(12), 20),
+            "t": np.tile(np.arange(20), 12),
+            "v": rng.normal(size=240),
+        }
+    ).sample(frac=1, random_state=1)
+    df.to_parquet(tmp_path / "ts.parquet")
+    cli = [sys.executable, "-m", "mixupy_dask.cli", "augment-series", "ts.parquet"]
+    options = ["--series", "sid", "--time", "t", "--k", "3", "--seed", "7", "--workers", "1"]
+    done = subprocess.run(
+        [*cli, "out", *options, "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    expected = mixup_series(df, series="sid", time="t", k=3, seed=7)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "out").reset_index(drop=True),
+        expected.reset_index(drop=True),
+        check_exact=True,
+    )
+    refused = subprocess.run(
+        [*cli, "out2", *options, "--k", "99"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "--k" in refused.stderr
+    assert not (tmp_path / "out2").exists()
