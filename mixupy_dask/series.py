@@ -46,7 +46,7 @@ from .parquet import (
     write_dataset,
 )
 from .sampler import Keys
-from .validation import MAX_ROWS, seed_keys
+from .validation import MAX_ROWS, check_batch_size, is_int, seed_keys
 
 __all__ = ["MAX_K", "augment_series_parquet", "mixup_series"]
 
@@ -77,10 +77,6 @@ class SeriesParams:
     keys: Keys
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
 def check_series_params(alpha, k, batch_size, scale, seed) -> SeriesParams:
     """Validate mixup_series's parameters; raise naming the parameter and what is allowed."""
     if not isinstance(alpha, numbers.Real) or isinstance(alpha, (bool, np.bool_)):
@@ -89,16 +85,11 @@ def check_series_params(alpha, k, batch_size, scale, seed) -> SeriesParams:
         raise MixupError(
             f"`alpha` must be a finite number > 0 (Dirichlet concentration), got {alpha!r}"
         )
-    if not _is_int(k):
+    if not is_int(k):
         raise MixupTypeError(f"`k` must be an int between 1 and {MAX_K}, not {k!r}")
     if not 1 <= k <= MAX_K:
         raise MixupError(f"`k` must be between 1 and {MAX_K}, got {k!r}")
-    if batch_size is not None:
-        if not _is_int(batch_size):
-            raise MixupTypeError(f"`batch_size` must be None or a positive int, not {batch_size!r}")
-        if not 0 < batch_size < MAX_ROWS:
-            raise MixupError(f"`batch_size` must be between 1 and 2**53 - 1, got {batch_size!r}")
-        batch_size = int(batch_size)
+    batch_size = check_batch_size(batch_size)
     if not (scale is None or (isinstance(scale, str) and scale == "mean")):
         raise MixupError(f"`scale` must be 'mean' or None, got {scale!r}")
     return SeriesParams(float(alpha), int(k), batch_size, scale, seed_keys(seed))

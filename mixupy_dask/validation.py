@@ -11,7 +11,15 @@ import numpy as np
 from .errors import MixupError, MixupTypeError
 from .sampler import Keys
 
-__all__ = ["MAX_ROWS", "Params", "check_params", "check_rows", "seed_keys"]
+__all__ = [
+    "MAX_ROWS",
+    "Params",
+    "check_batch_size",
+    "check_params",
+    "check_rows",
+    "is_int",
+    "seed_keys",
+]
 
 #: Output positions stay exact as int64 and float64 below this many rows.
 MAX_ROWS = 2**53
@@ -28,7 +36,8 @@ class Params:
     label_preserving: bool = False
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
+    """An integer, and not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
@@ -38,13 +47,13 @@ def seed_keys(seed: SeedLike) -> Keys:
         return Keys.from_seed_sequence(seed)
     if seed is None:
         return Keys.from_seed_sequence(np.random.SeedSequence())
-    if _is_int(seed):
+    if is_int(seed):
         values = [seed]
     elif isinstance(seed, Sequence) and not isinstance(seed, (str, bytes)) and seed:
         values = list(seed)
     else:
         values = None
-    if values is None or not all(_is_int(v) for v in values):
+    if values is None or not all(is_int(v) for v in values):
         raise MixupTypeError(
             f"`seed` must be None, a non-negative int, a sequence of them or a "
             f"numpy SeedSequence, not {seed!r}"
@@ -69,13 +78,19 @@ def check_params(
             raise MixupTypeError(f"`{name}` must be True or False, not {flag!r}")
         if flag and labels is None:
             raise MixupError(f"`{name}=True` needs `labels`: the label column(s) to use")
-    if batch_size is not None:
-        if not _is_int(batch_size):
-            raise MixupTypeError(f"`batch_size` must be None or a positive int, not {batch_size!r}")
-        if not 0 < batch_size < MAX_ROWS:
-            raise MixupError(f"`batch_size` must be between 1 and 2**53 - 1, got {batch_size!r}")
-        batch_size = int(batch_size)
+    batch_size = check_batch_size(batch_size)
     return Params(float(alpha), bool(concat), batch_size, seed_keys(seed), bool(label_preserving))
+
+
+def check_batch_size(batch_size) -> int | None:
+    """None, or an int in [1, 2**53): how many rows (or series) to make."""
+    if batch_size is None:
+        return None
+    if not is_int(batch_size):
+        raise MixupTypeError(f"`batch_size` must be None or a positive int, not {batch_size!r}")
+    if not 0 < batch_size < MAX_ROWS:
+        raise MixupError(f"`batch_size` must be between 1 and 2**53 - 1, got {batch_size!r}")
+    return int(batch_size)
 
 
 def check_rows(n: int, batch_size: int | None) -> int:
