@@ -1,0 +1,198 @@
+"""augment_parquet: the Parquet route gives exactly what mixup gives on the pandas frame."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mixupy_dask import mixup
+from mixupy_dask.errors import MixupError, MixupTypeError, NonFiniteError
+from mixupy_dask.parquet import augment_parquet
+
+N = 3000
+
+
+def make_frame(n: int = N, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "a": rng.standard_normal(n),
+            "b": rng.integers(-50, 50, n),
+            "c": rng.random(n).astype(np.float32),
+            "y": rng.choice(["cat", "dog", "eel"], n),
+        }
+    )
+
+
+def write_dir(df: pd.DataFrame, path, files: int = 3, row_group_size: int = 250) -> str:
+    """``df`` as ``files`` Parquet files of several row groups each."""
+    os.makedirs(path)
+    for i, part in enumerate(np.array_split(np.arange(len(df)), files)):
+        table = pa.Table.from_pandas(df.iloc[part], preserve_index=False)
+        pq.write_table(
+            table, os.path.join(path, f"part.{i}.parquet"), row_group_size=row_group_size
+        )
+    return str(path)
+
+
+def write_file(df: pd.DataFrame, path) -> str:
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=700)
+    return str(path)
+
+
+def digests(path) -> dict[str, tuple[str, int]]:
+    """Content hash and mtime of every file under ``path``."""
+    found = {}
+    for root, _, names in os.walk(path):
+        for name in names:
+            full = os.path.join(root, name)
+            with open(full, "rb") as f:
+                found[full] = (hashlib.sha256(f.read()).hexdigest(), os.stat(full).st_mtime_ns)
+    return found
+
+
+def parquet_files(path) -> list[str]:
+    return [n for n in os.listdir(path) if n.endswith(".parquet")]
+
+
+OPTIONS = {
+    "default": {},
+    "batch-smaller": {"batch_size": 1234, "alpha": 0.4},
+    "batch-larger-concat": {"batch_size": 2 * N + 17, "concat": True, "alpha": 1.0},
+    "within-class": {"labels": "y", "within_class": True},
+    "label-preserving": {"labels": "y", "label_preserving": True, "alpha": 0.7},
+}
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    base = tmp_path_factory.mktemp("src")
+    df = make_frame()
+    return {
+        "file": write_file(df, base / "one.parquet"),
+        "dir": write_dir(df, base / "many"),
+    }
+
+
+@pytest.mark.parametrize("layout", ["file", "dir"])
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_equals_pandas_mixup(sources, layout, name, tmp_path, cluster_client):
+    src = sources[layout]
+    options = OPTIONS[name]
+    # The string column "y" can only come along as a label.
+    columns = None if "labels" in options else ["a", "b", "c"]
+    dst = tmp_path / "out"
+    summary = augment_parquet(
+        src, str(dst), seed=11, columns=columns, client=cluster_client, **options
+    )
+    out = pd.read_parquet(dst)
+    expected = mixup(pd.read_parquet(src, columns=columns), seed=11, **options)
+    pd.testing.assert_frame_equal(out, expected, check_exact=True)
+    assert summary.rows_in == len(pd.read_parquet(src))
+    assert summary.rows_out == len(out)
+    assert summary.files_written == len(parquet_files(dst))
+    assert summary.seed == 11
+
+
+@pytest.mark.parametrize("blocksize", [1, 20_000, 10**9])
+def test_blocksize_does_not_change_output(sources, blocksize, tmp_path):
+    # Default scheduler (no client): row groups grouped into 1, a few or all per partition.
+    src = sources["dir"]
+    dst = tmp_path / "out"
+    summary = augment_parquet(
+        src, str(dst), seed=5, batch_size=2000, blocksize=blocksize, labels="y"
+    )
+    expected = mixup(pd.read_parquet(src), seed=5, batch_size=2000, labels="y")
+    pd.testing.assert_frame_equal(pd.read_parquet(dst), expected, check_exact=True)
+    assert summary.files_written == len(parquet_files(dst))
+    if blocksize == 1:
+        assert summary.files_written == 12  # one partition per row group
+
+
+def test_seed_none_is_reported_and_reproduces(sources, tmp_path):
+    src = sources["file"]
+    first = augment_parquet(src, str(tmp_path / "a"), labels="y")
+    again = augment_parquet(src, str(tmp_path / "b"), seed=first.seed, labels="y")
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "a"), pd.read_parquet(tmp_path / "b"), check_exact=True
+    )
+    assert again.seed == first.seed
+
+
+def test_source_untouched(tmp_path):
+    src = write_dir(make_frame(), tmp_path / "src")
+    before = digests(src)
+    augment_parquet(src, str(tmp_path / "out"), seed=1, concat=True, labels="y")
+    assert digests(src) == before
+
+
+def test_existing_dst_refused_then_replaced(sources, tmp_path):
+    dst = tmp_path / "out"
+    dst.mkdir()
+    (dst / "old.parquet").write_bytes(b"old")
+    with pytest.raises(MixupError, match="already exists") as info:
+        augment_parquet(sources["file"], str(dst), seed=1, labels="y")
+    assert str(dst) in str(info.value)
+    assert os.listdir(dst) == ["old.parquet"]
+    augment_parquet(sources["file"], str(dst), seed=1, overwrite=True, labels="y")
+    assert "old.parquet" not in os.listdir(dst)
+    expected = mixup(pd.read_parquet(sources["file"]), seed=1, labels="y")
+    pd.testing.assert_frame_equal(pd.read_parquet(dst), expected, check_exact=True)
+    assert sorted(os.listdir(tmp_path)) == ["out"]  # no hidden old/tmp directories
+
+
+def test_dst_inside_src_refused(tmp_path):
+    src = write_dir(make_frame(200), tmp_path / "src", files=2, row_group_size=50)
+    before = digests(src)
+    with pytest.raises(MixupError, match="`dst`"):
+        augment_parquet(src, os.path.join(src, "out"), seed=1, labels="y")
+    with pytest.raises(MixupError, match="`dst`"):
+        augment_parquet(src, src, seed=1, overwrite=True, labels="y")
+    assert digests(src) == before
+
+
+def test_missing_src(tmp_path):
+    with pytest.raises(MixupError, match="`src` does not exist"):
+        augment_parquet(str(tmp_path / "nope.parquet"), str(tmp_path / "out"), seed=1)
+    assert not (tmp_path / "out").exists()
+
+
+def test_csv_named_parquet(tmp_path):
+    src = tmp_path / "x.parquet"
+    make_frame(20).to_csv(src, index=False)
+    with pytest.raises(MixupError, match="not a readable Parquet"):
+        augment_parquet(str(src), str(tmp_path / "out"), seed=1)
+    assert not (tmp_path / "out").exists()
+
+
+def test_non_numeric_column_without_labels(sources, tmp_path):
+    with pytest.raises(MixupTypeError, match="y"):
+        augment_parquet(sources["dir"], str(tmp_path / "out"), seed=1)
+    assert os.listdir(tmp_path) == []
+
+
+def test_columns_selects(sources, tmp_path):
+    augment_parquet(sources["dir"], str(tmp_path / "out"), seed=2, columns=["a", "c"])
+    expected = mixup(pd.read_parquet(sources["dir"], columns=["a", "c"]), seed=2)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out"), expected, check_exact=True)
+    with pytest.raises(MixupError, match="zzz"):
+        augment_parquet(sources["dir"], str(tmp_path / "out2"), seed=2, columns=["a", "zzz"])
+
+
+@pytest.mark.parametrize("use_client", [False, True])
+def test_nan_fails_at_compute_leaving_nothing(tmp_path, use_client, request):
+    df = make_frame(900).drop(columns="y")
+    df.loc[700, "a"] = np.nan  # in the last file only
+    src = write_dir(df, tmp_path / "src", files=3, row_group_size=100)
+    out_parent = tmp_path / "outs"
+    out_parent.mkdir()
+    client = request.getfixturevalue("cluster_client") if use_client else None
+    with pytest.raises(NonFiniteError, match="a"):
+        augment_parquet(src, str(out_parent / "out"), seed=1, client=client)
+    assert os.listdir(out_parent) == []
