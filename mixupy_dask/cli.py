@@ -526,12 +526,11 @@ def demo(alpha: float, seed: int, quiet: bool) -> None:
     from .datasets import load_iris
 
     iris = load_iris()
-    # One-hot species so every column is numeric; the mixed rows get soft labels.
-    data = pd.get_dummies(iris, columns=["species"])
     with tempfile.TemporaryDirectory(prefix="mixupy-dask-demo-") as tmp:
         src, dst = os.path.join(tmp, "iris.parquet"), os.path.join(tmp, "augmented.parquet")
-        data.to_parquet(src, index=False)
-        plan = _plan(src, dst, alpha=alpha, concat=False, seed=seed)
+        iris.to_parquet(src, index=False)
+        # species becomes soft one-hot labels, mixed with the same weights as the features
+        plan = _plan(src, dst, alpha=alpha, concat=False, seed=seed, labels="species")
         with _client(None, None, 2, 1, None) as client:
             summary = _run(plan, client, progress=_progress(quiet))
         after = pd.read_parquet(dst)
@@ -539,7 +538,10 @@ def demo(alpha: float, seed: int, quiet: bool) -> None:
         return
     stats = pd.concat(
         {
-            "before": data.astype(float).agg(["mean", "min", "max"]).T,
+            "before": pd.get_dummies(iris, columns=["species"])
+            .astype(float)
+            .agg(["mean", "min", "max"])
+            .T,
             "after": after.agg(["mean", "min", "max"]).T,
         },
         axis=1,
