@@ -471,27 +471,6 @@ def test_failed_parquet_run_leaves_no_destination(tmp_path):
 # ----------------------------------------------------------------- notebook
 
 
-@pytest.mark.slow
-def test_time_series_notebook_runs(tmp_path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    from pathlib import Path
-
-    path = Path(__file__).parents[1] / "notebooks" / "04_time_series.ipynb"
-    notebook = nbformat.read(path, as_version=4)
-    nbclient.NotebookClient(
-        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
-    ).execute()  # raises CellExecutionError on any failing cell
-    images = [
-        output
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.outputs
-        if "image/png" in output.get("data", {})
-    ]
-    assert len(images) == 3
-
-
 def test_cli_augment_series_equals_the_pandas_route(tmp_path):
     import subprocess
     import sys
