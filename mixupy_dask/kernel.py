@@ -97,8 +97,11 @@ def to_blocks(frame: pd.DataFrame, layout: Layout) -> list[np.ndarray]:
     for block, (_, positions) in zip(blocks, layout.groups, strict=True):
         # NaN and inf always make a row sum non-finite, so a finite sum clears the whole
         # block cheaply; only a failed (or overflowed) sum pays for the exact count.
-        if np.isfinite(block.sum(axis=1)).all():
-            continue
+        # Finite values near the float limits may overflow the sum: that is no error
+        # (the exact count clears them), so numpy must not warn about it.
+        with np.errstate(over="ignore"):
+            if np.isfinite(block.sum(axis=1)).all():
+                continue
         counts = block.shape[1] - np.isfinite(block).sum(axis=1)
         bad.update({layout.columns[p]: int(c) for p, c in zip(positions, counts, strict=True) if c})
     if bad:

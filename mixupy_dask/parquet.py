@@ -164,6 +164,7 @@ def _open_source(
         for fragment in fragments:
             fragment.ensure_complete_metadata()
     except (pa.ArrowInvalid, OSError) as exc:
+        _check_unique_names(fs, path, src)
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise MixupError(
             f"`src` is not a readable Parquet file or dataset: {src} ({reason})"
@@ -176,6 +177,7 @@ def _open_source(
         c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)
     }
     available = [name for name in schema.names if name not in index_columns]
+    given = columns
     if columns is None:
         columns = available
     else:
@@ -197,6 +199,7 @@ def _open_source(
             f"{', '.join(map(repr, hive))} (directory partition keys); leave them out "
             f"with `columns`"
         )
+    _check_same_columns(src, fragments, columns, every_column=given is None)
     meta = schema.empty_table().select(columns).to_pandas()
 
     pieces = [
@@ -206,6 +209,73 @@ def _open_source(
         if rg.num_rows > 0
     ]
     return _Source(fs, path, tuple(columns), tuple(pieces), meta, blocksize)
+
+
+def _own_columns(fragment: pads.ParquetFileFragment) -> dict[str, pa.DataType]:
+    """A file's columns and their Parquet types, without pandas' stored index columns."""
+    schema = fragment.physical_schema
+    index = {
+        c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)
+    }
+    return {field.name: field.type for field in schema if field.name not in index}
+
+
+def _same_type(a: pa.DataType, b: pa.DataType) -> bool:
+    # Older and newer pandas write strings as string or large_string: same values.
+    strings = (pa.string(), pa.large_string())
+    return a == b or (a in strings and b in strings)
+
+
+def _check_same_columns(
+    src: str,
+    fragments: Sequence[pads.ParquetFileFragment],
+    columns: Sequence[str],
+    every_column: bool,
+) -> None:
+    """Refuse files that disagree on the columns read: a missing column or another type.
+
+    pandas and pyarrow read such a dataset with the first file's schema, casting or
+    filling the other files with nulls as that order dictates; refusing is the only
+    answer that cannot silently change values. Files may order their columns
+    differently, and with ``every_column`` (no ``columns`` given) must have the same
+    set of them.
+    """
+    first = fragments[0]
+    reference = _own_columns(first)
+    for fragment in fragments[1:]:
+        own = _own_columns(fragment)
+        problems = [f"lacks {c!r}" for c in columns if c in reference and c not in own]
+        problems += [
+            f"has {c!r} as {own[c]} where {first.path} has {reference[c]}"
+            for c in columns
+            if c in reference and c in own and not _same_type(own[c], reference[c])
+        ]
+        if every_column:
+            problems += [f"has {c!r}, which {first.path} lacks" for c in own if c not in reference]
+        if problems:
+            raise MixupError(
+                f"the files of `src` {src} disagree on their columns: {fragment.path} "
+                f"{'; '.join(problems)}. Rewrite them with one schema, or choose the "
+                f"columns they share with `columns`"
+            )
+
+
+def _check_unique_names(fs: fsspec.AbstractFileSystem, path: str, src: str) -> None:
+    """Name repeated column names, which pyarrow only reports as a failed schema merge."""
+    files = [path] if fs.isfile(path) else sorted(fs.find(path))
+    for file in files:
+        if posixpath.basename(file).startswith(("_", ".")):
+            continue
+        try:
+            with fs.open(file, "rb") as f:
+                names = pq.read_schema(f).names
+        except (pa.ArrowInvalid, OSError):
+            continue  # not Parquet: reported as unreadable by the caller
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise MixupError(
+                f"column names must be unique; {file} repeats: {', '.join(map(repr, repeated))}"
+            )
 
 
 def _group(pieces: Sequence[_Piece], blocksize: int) -> tuple[tuple[_Piece, ...], ...]:
@@ -241,8 +311,25 @@ def _read_partition(
     tables = []
     for piece in pieces:
         with fs.open(piece.path, "rb") as f:
-            tables.append(pq.ParquetFile(f).read_row_groups(piece.row_groups, columns=list(names)))
-    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+            try:
+                table = pq.ParquetFile(f).read_row_groups(piece.row_groups, columns=list(names))
+            except OSError as exc:
+                # pyarrow reports undecodable pages (bad headers, corrupt compression)
+                # as a plain OSError; its subclasses (connection, timeout, file gone)
+                # are failures of the system, not of the data, and pass unchanged.
+                if type(exc) is not OSError:
+                    raise
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "OSError"
+                first, last = piece.row_groups[0], piece.row_groups[-1]
+                groups = f"row group {first}" if first == last else f"row groups {first}-{last}"
+                raise MixupError(
+                    f"`src` has a corrupt Parquet file: {piece.path} ({groups}: {reason})"
+                ) from exc
+        tables.append(table)
+    # Files may store strings as string or large_string (see _same_type).
+    table = (
+        tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+    )
     return table.to_pandas()
 
 
@@ -296,6 +383,7 @@ def _plan(
     source = _open_source(src, columns, storage_options)
     fs, path = _check_destination(source, dst, storage_options, bool(overwrite))
     check_rows(source.rows, None)
+    _check_object_columns(source, mixup_options.get("labels"))
     if seed is None:
         # Draw the entropy here rather than inside mixup so it can be reported and
         # written into the output: passing it back as `seed` reproduces the run.
@@ -330,6 +418,23 @@ def _plan(
     # anything is written or any cluster is started.
     plan.frame(blocksize or DEFAULT_BLOCKSIZE)
     return plan
+
+
+def _check_object_columns(source: _Source, labels: Any) -> None:
+    """Refuse columns pandas reads as Python objects (decimal, date, binary, ...), by
+    their Parquet type: dask shows such columns as strings, which would mislead."""
+    if isinstance(labels, str):
+        labels = [labels]
+    exempt = set(labels) if isinstance(labels, (list, tuple)) else set()
+    objects = [c for c in source.columns if c not in exempt and source.meta[c].dtype == object]
+    if not objects:
+        return
+    with source.fs.open(source.pieces[0].path, "rb") as f:
+        schema = pq.read_schema(f)
+    raise MixupTypeError(
+        f"columns must be bool, integer or float to be mixed; not so: "
+        f"{', '.join(f'{c!r} ({schema.field(c).type})' for c in objects)}"
+    )
 
 
 def auto_blocksize(client: Any = None) -> int:
