@@ -98,8 +98,8 @@ def to_blocks(frame: pd.DataFrame, layout: Layout) -> list[np.ndarray]:
         # NaN and inf always make a row sum non-finite, so a finite sum clears the whole
         # block cheaply; only a failed (or overflowed) sum pays for the exact count.
         # Finite values near the float limits may overflow the sum: that is no error
-        # (the exact count clears them), so numpy must not warn about it.
-        with np.errstate(over="ignore"):
+        # (the exact count clears them; +inf + -inf is NaN there), so numpy must not warn.
+        with np.errstate(over="ignore", invalid="ignore"):
             if np.isfinite(block.sum(axis=1)).all():
                 continue
         counts = block.shape[1] - np.isfinite(block).sum(axis=1)
