@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import posixpath
+import signal
 import sys
 import tempfile
 import traceback
@@ -555,10 +556,48 @@ def demo(alpha: float, seed: int, quiet: bool) -> None:
     click.echo(after.head().round(3).to_string())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit status (the console script exits with it)."""
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C's ``KeyboardInterrupt``.
+
+    A ``BaseException`` so that no ``except Exception`` swallows it on the way out.
+    """
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Turn SIGTERM into ``_Terminated`` while the command runs.
+
+    Python's default for SIGTERM ends the process at once: no ``finally`` block runs,
+    so the hidden output directory stays behind and the embedded cluster's worker
+    processes are not shut down. Raising instead unwinds the command the way Ctrl-C
+    does. Only the first SIGTERM raises: later ones are ignored so that they cannot
+    cut the clean-up short (SIGKILL remains for a process that must die now).
+    """
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise _Terminated
+
     try:
-        result = cli.main(args=argv, prog_name="mixupy-dask", standalone_mode=False)
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (main() called from a thread): leave it be
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status (the console script exits with it).
+
+    Interrupted runs remove their partial output and exit with 128 + the signal's
+    number, as shells report it: 130 for SIGINT (Ctrl-C), 143 for SIGTERM.
+    """
+    try:
+        with _sigterm_unwinds():
+            result = cli.main(args=argv, prog_name="mixupy-dask", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help, --version
         return exc.exit_code
     except click.ClickException as exc:  # usage errors and bad option values
@@ -569,7 +608,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("error: interrupted", err=True)
-        return 130
+        return 128 + signal.SIGINT
+    except _Terminated:
+        click.echo("error: terminated", err=True)
+        return 128 + signal.SIGTERM
     except Exception as exc:
         traceback.print_exc()
         click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
