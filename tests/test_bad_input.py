@@ -180,6 +180,7 @@ AB = pd.DataFrame({"a": np.linspace(0, 1, 8), "b": np.arange(8)})
 
 FRAME_ROUTES = ("pandas", "dask", "parquet")
 FILE_ROUTES = ("parquet",)
+IN_MEMORY = ("pandas", "dask")  # for frames that cannot be written to Parquet
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,9 @@ CASES = [
     Case("zero-rows", lambda: base().iloc[:0], error=(MixupError, r"at least 2 rows.*has 0"),
          cli=True, words=("at least 2 rows",)),
     Case("one-row", lambda: base().iloc[:1], error=(MixupError, r"at least 2 rows.*has 1")),
+    # A Parquet file always has columns (pyarrow writes no rows without them).
+    Case("no-columns", lambda: pd.DataFrame(index=range(N)), routes=IN_MEMORY,
+         error=(MixupError, r"`data` has no columns")),
     # --- missing and non-finite values
     Case("all-nan-column", with_column("z", np.nan), error=(NonFiniteError, r"'z' \(\d+\)")),
     Case("nan-inf-in-one-partition", non_finite_in_last_partition, lazy=True,
@@ -241,7 +245,7 @@ CASES = [
     Case("timedelta", with_column("t", pd.to_timedelta(np.arange(N), unit="s")),
          error=(MixupTypeError, NOT_NUMERIC + r"'t' \(timedelta64")),
     # Parquet has no complex type (pyarrow cannot write one): in-memory routes only.
-    Case("complex", with_column("z", np.arange(N) * 1j), routes=("pandas", "dask"),
+    Case("complex", with_column("z", np.arange(N) * 1j), routes=IN_MEMORY,
          error=(MixupTypeError, NOT_NUMERIC + r"'z' \(complex128\)")),
     Case("arrow-string", with_column("s", pd.array(list("abcd") * 3, dtype="string[pyarrow]")),
          error=(MixupTypeError, NOT_NUMERIC + r"'s' \(")),
@@ -477,12 +481,12 @@ def test_catalogue(case: Case, route: str, request) -> None:
     RUNNERS[route](case, request)
 
 
-def test_every_case_has_every_route_it_can() -> None:
-    """The table itself: frame cases run in memory and from Parquet (complex aside),
-    every file-level source also through the CLI at least once per kind of failure."""
+def test_the_table_is_well_formed() -> None:
+    """Unique names; a frame or files, not both; frames on every route they can reach."""
+    assert len({case.name for case in CASES}) == len(CASES)
     for case in CASES:
         assert (case.frame is None) != (case.files is None), case.name
-        if case.files is None and case.name != "complex":
-            assert case.routes == FRAME_ROUTES, case.name
+        assert case.routes in ((FRAME_ROUTES, IN_MEMORY) if case.files is None else (FILE_ROUTES,))
+        assert set(case.bugs) <= set(case.routes), case.name
         assert not case.words or case.cli, case.name
     assert sum(case.cli for case in CASES) <= 12  # each CLI run costs seconds
