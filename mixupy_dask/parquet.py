@@ -9,6 +9,7 @@ the destination, and the source is only ever read.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import posixpath
 import time
@@ -533,6 +534,7 @@ def write_dataset(
     tmp = posixpath.join(parent, f".{name}.mixupy-tmp-{tag}")
     width = len(str(frame.npartitions - 1))
     custom = {METADATA_KEY: json.dumps(metadata).encode()} if metadata else None
+    future = None
     try:
         write = frame.to_parquet(
             fs.unstrip_protocol(tmp),
@@ -557,9 +559,20 @@ def write_dataset(
         files = [p for p in fs.ls(tmp, detail=False) if p.endswith(".parquet")]
         _move_into_place(fs, tmp, dst, overwrite, tag)
     except BaseException:
-        # Also on KeyboardInterrupt: never leave a partial dataset behind.
-        if fs.exists(tmp):
-            fs.rm(tmp, recursive=True)
+        # Also on KeyboardInterrupt: never leave a partial dataset behind. Release the
+        # job so no further write starts; a write already running may still create a
+        # file while the directory is being removed, so removal is tried again.
+        if future is not None:
+            with contextlib.suppress(Exception):
+                future.release()
+        for attempt in range(3):
+            try:
+                if fs.exists(tmp):
+                    fs.rm(tmp, recursive=True)
+                break
+            except OSError:
+                if attempt == 2:
+                    raise
         raise
     return len(files)
 
@@ -572,8 +585,15 @@ def _move_into_place(fs, tmp: str, dst: str, overwrite: bool, tag: str) -> None:
         raise MixupError(f"`dst` already exists: {dst} (use overwrite=True / --overwrite)")
     parent, name = posixpath.split(dst)
     old = posixpath.join(parent, f".{name}.mixupy-old-{tag}")
-    fs.mv(dst, old, recursive=True)
-    fs.mv(tmp, dst, recursive=True)
+    try:
+        fs.mv(dst, old, recursive=True)
+        fs.mv(tmp, dst, recursive=True)
+    except BaseException:
+        # Interrupted (or failed) between the two renames: put the old dataset back,
+        # so `dst` is always either the old dataset or the complete new one.
+        if not fs.exists(dst) and fs.exists(old):
+            fs.mv(old, dst, recursive=True)
+        raise
     fs.rm(old, recursive=True)
 
 
