@@ -244,6 +244,8 @@ def _check_same_columns(
     first = fragments[0]
     reference = _own_columns(first)
     for fragment in fragments[1:]:
+        if fragment.physical_schema.equals(first.physical_schema):
+            continue  # the common case, cheaply
         own = _own_columns(fragment)
         problems = [f"lacks {c!r}" for c in columns if c in reference and c not in own]
         problems += [
