@@ -1,0 +1,154 @@
+"""Real processes for the tests: a ``dask scheduler`` with ``dask worker`` processes on
+127.0.0.1, and the ``mixupy-dask`` command run in a subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+#: The environment of every subprocess: no display for matplotlib.
+ENV = {**os.environ, "MPLBACKEND": "Agg"}
+
+
+def cli_command(*args) -> list[str]:
+    """The argv running ``mixupy-dask`` with this interpreter."""
+    return [sys.executable, "-m", "mixupy_dask.cli", *map(str, args)]
+
+
+def run_cli(*args, cwd, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run ``mixupy-dask ARGS`` to completion; its output is captured as text."""
+    return subprocess.run(
+        cli_command(*args), cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start_cli(*args, cwd) -> subprocess.Popen:
+    """Start ``mixupy-dask ARGS`` without waiting; read its output with ``communicate``."""
+    return subprocess.Popen(
+        cli_command(*args),
+        cwd=cwd,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """Terminate the processes we started, by pid; kill any that do not exit in time."""
+    for proc in processes:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in processes:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+
+
+def snapshot(path: Path) -> dict[str, tuple[int, int, str]]:
+    """Every file under ``path`` (relative name) → (size, mtime in ns, sha256)."""
+    files = {}
+    for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
+        stat = file.stat()
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        files[str(file.relative_to(path))] = (stat.st_size, stat.st_mtime_ns, digest)
+    return files
+
+
+@dataclass
+class RealCluster:
+    """A ``dask scheduler`` and its ``dask worker`` processes, all started by us."""
+
+    base: Path
+    scheduler_file: str
+    address: str = ""
+    scheduler: subprocess.Popen | None = None
+    workers: list[subprocess.Popen] = field(default_factory=list)
+    logs: IO | None = None
+
+    def start_worker(self) -> subprocess.Popen:
+        """Start one more ``dask worker`` (one thread, under a nanny) and keep its process."""
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                "--scheduler-file",
+                self.scheduler_file,
+                "--nworkers",
+                "1",
+                "--nthreads",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--memory-limit",
+                "1GB",
+                "--no-dashboard",
+            ],
+            cwd=self.base,
+            stdout=self.logs,
+            stderr=subprocess.STDOUT,
+        )
+        self.workers.append(proc)
+        return proc
+
+    def client(self, **kwargs) -> distributed.Client:
+        """A new client of this cluster (close it: use it in a ``with`` block)."""
+        return distributed.Client(
+            scheduler_file=self.scheduler_file, timeout="60s", set_as_default=False, **kwargs
+        )
+
+    def stop(self) -> None:
+        stop([*self.workers, *([self.scheduler] if self.scheduler else [])])
+        if self.logs is not None:
+            self.logs.close()
+
+
+@contextlib.contextmanager
+def real_cluster(base: Path, n_workers: int = 2) -> Iterator[RealCluster]:
+    """A scheduler and ``n_workers`` single-threaded workers on 127.0.0.1, stopped on exit.
+
+    The cluster's log is ``base / "cluster.log"``.
+    """
+    cluster = RealCluster(base, str(base / "scheduler.json"))
+    cluster.logs = open(base / "cluster.log", "w")  # noqa: SIM115 - closed by stop()
+    try:
+        cluster.scheduler = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                cluster.scheduler_file,
+            ],
+            cwd=base,
+            stdout=cluster.logs,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(n_workers):
+            cluster.start_worker()
+        # The scheduler writes its file once it listens; Client waits for the file.
+        with cluster.client() as client:
+            client.wait_for_workers(n_workers, timeout=60)
+            cluster.address = client.scheduler_info()["address"]
+        yield cluster
+    finally:
+        cluster.stop()
