@@ -115,7 +115,7 @@ def wait_until(proc: subprocess.Popen, condition, what: str):
         if found:
             return found
         time.sleep(0.05)
-    pytest.fail(f"no {what} within {DEADLINE} s")
+    pytest.fail(f"not seen within {DEADLINE} s: {what}")
 
 
 def partial_output(parent: Path, name: str):
