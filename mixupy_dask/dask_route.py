@@ -178,10 +178,19 @@ def _route(part, layout: Layout, plan: Plan, cycle: int, partition_info=None):
         parts[rows], slots[rows] = parts.copy(), slots.copy()
     else:
         blocks = [b.take(rows, axis=1) for b in blocks]
-    routed = from_blocks(blocks, layout, pd.RangeIndex(len(rows)))
-    routed[_PART] = parts
-    routed[_SLOT] = slots
-    return routed
+    return _tagged(from_blocks(blocks, layout, pd.RangeIndex(len(rows))), parts, slots)
+
+
+def _tagged(frame: pd.DataFrame, parts, slots) -> pd.DataFrame:
+    """``frame`` with its routing columns added, under positional column names.
+
+    The kernel reads partner rows by position, and positional names take the two
+    routing columns whatever the user's columns are (MultiIndex columns do not).
+    """
+    tagged = frame.set_axis(pd.RangeIndex(frame.shape[1]), axis=1)
+    tagged[_PART] = parts
+    tagged[_SLOT] = slots
+    return tagged
 
 
 def _mix_partition(part, partners, layout: Layout, plan: Plan, partition_info=None):
@@ -242,7 +251,7 @@ def mixup_dask(
     if labels is not None:  # encoded once per partition, shared by routing and mixing
         frame = frame.map_partitions(labels.encode, meta=labels.encode(frame._meta))
     meta = layout.empty_frame()
-    routed_meta = meta.assign(**{_PART: np.int64(0), _SLOT: np.int64(0)}).iloc[:0]
+    routed_meta = _tagged(meta, np.int64(0), np.int64(0)).iloc[:0]
     routed = dd.concat(
         [
             frame.map_partitions(_route, layout, plan, c, meta=routed_meta, clear_divisions=True)

@@ -207,8 +207,6 @@ class Case:
     twin: Callable[[pd.DataFrame], pd.DataFrame] | None = None
     check: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None
     single_file: bool = False  # ``files`` writes one file rather than a directory
-    #: route -> (exception, reason): a known bug, xfail(strict) until fixed
-    bugs: dict[str, tuple[type[BaseException], str]] = field(default_factory=dict)
 
 
 NOT_NUMERIC = r"bool, integer or float.*not so: "
@@ -275,9 +273,7 @@ CASES = [
     Case("non-string-names", lambda: pd.DataFrame(np.arange(24.0).reshape(N, 2), columns=[0, 1])),
     Case("mixed-type-names", lambda: base().set_axis([0, "a"], axis=1)),
     Case("multiindex-columns",
-         lambda: base().set_axis(pd.MultiIndex.from_tuples([("f", "x"), ("f", "y")]), axis=1),
-         bugs={"dask": (pd.errors.Pandas4Warning, "dask_route assigns its routing column by "
-                        "a plain name, deprecated on MultiIndex columns (an error in pandas 4)")}),
+         lambda: base().set_axis(pd.MultiIndex.from_tuples([("f", "x"), ("f", "y")]), axis=1)),
     # --- float limits
     Case("float-limits-and-subnormals", extremes, options={"alpha": 0.05, "batch_size": 800},
          check=check_extremes),
@@ -335,17 +331,8 @@ CASES = [
 ]  # fmt: skip
 
 
-def _marks(case: Case, route: str) -> list:
-    if route not in case.bugs:
-        return []
-    exc, reason = case.bugs[route]
-    return [pytest.mark.xfail(raises=exc, reason=reason, strict=True)]
-
-
 ROUTES = [
-    pytest.param(case, route, id=f"{case.name}-{route}", marks=_marks(case, route))
-    for case in CASES
-    for route in case.routes
+    pytest.param(case, route, id=f"{case.name}-{route}") for case in CASES for route in case.routes
 ] + [
     pytest.param(case, "cli", id=f"{case.name}-cli", marks=pytest.mark.slow)
     for case in CASES
@@ -487,6 +474,5 @@ def test_the_table_is_well_formed() -> None:
     for case in CASES:
         assert (case.frame is None) != (case.files is None), case.name
         assert case.routes in ((FRAME_ROUTES, IN_MEMORY) if case.files is None else (FILE_ROUTES,))
-        assert set(case.bugs) <= set(case.routes), case.name
         assert not case.words or case.cli, case.name
     assert sum(case.cli for case in CASES) <= 12  # each CLI run costs seconds
