@@ -186,8 +186,9 @@ def _tagged(frame: pd.DataFrame, parts, slots) -> pd.DataFrame:
 
     The kernel reads partner rows by position, and positional names take the two
     routing columns whatever the user's columns are (MultiIndex columns do not).
+    Strings, because the p2p shuffle converts to Arrow, whose names are strings.
     """
-    tagged = frame.set_axis(pd.RangeIndex(frame.shape[1]), axis=1)
+    tagged = frame.set_axis([f"_{i}" for i in range(frame.shape[1])], axis=1)
     tagged[_PART] = parts
     tagged[_SLOT] = slots
     return tagged

@@ -555,7 +555,10 @@ def write_dataset(
             compute=False,
         )
         if client is not None:
-            future = client.compute(write)
+            # As the current client, so that Dask picks its p2p shuffle for this cluster
+            # (for a client that is not the default one it would pick the disk shuffle).
+            with client.as_current():
+                future = client.compute(write)
             if progress is not None:
                 progress(future)
             future.result()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 
 import dask
@@ -30,6 +31,13 @@ def irregular_lengths(n: int) -> list[int]:
     return [0, a, 0, 0, 1 if n - a > 0 else 0, n - a - (1 if n - a > 0 else 0), 0]
 
 
+def on_cluster(client, lazy):
+    """``lazy`` computed on ``client`` as users compute it: with the client current, so
+    that Dask lowers the graph for it (with the p2p shuffle, not the local disk one)."""
+    with client.as_current():
+        return client.compute(lazy).result()
+
+
 @pytest.fixture(scope="session")
 def cluster_client():
     """A real LocalCluster with two worker processes (started once per session)."""
@@ -44,6 +52,9 @@ def cluster_client():
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
+        # pytest turns warnings into errors here, not in the worker processes: do the
+        # same there, so a warning raised inside a task fails the test that ran it.
+        client.run(warnings.simplefilter, "error")
         yield client
 
 
@@ -62,7 +73,7 @@ def route(request):
             data = dd.from_pandas(df, npartitions=1 if name == "dask-1" else 3, sort=False)
         out = call(data)
         assert isinstance(out, dd.DataFrame)
-        return client.compute(out).result() if client else out.compute(scheduler="threads")
+        return on_cluster(client, out) if client else out.compute(scheduler="threads")
 
     run.name = name
     return run

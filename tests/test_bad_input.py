@@ -27,7 +27,7 @@ import pytest
 
 from mixupy_dask import MixupError, MixupTypeError, NonFiniteError, augment_parquet, mixup
 
-from .conftest import irregular_lengths, split_frame
+from .conftest import irregular_lengths, on_cluster, split_frame
 from .test_cli import assert_user_error, run_cli
 from .test_parquet import digests
 
@@ -389,7 +389,7 @@ def run_dask(case: Case, request) -> None:
     client = request.getfixturevalue("cluster_client")
     out = mixup(data, seed=SEED, **mixup_options(case))
     with expect_error(case):
-        client.compute(out).result()
+        on_cluster(client, out)
 
 
 def write_source(case: Case, tmp_path) -> str:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from mixupy_dask import mixup
 
-from .conftest import split_frame
+from .conftest import on_cluster, split_frame
 
 assert_exact = pd.testing.assert_frame_equal
 
@@ -63,7 +63,7 @@ def test_dask_equals_pandas_for_any_partitioning(case):
 def test_distributed_equals_pandas(case, cluster_client):
     df, lengths, options = case
     expected = mixup(df, **options)
-    out = cluster_client.compute(mixup(split_frame(df, lengths), **options)).result()
+    out = on_cluster(cluster_client, mixup(split_frame(df, lengths), **options))
     assert_exact(out, expected, check_exact=True)
 
 
@@ -88,9 +88,9 @@ def test_lazy_result_recomputes_identically_even_unseeded():
 def test_recompute_after_worker_restart(cluster_client):
     df = _frame(400)
     lazy = mixup(dd.from_pandas(df, npartitions=5), seed=5, batch_size=555)
-    first = cluster_client.compute(lazy).result()
+    first = on_cluster(cluster_client, lazy)
     cluster_client.restart()
-    assert_exact(cluster_client.compute(lazy).result(), first, check_exact=True)
+    assert_exact(on_cluster(cluster_client, lazy), first, check_exact=True)
     assert_exact(first, mixup(df, seed=5, batch_size=555), check_exact=True)
 
 
@@ -145,5 +145,5 @@ def test_kernel_reading_its_own_partitions_gives_the_same_result(options, cluste
         _read_partition=pieces.__getitem__,
         **options,
     )
-    out = cluster_client.compute(lazy).result()
+    out = on_cluster(cluster_client, lazy)
     assert_exact(out, mixup(df, seed=2, **options), check_exact=True)
