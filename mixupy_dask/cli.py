@@ -9,7 +9,6 @@ exit with status 2; anything else exits with status 1.
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import os
 import posixpath
@@ -21,7 +20,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import click
-import dask
 import dask.dataframe as dd
 import fsspec
 import numpy as np
@@ -29,6 +27,7 @@ import pandas as pd
 from dask.utils import format_bytes, parse_bytes
 
 from . import __version__
+from .cluster import local_cluster
 from .errors import MixupError
 from .parquet import DEFAULT_BLOCKSIZE, _plan, _run, _strip, auto_blocksize, write_dataset
 from .series import MAX_K, _plan_series, _run_series
@@ -132,7 +131,7 @@ def _client(
     memory_limit: int | None,
 ) -> Iterator[Any]:
     """A client of the given cluster, or of an embedded ``LocalCluster`` closed on exit."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler and scheduler_file:
         raise click.UsageError("give either --scheduler or --scheduler-file, not both")
@@ -152,32 +151,8 @@ def _client(
         with Client(scheduler, scheduler_file=scheduler_file, timeout="30s") as client:
             yield client
         return
-    if memory_limit is None:
-        from distributed.deploy.utils import nprocesses_nthreads
-        from distributed.system import MEMORY_LIMIT
-
-        per_worker = MEMORY_LIMIT // (workers or nprocesses_nthreads()[0])
-    else:
-        per_worker = memory_limit
-    # The shuffle's send and disk buffers default to 1 GiB and 100 MiB per worker,
-    # more than a small worker holds: keep each to 1/8 of the worker's memory.
-    buffers = {
-        "distributed.p2p.comm.buffer": min(2**30, per_worker // 8),
-        "distributed.p2p.storage.buffer": min(100 * 2**20, per_worker // 8),
-    }
     with (
-        dask.config.set(buffers),
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=threads_per_worker,
-            memory_limit=memory_limit if memory_limit is not None else "auto",
-            processes=True,
-            host="127.0.0.1",
-            # Port 0: a free port, never a clash with a dashboard already on 8787.
-            dashboard_address="127.0.0.1:0",
-            # Task errors come back to the client and are reported once, there.
-            silence_logs=logging.CRITICAL,
-        ) as cluster,
+        local_cluster(workers, threads_per_worker, memory_limit) as cluster,
         Client(cluster) as client,
     ):
         yield client
