@@ -211,7 +211,7 @@ def cli() -> None:
     "--blocksize",
     type=_Bytes(),
     help="Target uncompressed size of a partition, e.g. 32MiB; partitions are whole row "
-    "groups (default: 1/32 of a worker thread's memory, at most "
+    "groups (default: 1/64 of a worker thread's memory, at most "
     f"{format_bytes(DEFAULT_BLOCKSIZE)}).",
 )
 @_cluster_options
