@@ -117,7 +117,6 @@ def test_augment_equals_pandas(data, tmp_path, source, extra, options):
 @pytest.mark.parametrize(
     ("case", "args", "words"),
     [
-        ("missing-src", ["augment", "nope.parquet", "out"], ["nope.parquet"]),
         ("existing-dst", ["augment", "{plain}", "{plain_copy}"], ["already exists"]),
         ("dst-in-src", ["augment", "{plain}", "{plain}/out"], ["`dst`"]),
         ("alpha", ["augment", "{plain}", "out", "--alpha", "-1"], ["alpha"]),
@@ -140,19 +139,6 @@ def test_user_errors(data, tmp_path, case, args, words):
     assert_user_error(result, *words)
     assert not (tmp_path / "out").exists()
     assert sorted(os.listdir(data / "plain")) == before
-
-
-def test_nan_found_during_run(tmp_path):
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"a": rng.standard_normal(600), "b": rng.standard_normal(600)})
-    frame.loc[450, "b"] = np.inf
-    (tmp_path / "src").mkdir()
-    for i in range(3):
-        frame.iloc[200 * i : 200 * (i + 1)].to_parquet(tmp_path / "src" / f"{i}.parquet")
-    result = run_cli("augment", "src", "out", "--seed", "1", "--workers", "1", "--quiet",
-                     cwd=tmp_path)  # fmt: skip
-    assert_user_error(result, "b")
-    assert sorted(os.listdir(tmp_path)) == ["src"]  # no dst, no hidden temporary dir
 
 
 def test_demo(tmp_path):
