@@ -151,15 +151,30 @@ def _concat(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
 
 
-def _originals(part: pd.DataFrame, layout: Layout, offsets, partition_info=None):
-    p = partition_info["number"]
+def partition_numbers(npartitions: int) -> dd.Series:
+    """A series whose partition ``p`` holds the one value ``p``.
+
+    Passed beside a frame to ``dd.map_partitions``, it tells each task which partition
+    it computes. ``partition_info`` cannot be trusted with that: when a caller selects
+    partitions (``ddf.partitions[q]``, ``tail``), Dask pushes the selection below the
+    mapped function and renumbers the tasks it keeps from 0.
+    """
+    return dd.from_map(_number, range(npartitions), meta=pd.Series([], dtype=np.int64))
+
+
+def _number(p: int) -> pd.Series:
+    return pd.Series([p], dtype=np.int64)
+
+
+def _originals(part: pd.DataFrame, number: pd.Series, layout: Layout, offsets):
+    p = int(number.iloc[0])
     blocks = to_blocks(part, layout)
     return from_blocks(blocks, layout, pd.RangeIndex(offsets[p], offsets[p + 1]))
 
 
-def _route(part, layout: Layout, plan: Plan, cycle: int, partition_info=None):
+def _route(part, number: pd.Series, layout: Layout, plan: Plan, cycle: int):
     """A source partition's rows that are partners in ``cycle``, tagged with where they go."""
-    p, P, sampler = partition_info["number"], plan.partitions, plan.sampler
+    p, P, sampler = int(number.iloc[0]), plan.partitions, plan.sampler
     blocks = to_blocks(part, layout)
     starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
     rows, parts, slots = [], [], []
@@ -194,8 +209,8 @@ def _tagged(frame: pd.DataFrame, parts, slots) -> pd.DataFrame:
     return tagged
 
 
-def _mix_partition(part, partners, layout: Layout, plan: Plan, partition_info=None):
-    q, sampler = partition_info["number"], plan.sampler
+def _mix_partition(part, partners, number: pd.Series, layout: Layout, plan: Plan):
+    q, sampler = int(number.iloc[0]), plan.sampler
     cycle, p = divmod(q, plan.partitions)
     start, stop = plan.out_offsets[q], plan.out_offsets[q + 1]
     if len(partners) != stop - start:  # the shuffle must deliver one partner per row
@@ -223,13 +238,11 @@ def _mix_partition(part, partners, layout: Layout, plan: Plan, partition_info=No
     return from_blocks(mixed, layout, pd.RangeIndex(start, stop))
 
 
-def _read_and_mix(
-    partners, read_partition, labels, layout: Layout, plan: Plan, partition_info=None
-):
+def _read_and_mix(partners, number: pd.Series, read_partition, labels, layout: Layout, plan: Plan):
     """The kernel for a source that can re-read its partitions: read, encode, mix."""
-    part = read_partition(partition_info["number"] % plan.partitions)
+    part = read_partition(int(number.iloc[0]) % plan.partitions)
     part = part if labels is None else labels.encode(part)
-    return _mix_partition(part, partners, layout, plan, partition_info)
+    return _mix_partition(part, partners, number, layout, plan)
 
 
 def mixup_dask(
@@ -253,29 +266,35 @@ def mixup_dask(
         frame = frame.map_partitions(labels.encode, meta=labels.encode(frame._meta))
     meta = layout.empty_frame()
     routed_meta = _tagged(meta, np.int64(0), np.int64(0)).iloc[:0]
+    numbers = partition_numbers(P)
     routed = dd.concat(
         [
-            frame.map_partitions(_route, layout, plan, c, meta=routed_meta, clear_divisions=True)
+            dd.map_partitions(
+                _route, frame, numbers, layout, plan, c, meta=routed_meta, clear_divisions=True
+            )
             for c in range(sampler.cycles)
         ]
     )
     Q = sampler.cycles * P
-    partners = routed.set_index(_PART, divisions=[*range(Q), Q - 1])
+    partners = routed.set_index(_PART, divisions=[*range(Q), Q - 1]).clear_divisions()
+    out_numbers = partition_numbers(Q)
     if read_partition is not None:
-        mixed = partners.map_partitions(
-            _read_and_mix, read_partition, labels, layout, plan, meta=meta, clear_divisions=True
+        mixed = dd.map_partitions(
+            _read_and_mix, partners, out_numbers, read_partition, labels, layout, plan, meta=meta
         )
     else:
         left = dd.concat([frame] * sampler.cycles) if sampler.cycles > 1 else frame
         if left.npartitions != partners.npartitions:  # map_partitions pairs by position only
             raise RuntimeError(f"{left.npartitions} left partitions for {partners.npartitions}")
         mixed = dd.map_partitions(
-            _mix_partition, left, partners, layout, plan, meta=meta, clear_divisions=True
+            _mix_partition, left, partners, out_numbers, layout, plan, meta=meta
         )
     if not concat:
         return mixed
     offsets = plan.offsets.tolist()
-    originals = frame.map_partitions(_originals, layout, offsets, meta=meta, clear_divisions=True)
+    originals = dd.map_partitions(
+        _originals, frame, numbers, layout, offsets, meta=meta, clear_divisions=True
+    )
     n = sampler.n
     shifted = mixed.map_partitions(lambda df: df.set_axis(df.index + n), meta=meta)
     return dd.concat([originals, shifted])

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from .dask_route import partition_numbers
 from .errors import MixupError, MixupTypeError
 from .kernel import Layout, from_blocks, to_blocks
 from .parquet import (
@@ -462,14 +463,14 @@ def _route(part: pd.DataFrame, plan: Plan, columns: Columns, bounds: np.ndarray)
 
 def _mix_partition(
     part: pd.DataFrame,
+    number: pd.Series,
     plan: Plan,
     columns: Columns,
     bounds: np.ndarray,
     scale: bool,
-    partition_info=None,
 ) -> pd.DataFrame:
     """One output partition: its output series' copies of input series, mixed."""
-    q = partition_info["number"]
+    q = int(number.iloc[0])
     first, last = int(bounds[q]), int(bounds[q + 1])
     k = plan.k
     groups = (part[_B].to_numpy() - first) * k + part[_J].to_numpy()
@@ -512,15 +513,16 @@ def _mix_dask(frame: dd.DataFrame, columns: Columns, plan: Plan, scale: bool) ->
     )
     # Exact routing by partition id (not a hash shuffle): output partition p gets
     # exactly the rows tagged p, on Dask's own shuffle (p2p or tasks).
-    gathered = routed.set_index(_PART, divisions=[*range(q), q - 1])
-    return gathered.map_partitions(
+    gathered = routed.set_index(_PART, divisions=[*range(q), q - 1]).clear_divisions()
+    return dd.map_partitions(
         _mix_partition,
+        gathered,
+        partition_numbers(q),  # which output partition each task computes
         plan_key,
         columns,
         bounds,
         scale,
         meta=columns.output_meta(),
-        clear_divisions=True,
     )
 
 

@@ -125,6 +125,25 @@ def test_output_partitions_line_up_with_input_partitions():
     assert sum(sizes[6:]) == 20
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"batch_size": 250, "concat": True}, {"labels": ["a", "b"], "within_class": True}],
+)
+def test_selected_partitions_hold_their_own_rows(options):
+    """``partitions[q]``, ``tail`` and ``head`` select partitions, and Dask renumbers the
+    tasks it keeps: each must still compute the rows of the partition it was asked for."""
+    df = _frame(100, seed=5).assign(a=lambda d: d["f64"] > 0, b=lambda d: d["f64"] <= 0)
+    expected = mixup(df, seed=8, **options)
+    lazy = mixup(split_frame(df, [0, 30, 0, 45, 25]), seed=8, **options)
+    offsets = np.cumsum([0, *lazy.map_partitions(len).compute().tolist()])
+    for q in range(lazy.npartitions):
+        part = lazy.partitions[q].compute(scheduler="sync")
+        assert_exact(part, expected.iloc[offsets[q] : offsets[q + 1]], check_exact=True)
+    assert_exact(lazy.tail(7, compute=False).compute(), expected.tail(7), check_exact=True)
+    assert_exact(lazy.partitions[-2:].compute(), expected.iloc[offsets[-3] :], check_exact=True)
+    assert_exact(lazy.head(3, npartitions=-1), expected.head(3), check_exact=True)
+
+
 @pytest.mark.parametrize(("batch_size", "concat"), [(None, False), (150, True)])
 def test_graph_has_exactly_one_shuffle(batch_size, concat):
     out = mixup(dd.from_pandas(_frame(60), npartitions=4), batch_size=batch_size, concat=concat)

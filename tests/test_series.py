@@ -97,6 +97,17 @@ def test_dask_equals_pandas_for_any_partitioning(case):
     assert_exact(lazy.compute(scheduler="sync"), expected, check_exact=True)
 
 
+def test_selected_partitions_hold_their_own_rows():
+    """``partitions[q]`` and ``tail``: Dask renumbers the tasks it keeps from 0."""
+    df = _long([5, 8, 3, 6, 7, 4], seed=2)
+    expected = mixup_series(df, series="id", time="t", seed=3)
+    lazy = mixup_series(split_frame(df, [10, 0, 13, 10]), series="id", time="t", seed=3)
+    parts = [lazy.partitions[q].compute(scheduler="sync") for q in range(lazy.npartitions)]
+    assert lazy.npartitions > 1
+    assert_exact(pd.concat(parts), expected, check_exact=True)
+    assert_exact(lazy.tail(5, compute=False).compute(), expected.tail(5), check_exact=True)
+
+
 @pytest.mark.parametrize("batch_size", [None, 3, 40])
 def test_every_route_equals_pandas(route, batch_size):
     df = _long([5, 9, 1, 12, 7, 7], seed=4)
