@@ -27,6 +27,40 @@ def _check_columns(columns: pd.Index) -> None:
         raise MixupError(f"column names must be unique; repeated: {', '.join(dups)}")
 
 
+def check_call(
+    data,
+    alpha=4.0,
+    concat=False,
+    batch_size=None,
+    seed=None,
+    labels=None,
+    within_class=False,
+    label_preserving=False,
+):
+    """Check a call's parameters and the columns' dtypes, reading no data.
+
+    Returns the validated parameters and the resolved labels (None without labels).
+    ``data`` may be an empty frame of the right dtypes, as a Parquet schema gives.
+    """
+    params = check_params(alpha, concat, batch_size, seed, within_class, label_preserving, labels)
+    if not isinstance(data, (pd.DataFrame, dd.DataFrame)):
+        raise MixupTypeError(
+            f"`data` must be a pandas or dask DataFrame, not {type(data).__module__}."
+            f"{type(data).__qualname__}"
+        )
+    _check_columns(data.columns)
+    spec = resolve_labels(data.dtypes, labels)
+    if within_class and spec.column is None and len(spec.block) < 2:
+        raise MixupError(
+            "`within_class=True` needs class labels: a class column or at least two label columns"
+        )
+    if spec is None:  # check feature dtypes before any pass over the data
+        Layout.from_dtypes(data.dtypes)
+    else:
+        Layout.from_dtypes(data.dtypes.drop(spec.column if spec.column is not None else []))
+    return params, spec
+
+
 def mixup(
     data: pd.DataFrame | dd.DataFrame,
     alpha: float = 4.0,
@@ -115,22 +149,9 @@ def mixup(
     >>> mixup(df.drop(columns="y"), alpha=0, seed=0).equals(df[["x"]])  # alpha=0: copies
     True
     """
-    params = check_params(alpha, concat, batch_size, seed, within_class, label_preserving, labels)
-    if not isinstance(data, (pd.DataFrame, dd.DataFrame)):
-        raise MixupTypeError(
-            f"`data` must be a pandas or dask DataFrame, not {type(data).__module__}."
-            f"{type(data).__qualname__}"
-        )
-    _check_columns(data.columns)
-    spec = resolve_labels(data.dtypes, labels)
-    if within_class and spec.column is None and len(spec.block) < 2:
-        raise MixupError(
-            "`within_class=True` needs class labels: a class column or at least two label columns"
-        )
-    if spec is None:  # check feature dtypes before any pass over the data
-        Layout.from_dtypes(data.dtypes)
-    else:
-        Layout.from_dtypes(data.dtypes.drop(spec.column if spec.column is not None else []))
+    params, spec = check_call(
+        data, alpha, concat, batch_size, seed, labels, within_class, label_preserving
+    )
 
     def make_sampler(class_sizes: tuple[int, ...]) -> Sampler:
         m = check_rows(sum(class_sizes), params.batch_size)

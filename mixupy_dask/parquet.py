@@ -29,7 +29,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 from pandas.api.types import is_float_dtype
 
-from .api import mixup
+from .api import check_call, mixup
 from .errors import MixupError, MixupTypeError
 from .validation import check_rows
 
@@ -395,6 +395,11 @@ def _plan(
     options = {"alpha": alpha, "concat": concat, "batch_size": batch_size, "seed": seed}
     options.update(mixup_options)
     n = source.rows
+    # Check mixup's options against the columns now, before anything is written or any
+    # cluster is started, and without reading data: a label pass, if needed, runs once,
+    # when the graph is built for the run.
+    params, _ = check_call(source.meta, **options)
+    check_rows(n, params.batch_size)
     rows_out = (n if concat else 0) + (n if batch_size is None else int(batch_size))
     metadata = {
         "source": str(src),
@@ -418,9 +423,6 @@ def _plan(
         metadata,
         storage_options,
     )
-    # Build the graph once now: mixup checks its options and the columns here, before
-    # anything is written or any cluster is started.
-    plan.frame(blocksize or DEFAULT_BLOCKSIZE)
     return plan
 
 
