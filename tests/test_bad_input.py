@@ -27,8 +27,9 @@ import pytest
 
 from mixupy_dask import MixupError, MixupTypeError, NonFiniteError, augment_parquet, mixup
 
+from .cluster_utils import run_cli
 from .conftest import irregular_lengths, on_cluster, split_frame
-from .test_cli import assert_user_error, run_cli
+from .test_cli import assert_user_error
 from .test_parquet import digests
 
 SEED = 7

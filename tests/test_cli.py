@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -13,21 +12,11 @@ import pytest
 from mixupy_dask import __version__, mixup
 from mixupy_dask.cli import main
 
+from .cluster_utils import run_cli
+
 pytestmark = pytest.mark.slow
 
 COMMANDS = ["augment", "augment-series", "make-data", "demo"]
-
-
-def run_cli(*args: str, cwd, timeout: float = 180) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    return subprocess.run(
-        [sys.executable, "-m", "mixupy_dask.cli", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def assert_user_error(result: subprocess.CompletedProcess, *words: str) -> None:

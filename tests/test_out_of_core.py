@@ -13,8 +13,6 @@ from __future__ import annotations
 import glob
 import math
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -23,6 +21,8 @@ import pytest
 
 from mixupy_dask.sampler import Sampler
 from mixupy_dask.validation import seed_keys
+
+from .cluster_utils import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -34,14 +34,9 @@ ROWS = math.ceil(3 * WORKERS * MEMORY / (COLUMNS * 8))  # 3x the workers' memory
 ALPHA, SEED = 0.4, 11
 
 
-def cli(*args: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "mixupy_dask.cli", *args, "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
+def cli(*args: str, cwd) -> None:
+    result = run_cli(*args, "--quiet", cwd=cwd, timeout=600)
+    assert result.returncode == 0, result.stderr
 
 
 def parquet_files(path) -> list[str]:
@@ -72,8 +67,8 @@ def test_three_times_memory_completes_exactly_without_restarts(cluster, tmp_path
     cluster, client = cluster
     src, dst = tmp_path / "src", tmp_path / "dst"
     address = cluster.scheduler_address
-    cli("make-data", str(src), "--rows", str(ROWS), "--columns", str(COLUMNS),
-        "--scheduler", address)  # fmt: skip
+    cli("make-data", src, "--rows", ROWS, "--columns", COLUMNS, "--scheduler", address,
+        cwd=tmp_path)  # fmt: skip
     source_bytes = sum(os.path.getsize(f) for f in parquet_files(src))
     assert source_bytes >= 3 * WORKERS * MEMORY
 
@@ -81,8 +76,8 @@ def test_three_times_memory_completes_exactly_without_restarts(cluster, tmp_path
     sampler = distributed.diagnostics.MemorySampler()
     started = time.perf_counter()
     with sampler.sample("augment", client=client, interval=0.5):
-        cli("augment", str(src), str(dst), "--alpha", str(ALPHA), "--seed", str(SEED),
-            "--scheduler", address)  # fmt: skip
+        cli("augment", src, dst, "--alpha", ALPHA, "--seed", SEED, "--scheduler", address,
+            cwd=tmp_path)  # fmt: skip
     seconds = time.perf_counter() - started
     assert client.run(os.getpid) == workers, "a worker was restarted during the run"
     peak = sampler.to_pandas()["augment"].max() / WORKERS
