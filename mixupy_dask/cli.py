@@ -29,7 +29,15 @@ from dask.utils import format_bytes, parse_bytes
 from . import __version__
 from .cluster import local_cluster
 from .errors import MixupError
-from .parquet import DEFAULT_BLOCKSIZE, _plan, _run, _strip, auto_blocksize, write_dataset
+from .parquet import (
+    DEFAULT_BLOCKSIZE,
+    AugmentSummary,
+    _plan,
+    _run,
+    _strip,
+    auto_blocksize,
+    write_dataset,
+)
 from .series import MAX_K, _plan_series, _run_series
 
 __all__ = ["main"]
@@ -172,6 +180,16 @@ def _say(quiet: bool, message: str) -> None:
         click.echo(message)
 
 
+def _report(quiet: bool, done: str, summary: AugmentSummary, dst: str) -> None:
+    """The one-line summary of a finished run: ``done`` N rows into M rows ..."""
+    _say(
+        quiet,
+        f"{done} {summary.rows_in:,} rows into {summary.rows_out:,} rows "
+        f"({summary.files_written} files) at {dst} in {summary.seconds:.1f} s, "
+        f"seed {summary.seed}",
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="mixupy-dask")
 def cli() -> None:
@@ -268,12 +286,7 @@ def augment(
     )
     with _client(**cluster) as client:
         summary = _run(plan, client, progress=_progress(quiet))
-    _say(
-        quiet,
-        f"augmented {summary.rows_in:,} rows into {summary.rows_out:,} rows "
-        f"({summary.files_written} files) at {dst} in {summary.seconds:.1f} s, "
-        f"seed {summary.seed}",
-    )
+    _report(quiet, "augmented", summary, dst)
 
 
 @cli.command("augment-series")
@@ -378,12 +391,7 @@ def augment_series(
     )
     with _client(**cluster) as client:
         summary = _run_series(job, client, progress=_progress(quiet))
-    _say(
-        quiet,
-        f"mixed the series of {summary.rows_in:,} rows into {summary.rows_out:,} rows "
-        f"({summary.files_written} files) at {dst} in {summary.seconds:.1f} s, "
-        f"seed {summary.seed}",
-    )
+    _report(quiet, "mixed the series of", summary, dst)
 
 
 def _make_partition(
