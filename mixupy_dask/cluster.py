@@ -28,11 +28,12 @@ def shuffle_buffers(memory_per_worker: int) -> dict[str, Any]:
     """Dask config for p2p shuffle buffers that fit a worker of this much memory.
 
     Dask's defaults (1 GiB to send, 100 MiB to write to disk, per worker) are sized for
-    big workers. A worker of 512 MiB already uses about 240 MiB for pandas, pyarrow and
-    distributed after its first task, and pauses at 80 %: with the defaults, or even
-    1/8 of its memory per buffer, it sat at the pause threshold for the whole shuffle.
-    Send and disk buffers of 1/32 each keep it well below (measured on 3 GiB of
-    float64 through two 512 MiB workers, see the notes of issue 4).
+    big workers: either alone could fill a worker of 512 MiB, which already uses about
+    240 MiB for pandas, pyarrow and distributed after its first task and pauses at 80 %.
+    1/32 each caps them at 1/16 of the worker together. Measured on two 512 MiB workers,
+    buffers of 1/8 and of 1/32 peaked alike (~420 MiB with 16 MiB partitions): what keeps
+    a worker below its pause threshold is the partition size (``auto_blocksize``); the
+    buffers must only not add to it.
     """
     share = int(memory_per_worker * BUFFER_SHARE)
     return {
