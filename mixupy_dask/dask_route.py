@@ -276,18 +276,33 @@ def mixup_dask(
         ]
     )
     Q = sampler.cycles * P
-    partners = routed.set_index(_PART, divisions=[*range(Q), Q - 1]).clear_divisions()
+    partners = routed.set_index(_PART, divisions=[*range(Q), Q - 1])
     out_numbers = partition_numbers(Q)
     if read_partition is not None:
         mixed = dd.map_partitions(
-            _read_and_mix, partners, out_numbers, read_partition, labels, layout, plan, meta=meta
+            _read_and_mix,
+            partners,
+            out_numbers,
+            read_partition,
+            labels,
+            layout,
+            plan,
+            meta=meta,
+            clear_divisions=True,
         )
     else:
         left = dd.concat([frame] * sampler.cycles) if sampler.cycles > 1 else frame
         if left.npartitions != partners.npartitions:  # map_partitions pairs by position only
             raise RuntimeError(f"{left.npartitions} left partitions for {partners.npartitions}")
         mixed = dd.map_partitions(
-            _mix_partition, left, partners, out_numbers, layout, plan, meta=meta
+            _mix_partition,
+            left,
+            partners,
+            out_numbers,
+            layout,
+            plan,
+            meta=meta,
+            clear_divisions=True,
         )
     if not concat:
         return mixed

@@ -513,7 +513,7 @@ def _mix_dask(frame: dd.DataFrame, columns: Columns, plan: Plan, scale: bool) ->
     )
     # Exact routing by partition id (not a hash shuffle): output partition p gets
     # exactly the rows tagged p, on Dask's own shuffle (p2p or tasks).
-    gathered = routed.set_index(_PART, divisions=[*range(q), q - 1]).clear_divisions()
+    gathered = routed.set_index(_PART, divisions=[*range(q), q - 1])
     return dd.map_partitions(
         _mix_partition,
         gathered,
@@ -523,6 +523,7 @@ def _mix_dask(frame: dd.DataFrame, columns: Columns, plan: Plan, scale: bool) ->
         bounds,
         scale,
         meta=columns.output_meta(),
+        clear_divisions=True,
     )
 
 
