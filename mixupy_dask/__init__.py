@@ -1,16 +1,35 @@
-"""mixupy_dask: exact, partition-invariant mixup data augmentation for pandas and Dask."""
+"""mixupy_dask: exact, partition-invariant mixup data augmentation for pandas and Dask.
+
+The public API is what ``__all__`` lists; every module whose name starts with an
+underscore is internal and may change without notice.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import accessors as _accessors  # noqa: F401  (registers df.mixup / ddf.mixup)
-from .api import mixup
+from . import _accessors  # noqa: F401  (registers df.mixup / ddf.mixup)
+from ._cluster import local_cluster
+from ._datasets import load_iris, make_data
+from ._job import AugmentSummary, augment_parquet, augment_series_parquet
+from ._mixup import mixup
+from ._series import mixup_series
 from .errors import MixupError, MixupTypeError, NonFiniteError
-from .parquet import augment_parquet as augment_parquet  # re-export (issue 4)
-from .series import mixup_series as mixup_series  # re-export (issue 6)
 
 try:
     __version__ = version("mixupy_dask")
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["MixupError", "MixupTypeError", "NonFiniteError", "__version__", "mixup", "mixup_series"]
+__all__ = [
+    "AugmentSummary",
+    "MixupError",
+    "MixupTypeError",
+    "NonFiniteError",
+    "__version__",
+    "augment_parquet",
+    "augment_series_parquet",
+    "load_iris",
+    "local_cluster",
+    "make_data",
+    "mixup",
+    "mixup_series",
+]

@@ -1,17 +1,19 @@
 """The ``mixupy-dask`` command: augment Parquet data sets on a laptop or a Dask cluster.
 
-Every command validates its arguments and the data's metadata before it starts a
-cluster. User errors (bad options, missing or unreadable data, non-numeric columns,
-non-finite values found during the run) print one ``error: ...`` line on stderr and
-exit with status 2; anything else exits with status 1.
+A thin click layer over the library: each command turns its options into the
+arguments of ``augment_parquet``, ``augment_series_parquet`` or ``make_data``, checks
+everything (options, the data's footers, the destination) before it starts a
+cluster, and runs on ``connect``'s client. User errors (bad options, missing or
+unreadable data, non-numeric columns, non-finite values found during the run) print
+one ``error: ...`` line on stderr, with parameters named as the command's options,
+and exit with status 2; anything else exits with status 1.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
-import posixpath
+import re
 import signal
 import sys
 import tempfile
@@ -20,27 +22,16 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import click
-import dask.dataframe as dd
-import fsspec
-import numpy as np
 import pandas as pd
 from dask.utils import format_bytes, parse_bytes
 
-from . import __version__
-from .cluster import local_cluster
+from . import __version__, _datasets
+from ._cluster import connect
+from ._commit import Destination
+from ._job import AugmentSummary, Job, plan_rows, plan_series
+from ._source import DEFAULT_BLOCKSIZE
+from ._validation import MAX_K
 from .errors import MixupError
-from .parquet import (
-    DEFAULT_BLOCKSIZE,
-    AugmentSummary,
-    _plan,
-    _run,
-    _strip,
-    auto_blocksize,
-    write_dataset,
-)
-from .series import MAX_K, _plan_series, _run_series
-
-__all__ = ["main"]
 
 #: Exit statuses: 2 for anything the user can fix, 1 for failures of ours or the system.
 EXIT_USER_ERROR = 2
@@ -83,6 +74,41 @@ class _Count(click.ParamType):
         if number < 1:
             self.fail(f"{value!r} must be at least 1", param, ctx)
         return number
+
+
+class _Seed(click.ParamType):
+    """A seed: ``42``, or ``42,3`` for ``(base, epoch)`` as the Python API takes it."""
+
+    name = "seed"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, tuple)):
+            return value
+        try:
+            parts = tuple(int(p) for p in str(value).split(","))
+        except ValueError:
+            self.fail(f"{value!r} is not an int or comma-separated ints such as 42,3", param, ctx)
+        if any(p < 0 for p in parts):
+            self.fail(f"{value!r} must be non-negative", param, ctx)
+        return parts[0] if len(parts) == 1 else parts
+
+
+SEED_OPTION = click.option(
+    "--seed",
+    type=_Seed(),
+    help="Fixes the output bit for bit; BASE,EPOCH for independent epochs (default: "
+    "fresh, printed in the summary).",
+)
+BLOCKSIZE_OPTION = click.option(
+    "--blocksize",
+    type=_Bytes(),
+    help="Target uncompressed size of a partition, e.g. 32MiB; partitions are whole row "
+    "groups (default: 1/64 of a worker thread's memory, at most "
+    f"{format_bytes(DEFAULT_BLOCKSIZE)}).",
+)
+OVERWRITE_OPTION = click.option(
+    "--overwrite", is_flag=True, help="Replace DST once the new output is complete."
+)
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -130,42 +156,6 @@ def _cluster_options(command: Callable) -> Callable:
     return command
 
 
-@contextlib.contextmanager
-def _client(
-    scheduler: str | None,
-    scheduler_file: str | None,
-    workers: int | None,
-    threads_per_worker: int | None,
-    memory_limit: int | None,
-) -> Iterator[Any]:
-    """A client of the given cluster, or of an embedded ``LocalCluster`` closed on exit."""
-    from distributed import Client
-
-    if scheduler and scheduler_file:
-        raise click.UsageError("give either --scheduler or --scheduler-file, not both")
-    embedded = {
-        "--workers": workers,
-        "--threads-per-worker": threads_per_worker,
-        "--memory-limit": memory_limit,
-    }
-    if scheduler or scheduler_file:
-        given = [name for name, value in embedded.items() if value is not None]
-        if given:
-            raise click.UsageError(f"{', '.join(given)} only apply to the embedded cluster")
-        if scheduler_file and not os.path.exists(scheduler_file):
-            raise click.BadParameter(
-                f"no such file: {scheduler_file}", param_hint="'--scheduler-file'"
-            )
-        with Client(scheduler, scheduler_file=scheduler_file, timeout="30s") as client:
-            yield client
-        return
-    with (
-        local_cluster(workers, threads_per_worker, memory_limit) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
-
-
 def _progress(quiet: bool) -> Callable[[Any], None] | None:
     """Dask's own progress bar, on a terminal only."""
     if quiet or not sys.stdout.isatty():
@@ -188,6 +178,12 @@ def _report(quiet: bool, done: str, summary: AugmentSummary, dst: str) -> None:
         f"({summary.files_written} files) at {dst} in {summary.seconds:.1f} s, "
         f"seed {summary.seed}",
     )
+
+
+def _run(job: Job, cluster: dict[str, Any], quiet: bool) -> AugmentSummary:
+    """Run a planned job on the cluster the options choose, with a progress bar."""
+    with connect(**cluster) as client:
+        return job.run(client, _progress(quiet))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -215,23 +211,13 @@ def cli() -> None:
     help="Number of mixed rows, any value >= 1 (default: as many as SRC has).",
 )
 @click.option("--concat", is_flag=True, help="Write the original rows first, then the mixed rows.")
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    help="Fixes the output bit for bit (default: fresh, printed in the summary).",
-)
+@SEED_OPTION
 @click.option("--columns", metavar="A,B,...", help="Columns to read and mix (default: all).")
 @click.option("--labels", metavar="A,B,...", help="Label column(s), passed to mixup.")
 @click.option("--within-class", is_flag=True, help="Mix rows only with rows of the same class.")
 @click.option("--label-preserving", is_flag=True, help="Keep the left row's label; lambda >= 0.5.")
-@click.option("--overwrite", is_flag=True, help="Replace DST once the new output is complete.")
-@click.option(
-    "--blocksize",
-    type=_Bytes(),
-    help="Target uncompressed size of a partition, e.g. 32MiB; partitions are whole row "
-    "groups (default: 1/64 of a worker thread's memory, at most "
-    f"{format_bytes(DEFAULT_BLOCKSIZE)}).",
-)
+@OVERWRITE_OPTION
+@BLOCKSIZE_OPTION
 @_cluster_options
 def augment(
     src: str,
@@ -239,7 +225,7 @@ def augment(
     alpha: float,
     batch_size: int | None,
     concat: bool,
-    seed: int | None,
+    seed: int | tuple[int, ...] | None,
     columns: str | None,
     labels: str | None,
     within_class: bool,
@@ -263,30 +249,22 @@ def augment(
       mixupy-dask augment data/ out/ --workers 4 --memory-limit 2GB
       mixupy-dask augment s3://bucket/data s3://bucket/mixed --scheduler tcp://10.0.0.5:8786
     """
-    options: dict[str, Any] = {}
-    # Forwarded only when used, so that plain runs need nothing beyond the core mixup.
-    if labels is not None:
-        names = _names(labels)
-        options["labels"] = names[0] if len(names) == 1 else names
-    if within_class:
-        options["within_class"] = True
-    if label_preserving:
-        options["label_preserving"] = True
-    plan = _plan(
+    names = _names(labels)
+    job = plan_rows(
         src,
         dst,
         alpha=alpha,
         concat=concat,
         batch_size=batch_size,
         seed=seed,
+        labels=names[0] if names and len(names) == 1 else names,
+        within_class=within_class,
+        label_preserving=label_preserving,
         columns=_names(columns),
         overwrite=overwrite,
         blocksize=blocksize,
-        **options,
     )
-    with _client(**cluster) as client:
-        summary = _run(plan, client, progress=_progress(quiet))
-    _report(quiet, "augmented", summary, dst)
+    _report(quiet, "augmented", _run(job, cluster, quiet), dst)
 
 
 @cli.command("augment-series")
@@ -322,25 +300,15 @@ def augment(
     show_default=True,
     help="Divide each series by its mean |value| before mixing, or mix raw values.",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    help="Fixes the output bit for bit (default: fresh, printed in the summary).",
-)
+@SEED_OPTION
 @click.option(
     "--labels", metavar="A,B,...", help="Series-level numeric label columns (soft labels)."
 )
 @click.option(
     "--columns", metavar="A,B,...", help="Columns to read (default: all), with SERIES and TIME."
 )
-@click.option("--overwrite", is_flag=True, help="Replace DST once the new output is complete.")
-@click.option(
-    "--blocksize",
-    type=_Bytes(),
-    default=DEFAULT_BLOCKSIZE,
-    show_default=format_bytes(DEFAULT_BLOCKSIZE),
-    help="Target uncompressed size of an input partition; partitions are whole row groups.",
-)
+@OVERWRITE_OPTION
+@BLOCKSIZE_OPTION
 @_cluster_options
 def augment_series(
     src: str,
@@ -351,11 +319,11 @@ def augment_series(
     k: int,
     batch_size: int | None,
     scale: str,
-    seed: int | None,
+    seed: int | tuple[int, ...] | None,
     labels: str | None,
     columns: str | None,
     overwrite: bool,
-    blocksize: int,
+    blocksize: int | None,
     quiet: bool,
     **cluster: Any,
 ) -> None:
@@ -374,7 +342,7 @@ def augment_series(
       mixupy-dask augment-series data/ out/ --series id --time ts --k 3 --alpha 0.5 \\
           --batch-size 1e5 --labels class_a,class_b --overwrite
     """
-    job = _plan_series(
+    job = plan_series(
         src,
         dst,
         series=series,
@@ -389,27 +357,7 @@ def augment_series(
         overwrite=overwrite,
         blocksize=blocksize,
     )
-    with _client(**cluster) as client:
-        summary = _run_series(job, client, progress=_progress(quiet))
-    _report(quiet, "mixed the series of", summary, dst)
-
-
-def _make_partition(
-    part: int, rows: int, width: int, classes: int, seed: int, centers: np.ndarray | None
-) -> pd.DataFrame:
-    """One partition of synthetic data, a pure function of (seed, partition number)."""
-    # Counter-based: partition p draws from its own spawned stream, so the data set is
-    # the same whatever the scheduler, the order or the number of workers.
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(part,)))
-    values = rng.standard_normal((rows, width))
-    frame = pd.DataFrame(values, columns=[f"x{i}" for i in range(width)], copy=False)
-    if classes:
-        codes = rng.integers(0, classes, rows)
-        frame += centers[codes]
-        frame["label"] = pd.Categorical.from_codes(
-            codes, categories=[f"class_{k}" for k in range(classes)]
-        )
-    return frame
+    _report(quiet, "mixed the series of", _run(job, cluster, quiet), dst)
 
 
 @cli.command("make-data")
@@ -429,9 +377,9 @@ def _make_partition(
     help="Number of files (default: sized like augment's --blocksize).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--overwrite", is_flag=True, help="Replace DST once the new data set is complete.")
+@OVERWRITE_OPTION
 @_cluster_options
-def make_data(
+def make_data_command(
     dst: str,
     rows: int,
     columns: int,
@@ -452,43 +400,18 @@ def make_data(
       mixupy-dask make-data data.parquet --rows 1e6 --columns 10
       mixupy-dask make-data big/ --rows 3e8 --columns 20 --classes 3 --workers 4
     """
-    if partitions is not None and partitions > rows:
-        raise click.BadParameter(
-            f"{partitions} partitions for {rows} rows", param_hint="'--partitions'"
-        )
-    fs, path = fsspec.core.url_to_fs(dst)
-    path = _strip(fs, path)
-    if fs.exists(path) and not overwrite:
-        raise MixupError(f"`dst` already exists: {dst} (use --overwrite)")
-    parent = posixpath.dirname(path)
-    if parent and not fs.isdir(parent):
-        raise MixupError(f"the directory of `dst` does not exist: {parent}")
-    centers = None
-    if classes:
-        # Class means, from a stream apart from every partition's (those have one key).
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, 0)))
-        centers = rng.normal(scale=2.0, size=(classes, columns))
-    with _client(**cluster) as client:
-        if partitions is None:
-            partitions = min(rows, math.ceil(rows * columns * 8 / auto_blocksize(client)))
-        base, extra = divmod(rows, partitions)
-        frame = dd.from_map(
-            _make_partition,
-            range(partitions),
-            [base + (p < extra) for p in range(partitions)],
-            args=(columns, classes, seed, centers),
-            meta=_make_partition(0, 0, columns, classes, seed, centers),
-            label="make-data",
-            enforce_metadata=False,
-        )
-        files = write_dataset(
-            frame,
-            fs,
-            path,
+    Destination.check(dst, {}, overwrite)  # before a cluster starts, as everywhere
+    with connect(**cluster) as client:
+        files = _datasets.make_data(
+            dst,
+            rows,
+            columns,
+            classes=classes,
+            partitions=partitions,
+            seed=seed,
             overwrite=overwrite,
             client=client,
             progress=_progress(quiet),
-            metadata={"rows": rows, "columns": columns, "classes": classes, "seed": seed},
         )
     _say(quiet, f"wrote {rows:,} rows x {columns} columns ({files} files) to {dst}")
 
@@ -507,16 +430,13 @@ def demo(alpha: float, seed: int, quiet: bool) -> None:
     Example:
       mixupy-dask demo --alpha 1.0
     """
-    from .datasets import load_iris
-
-    iris = load_iris()
+    iris = _datasets.load_iris()
     with tempfile.TemporaryDirectory(prefix="mixupy-dask-demo-") as tmp:
         src, dst = os.path.join(tmp, "iris.parquet"), os.path.join(tmp, "augmented.parquet")
         iris.to_parquet(src, index=False)
         # species becomes soft one-hot labels, mixed with the same weights as the features
-        plan = _plan(src, dst, alpha=alpha, concat=False, seed=seed, labels="species")
-        with _client(None, None, 2, 1, None) as client:
-            summary = _run(plan, client, progress=_progress(quiet))
+        job = plan_rows(src, dst, alpha=alpha, seed=seed, labels="species")
+        summary = _run(job, {"workers": 2, "threads_per_worker": 1}, quiet)
         after = pd.read_parquet(dst)
     if quiet:
         return
@@ -572,6 +492,28 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _flags() -> dict[str, str]:
+    """Python parameter name -> the option that sets it, over every command."""
+    flags = {}
+    for command in cli.commands.values():
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--"):
+                    flags[opt[2:].replace("-", "_")] = opt
+    return flags
+
+
+def _as_options(message: str) -> str:
+    """The library names parameters as in Python (`batch_size`, `within_class=True`);
+    on the command line they are options: --batch-size, --within-class."""
+    flags = _flags()
+
+    def option(match: re.Match) -> str:
+        return flags.get(match.group(1), match.group(0))
+
+    return re.sub(r"`(\w+)(?:=True)?`", option, message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status (the console script exits with it).
 
@@ -587,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {exc.format_message()}", err=True)
         return EXIT_USER_ERROR
     except MixupError as exc:  # bad data or option values, found before or during the run
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_as_options(str(exc))}", err=True)
         return EXIT_USER_ERROR
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("error: interrupted", err=True)

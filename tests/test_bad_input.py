@@ -282,7 +282,7 @@ CASES = [
     Case("batch-size-2**53", base, options={"batch_size": 2**53},
          error=(MixupError, r"`batch_size`.*2\*\*53")),
     Case("batch-size-2**64", base, options={"batch_size": 2**64},
-         error=(MixupError, r"`batch_size`.*2\*\*53"), cli=True, words=("batch_size",)),
+         error=(MixupError, r"`batch_size`.*2\*\*53"), cli=True, words=("--batch-size",)),
     Case("batch-size-numpy-int64-max", base, options={"batch_size": np.int64(2**63 - 1)},
          error=(MixupError, r"`batch_size`.*2\*\*53")),
     Case("rows-plus-batch-size-2**53", base, options={"batch_size": 2**53 - 1},

@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixupy_dask import augment_parquet, mixup, mixup_series
-from mixupy_dask.series import augment_series_parquet
+from mixupy_dask import augment_parquet, augment_series_parquet, mixup, mixup_series
 
 from .conftest import split_frame
 

@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from mixupy_dask.sampler import Sampler
-from mixupy_dask.validation import seed_keys
+from mixupy_dask._random import Keys
+from mixupy_dask._sampler import Sampler
 
 from .cluster_utils import run_cli
 
@@ -54,7 +54,7 @@ def stream(path):
 
 @pytest.fixture(scope="module")
 def cluster():
-    from mixupy_dask.cluster import local_cluster
+    from mixupy_dask import local_cluster
 
     with (
         local_cluster(WORKERS, 1, MEMORY) as cluster,
@@ -87,7 +87,7 @@ def test_three_times_memory_completes_exactly_without_restarts(cluster, tmp_path
 
     # The pairs and weights of plain mixup with batch_size = n: output row t mixes
     # source row t (weight lam_t) with source row partner_t (weight 1 - lam_t).
-    mixer = Sampler(seed_keys(SEED), (ROWS,), ROWS, ALPHA)
+    mixer = Sampler(Keys.from_seed(SEED), (ROWS,), ROWS, ALPHA)
     partner = mixer.partners(0, np.arange(ROWS, dtype=np.int64), 0)
     lam = mixer.weights(0, ROWS)
     weight = lam.copy()

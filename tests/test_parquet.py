@@ -11,9 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mixupy_dask import mixup
+from mixupy_dask import augment_parquet, mixup
 from mixupy_dask.errors import MixupError, NonFiniteError
-from mixupy_dask.parquet import augment_parquet
 
 N = 3000
 

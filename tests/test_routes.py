@@ -12,6 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mixupy_dask import mixup
+from mixupy_dask._dask_route import mixup_dask
+from mixupy_dask._mixup import prepare
+from mixupy_dask._source import Source
 
 from .conftest import on_cluster, split_frame
 
@@ -158,11 +161,8 @@ def test_kernel_reading_its_own_partitions_gives_the_same_result(options, cluste
     df = _frame(100, seed=4)
     cuts = [0, 30, 30, 75, 100]
     pieces = [df.iloc[a:b] for a, b in itertools.pairwise(cuts)]
-    lazy = mixup(
-        split_frame(df, np.diff(cuts).tolist()),
-        seed=2,
-        _read_partition=pieces.__getitem__,
-        **options,
-    )
+    frame = split_frame(df, np.diff(cuts).tolist())
+    source = Source(frame, read=pieces.__getitem__)
+    lazy = mixup_dask(source, prepare(frame, seed=2, **options))
     out = on_cluster(cluster_client, lazy)
     assert_exact(out, mixup(df, seed=2, **options), check_exact=True)

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mixupy_dask.sampler import LAMBDA_BLOCK, Keys, Permutation, Selection, lambdas
+from mixupy_dask._random import LAMBDA_BLOCK, Keys, Permutation, Selection, lambdas
 
 
 @settings(max_examples=80, deadline=None)

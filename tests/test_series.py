@@ -15,8 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from mixupy_dask import MixupError, MixupTypeError, NonFiniteError, mixup_series
-from mixupy_dask.series import MAX_K, augment_series_parquet
+from mixupy_dask import (
+    MixupError,
+    MixupTypeError,
+    NonFiniteError,
+    augment_series_parquet,
+    mixup_series,
+)
+from mixupy_dask._validation import MAX_K
 
 from .conftest import split_frame
 
@@ -313,18 +319,18 @@ ERRORS = [
     (MixupError, r"`series` and `time` must be different", {"time": "id"}),
     (MixupError, r"`labels` must name columns of `data`; not found: 'z'", {"labels": ["z"]}),
     (MixupError, r"`labels` cannot include the series or time column: 't'", {"labels": "t"}),
-    (MixupTypeError, r"`alpha` must be a real number > 0", {"alpha": "1"}),
-    (MixupError, r"`alpha` must be a finite number > 0", {"alpha": 0}),
-    (MixupError, r"`alpha` must be a finite number > 0", {"alpha": -1.0}),
-    (MixupError, r"`alpha` must be a finite number > 0", {"alpha": float("inf")}),
+    (MixupTypeError, r"`alpha` must be a finite real number > 0", {"alpha": "1"}),
+    (MixupError, r"`alpha` must be a finite real number > 0 \(the Dirichlet", {"alpha": 0}),
+    (MixupError, r"`alpha` must be a finite real number > 0 \(the Dirichlet", {"alpha": -1.0}),
+    (MixupError, r"`alpha` must be a finite real number > 0 \(the Dirichlet", {"alpha": float("inf")}),
     (MixupTypeError, r"`k` must be an int", {"k": 2.0}),
     (MixupTypeError, r"`k` must be an int", {"k": True}),
-    (MixupError, r"`k` must be between 1 and 16, got 0", {"k": 0}),
-    (MixupError, rf"`k` must be between 1 and {MAX_K}, got 17", {"k": MAX_K + 1}),
+    (MixupError, r"`k` must be an int between 1 and 16, got 0", {"k": 0}),
+    (MixupError, rf"`k` must be an int between 1 and {MAX_K}, got 17", {"k": MAX_K + 1}),
     (MixupError, r"`k` \(4\) must not exceed the number of series in `data` \(3\)", {"k": 4}),
     (MixupError, r"`scale` must be 'mean' or None, got 'max'", {"scale": "max"}),
-    (MixupTypeError, r"`batch_size` must be None or a positive int", {"batch_size": 1.5}),
-    (MixupError, r"`batch_size` must be between 1", {"batch_size": 0}),
+    (MixupTypeError, r"`batch_size` must be None or an int between 1 and 2\*\*53 - 1, not", {"batch_size": 1.5}),
+    (MixupError, r"`batch_size` must be None or an int between 1 and 2\*\*53 - 1, got 0", {"batch_size": 0}),
     (MixupTypeError, r"`seed` must be None", {"seed": "x"}),
 ]
 
@@ -462,7 +468,7 @@ def test_parquet_options_and_columns_are_checked_before_reading_data(tmp_path):
     src, dst = str(tmp_path / "src.parquet"), str(tmp_path / "dst")
     with pytest.raises(MixupError, match=r"`time` must name a column of `data`; 'when'"):
         augment_series_parquet(src, dst, series="id", time="when")
-    with pytest.raises(MixupError, match=r"`k` must be between 1 and 16"):
+    with pytest.raises(MixupError, match=r"`k` must be an int between 1 and 16"):
         augment_series_parquet(src, dst, series="id", time="t", k=0)
     with pytest.raises(MixupError, match=r"`src` does not exist"):
         augment_series_parquet(str(tmp_path / "nope"), dst, series="id", time="t")

@@ -7,7 +7,7 @@ gathering rows is a contiguous ``take`` per column.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +15,6 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from .errors import MixupTypeError, NonFiniteError
-
-__all__ = ["Layout", "classes", "from_blocks", "mix", "mix_blocks", "output_dtype", "to_blocks"]
 
 
 def output_dtype(dtype) -> np.dtype | None:
@@ -126,6 +124,25 @@ def from_blocks(blocks: Sequence[np.ndarray], layout: Layout, index: pd.Index) -
     return frame
 
 
+def combine(terms: Iterable[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """``sum_j weight_j * term_j`` over ``(term, weight)`` pairs, added in their order:
+    the one mixing formula.
+
+    Blocks are shaped (columns, rows); each weight broadcasts against its term (one per
+    row, or one per column and row) and is already in the block's dtype. Every term but
+    the first is overwritten (callers pass fresh gathers); the first is not. Pairs may
+    come from a generator, so only the sum and one term are held at a time. Row mixup
+    is the case ``k = 2`` with weights ``lam, 1 - lam``; series mixup adds ``k`` series.
+    """
+    pairs = iter(terms)
+    first, weight = next(pairs)
+    out = np.multiply(first, weight)
+    for term, weight in pairs:
+        term *= weight
+        out += term
+    return out
+
+
 def mix(left: np.ndarray, right: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """``lam * left + (1 - lam) * right`` per row, for blocks shaped (columns, rows).
 
@@ -134,10 +151,7 @@ def mix(left: np.ndarray, right: np.ndarray, lam: np.ndarray) -> np.ndarray:
     is overwritten (callers pass a fresh gather); ``left`` is not.
     """
     lam = lam.astype(left.dtype, copy=False)
-    out = np.multiply(left, lam)
-    right *= 1 - lam
-    out += right
-    return out
+    return combine([(left, lam), (right, 1 - lam)])
 
 
 def _label_values(blocks: Sequence[np.ndarray], layout: Layout) -> np.ndarray:

@@ -18,10 +18,8 @@ import pandas as pd
 from dask.dataframe.utils import UNKNOWN_CATEGORIES
 from pandas.api import types as ptypes
 
+from ._kernel import output_dtype
 from .errors import MixupError, MixupTypeError, NonFiniteError
-from .kernel import output_dtype
-
-__all__ = ["Labels", "resolve_labels"]
 
 
 def _is_class_dtype(dtype) -> bool:
@@ -67,6 +65,19 @@ class Labels:
                 f"label column {self.column!r} mixes values that cannot be sorted; give it "
                 f"a categorical dtype to fix the order of its classes"
             ) from None
+
+    def from_counts(self, counts: Sequence[pd.Series]) -> Labels:
+        """Fix a class column's categories from its per-partition value counts
+        (``value_counts(dropna=False)``); refuse missing labels."""
+        observed: set = set()
+        missing = 0
+        for c in counts:
+            nulls = c.index.isna()
+            missing += int(c[nulls].sum())
+            observed.update(c.index[~nulls & (c.to_numpy() > 0)])
+        if missing:
+            raise NonFiniteError(f"label column {self.column!r} has missing values ({missing})")
+        return self if self.categories is not None else self.with_categories(observed)
 
     def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Replace the class column, in place, by its one-hot float columns."""
@@ -121,11 +132,3 @@ def resolve_labels(dtypes: pd.Series, labels) -> Labels | None:
             f" not so: {', '.join(bad)}"
         )
     return Labels(block=tuple(names))
-
-
-def _numeric(dtype) -> bool:
-    return not isinstance(dtype, pd.CategoricalDtype) and (
-        ptypes.is_bool_dtype(dtype)
-        or ptypes.is_integer_dtype(dtype)
-        or ptypes.is_float_dtype(dtype)
-    )

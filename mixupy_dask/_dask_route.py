@@ -15,63 +15,57 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from .errors import NonFiniteError
-from .kernel import Layout, classes, from_blocks, mix_blocks, to_blocks
-from .labels import Labels
-from .sampler import Sampler
+from ._exchange import DESTINATION, exchange, partition_numbers
+from ._kernel import Layout, classes, from_blocks, mix_blocks, to_blocks
+from ._labels import Labels
+from ._sampler import Sampler
+from ._source import Source
 
-__all__ = ["Plan", "categories_from_counts", "describe", "mixup_dask"]
+if TYPE_CHECKING:
+    from ._mixup import RowCall
 
-_PART, _SLOT = "_mixupy_partition", "_mixupy_slot"
+_SLOT = "_mixupy_slot"
 
 
 def describe(
-    frame: dd.DataFrame, labels: Labels | None, within_class: bool, lengths=None
+    frame: dd.DataFrame,
+    labels: Labels | None,
+    within_class: bool,
+    lengths: tuple[int, ...] | None = None,
 ) -> tuple[Labels | None, np.ndarray]:
     """What the plan needs to know about the partitions, in at most one pass.
 
     Returns the labels with their categories fixed, and ``class_starts`` (K, P + 1):
     cumulative rows per class (one class of all rows unless ``within_class``).
     Parquet metadata can supply ``lengths``; then plain mixup needs no pass at all.
+    The pass runs on the current scheduler: the caller makes the user's client current.
     """
     column = labels.column if labels is not None else None
     if column is not None and (within_class or labels.needs_categories):
         counts = dask.compute(*[dask.delayed(_value_counts)(p) for p in frame[column].to_delayed()])
-        labels = categories_from_counts(labels, counts)
+        labels = labels.from_counts(counts)
         per_class = np.array([c.reindex(list(labels.categories), fill_value=0) for c in counts])
-        lengths = [int(c.sum()) for c in counts]
+        lengths = tuple(int(c.sum()) for c in counts)
     elif within_class:
         layout = Layout.from_dtypes(frame.dtypes, labels.names)
         per_class = np.array(
             dask.compute(*[dask.delayed(_class_counts)(p, layout) for p in frame.to_delayed()])
         )
     elif lengths is None:
-        lengths = [int(x) for x in frame.map_partitions(len).compute()]
+        lengths = tuple(int(x) for x in frame.map_partitions(len).compute())
     if not within_class:
         per_class = np.asarray(lengths, dtype=np.int64)[:, None]
     per_class = per_class.reshape(frame.npartitions, -1).T.astype(np.int64)
     starts = np.zeros((per_class.shape[0], per_class.shape[1] + 1), dtype=np.int64)
     np.cumsum(per_class, axis=1, out=starts[:, 1:])
     return labels, starts
-
-
-def categories_from_counts(labels: Labels, counts) -> Labels:
-    """Fix a class column's categories from value counts; refuse missing labels."""
-    observed = set()
-    missing = 0
-    for c in counts:
-        nulls = c.index.isna()
-        missing += int(c[nulls].sum())
-        observed.update(c.index[~nulls & (c.to_numpy() > 0)])
-    if missing:
-        raise NonFiniteError(f"label column {labels.column!r} has missing values ({missing})")
-    return labels if labels.categories is not None else labels.with_categories(observed)
 
 
 def _value_counts(series: pd.Series) -> pd.Series:
@@ -151,21 +145,6 @@ def _concat(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
 
 
-def partition_numbers(npartitions: int) -> dd.Series:
-    """A series whose partition ``p`` holds the one value ``p``.
-
-    Passed beside a frame to ``dd.map_partitions``, it tells each task which partition
-    it computes. ``partition_info`` cannot be trusted with that: when a caller selects
-    partitions (``ddf.partitions[q]``, ``tail``), Dask pushes the selection below the
-    mapped function and renumbers the tasks it keeps from 0.
-    """
-    return dd.from_map(_number, range(npartitions), meta=pd.Series([], dtype=np.int64))
-
-
-def _number(p: int) -> pd.Series:
-    return pd.Series([p], dtype=np.int64)
-
-
 def _originals(part: pd.DataFrame, number: pd.Series, layout: Layout, offsets):
     p = int(number.iloc[0])
     blocks = to_blocks(part, layout)
@@ -204,7 +183,7 @@ def _tagged(frame: pd.DataFrame, parts, slots) -> pd.DataFrame:
     Strings, because the p2p shuffle converts to Arrow, whose names are strings.
     """
     tagged = frame.set_axis([f"_{i}" for i in range(frame.shape[1])], axis=1)
-    tagged[_PART] = parts
+    tagged[DESTINATION] = parts
     tagged[_SLOT] = slots
     return tagged
 
@@ -245,7 +224,24 @@ def _read_and_mix(partners, number: pd.Series, read_partition, labels, layout: L
     return _mix_partition(part, partners, number, layout, plan)
 
 
-def mixup_dask(
+def mixup_dask(source: Source, call: RowCall) -> dd.DataFrame:
+    """The lazy mixup of ``source`` as ``call`` says.
+
+    Counts what the plan needs (``describe``) now, on the current scheduler; the rest
+    is lazy. With ``source.read``, each kernel task reads its left rows itself after
+    the shuffle, instead of every input partition being held in memory (or spilled)
+    across the shuffle's barrier: worker memory stays O(partition), not O(n).
+    """
+    frame = source.frame
+    labels, class_starts = describe(frame, call.labels, call.within_class, source.lengths)
+    meta = frame._meta if labels is None else labels.encode(frame._meta)
+    layout = Layout.from_dtypes(meta.dtypes, labels.names if labels else ())
+    plan = Plan(call.sampler(tuple(int(s) for s in class_starts[:, -1])), class_starts)
+    encoder = labels if labels is not None and labels.column is not None else None
+    return _graph(frame, plan, layout, call.concat, encoder, source.read)
+
+
+def _graph(
     frame: dd.DataFrame,
     plan: Plan,
     layout: Layout,
@@ -253,13 +249,7 @@ def mixup_dask(
     labels: Labels | None = None,
     read_partition: Callable[[int], pd.DataFrame] | None = None,
 ) -> dd.DataFrame:
-    """Build the lazy mixup graph for ``frame`` laid out as ``plan`` says.
-
-    ``read_partition(p)``, if given, returns input partition ``p`` afresh (e.g. from
-    its Parquet row groups). Each kernel task then reads its left rows itself, after
-    the shuffle, instead of every input partition being held in memory (or spilled)
-    across the shuffle's barrier: worker memory stays O(partition), not O(n).
-    """
+    """Build the lazy mixup graph for ``frame`` laid out as ``plan`` says."""
     sampler, P = plan.sampler, plan.partitions
     frame = frame.clear_divisions()
     if labels is not None:  # encoded once per partition, shared by routing and mixing
@@ -276,7 +266,7 @@ def mixup_dask(
         ]
     )
     Q = sampler.cycles * P
-    partners = routed.set_index(_PART, divisions=[*range(Q), Q - 1])
+    partners = exchange(routed, Q)
     out_numbers = partition_numbers(Q)
     if read_partition is not None:
         mixed = dd.map_partitions(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from .kernel import Layout, classes, from_blocks, mix_blocks, to_blocks
-from .sampler import Sampler
+from ._kernel import Layout, classes, from_blocks, mix_blocks, to_blocks
+from ._sampler import Sampler
 
-__all__ = ["mixup_frame"]
+if TYPE_CHECKING:
+    from ._mixup import RowCall
 
 
 def _pairs(sampler: Sampler, members: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -42,31 +45,27 @@ def _pairs(sampler: Sampler, members: list[np.ndarray] | None) -> tuple[np.ndarr
     )
 
 
-def mixup_frame(
-    frame: pd.DataFrame,
-    make_sampler,
-    layout: Layout,
-    concat: bool,
-    within_class: bool = False,
-) -> pd.DataFrame:
-    """Mix a whole (label-encoded) pandas frame.
-
-    ``make_sampler(class_sizes)`` builds the sampler once the rows' classes are known.
-    """
-    blocks = to_blocks(frame, layout)
+def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
+    """Mix a whole pandas frame as ``call`` says."""
+    labels = call.labels
+    if labels is not None and labels.needs_categories:
+        labels = labels.from_counts([frame[labels.column].value_counts(dropna=False)])
+    encoded = frame if labels is None else labels.encode(frame)
+    layout = Layout.from_dtypes(encoded.dtypes, labels.names if labels else ())
+    blocks = to_blocks(encoded, layout)
     members = None
-    if within_class:
+    if call.within_class:
         row_classes = classes(blocks, layout)
         members = [np.flatnonzero(row_classes == g) for g in range(len(layout.labels))]
-        sampler = make_sampler(tuple(len(m) for m in members))
+        sampler = call.sampler(tuple(len(m) for m in members))
     else:
-        sampler = make_sampler((len(frame),))
+        sampler = call.sampler((len(frame),))
     left, partners = _pairs(sampler, members)
     lam = sampler.weights(0, sampler.m)
     same_left = sampler.m == sampler.n  # one full cycle: left rows are the input as is
     lefts = blocks if same_left else [block.take(left, axis=1) for block in blocks]
     rights = [block.take(partners, axis=1) for block in blocks]
     mixed = mix_blocks(lefts, rights, lam, layout, sampler.label_preserving)
-    if concat:
+    if call.concat:
         mixed = [np.concatenate([b, out], axis=1) for b, out in zip(blocks, mixed, strict=True)]
     return from_blocks(mixed, layout, pd.RangeIndex(mixed[0].shape[1]))

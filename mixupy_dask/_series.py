@@ -19,11 +19,9 @@ partition's groups are the copies of input series it received, one per
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
-from time import perf_counter
 from typing import Any
 
 import dask
@@ -32,68 +30,18 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from .dask_route import partition_numbers
+from ._cluster import compute
+from ._exchange import DESTINATION, exchange, partition_numbers
+from ._kernel import Layout, combine, from_blocks, to_blocks
+from ._random import SERIES_BLOCK, Keys, choose_series, dirichlet_weights
+from ._source import Source
+from ._validation import MAX_ROWS, SERIES_RULES, check_data, validate
 from .errors import MixupError, MixupTypeError
-from .kernel import Layout, from_blocks, to_blocks
-from .parquet import (
-    DEFAULT_BLOCKSIZE,
-    AugmentSummary,
-    _check_destination,
-    _jsonable,
-    _jsonable_seed,
-    _open_source,
-    _read_partition,
-    _versions,
-    write_dataset,
-)
-from .sampler import Keys
-from .validation import MAX_ROWS, check_batch_size, is_int, seed_keys
 
-__all__ = ["MAX_K", "augment_series_parquet", "mixup_series"]
-
-#: This module's random stream under the user's seed (``sampler`` uses 0-2).
-STREAM_SERIES = 100
-#: Output series per draw block. Fixed: changing it changes every seeded result.
-SERIES_BLOCK = 1024
-#: Largest ``k``. Every output series pulls ``k`` whole input series through the
-#: shuffle and a worker holds them all at once, so data moved and memory grow
-#: linearly with ``k``; with more than a handful of components the Dirichlet mix
-#: also tends to the plain average of the series and stops adding diversity.
-MAX_K = 16
-
-_PART, _B, _J, _TIME = "_mixupy_partition", "_mixupy_series", "_mixupy_slot", "_mixupy_time"
+_B, _J, _TIME = "_mixupy_series", "_mixupy_slot", "_mixupy_time"
 
 
 # --------------------------------------------------------------------------- checks
-
-
-@dataclass(frozen=True)
-class SeriesParams:
-    """mixup_series's parameters, checked; the seed fixed as ``keys``."""
-
-    alpha: float
-    k: int
-    batch_size: int | None
-    scale: str | None
-    keys: Keys
-
-
-def check_series_params(alpha, k, batch_size, scale, seed) -> SeriesParams:
-    """Validate mixup_series's parameters; raise naming the parameter and what is allowed."""
-    if not isinstance(alpha, numbers.Real) or isinstance(alpha, (bool, np.bool_)):
-        raise MixupTypeError(f"`alpha` must be a real number > 0, not {alpha!r}")
-    if not (np.isfinite(alpha) and alpha > 0):
-        raise MixupError(
-            f"`alpha` must be a finite number > 0 (Dirichlet concentration), got {alpha!r}"
-        )
-    if not is_int(k):
-        raise MixupTypeError(f"`k` must be an int between 1 and {MAX_K}, not {k!r}")
-    if not 1 <= k <= MAX_K:
-        raise MixupError(f"`k` must be between 1 and {MAX_K}, got {k!r}")
-    batch_size = check_batch_size(batch_size)
-    if not (scale is None or (isinstance(scale, str) and scale == "mean")):
-        raise MixupError(f"`scale` must be 'mean' or None, got {scale!r}")
-    return SeriesParams(float(alpha), int(k), batch_size, scale, seed_keys(seed))
 
 
 @dataclass(frozen=True)
@@ -143,11 +91,10 @@ def _time_kind(dtype, name) -> str:
     )
 
 
-def check_columns(columns: pd.Index, dtypes: pd.Series, series, time, labels) -> Columns:
+def check_columns(data: pd.DataFrame | dd.DataFrame, series, time, labels) -> Columns:
     """Check that the named columns exist and that every value column is numeric."""
-    if columns.has_duplicates:
-        dups = sorted({repr(c) for c in columns[columns.duplicated()]})
-        raise MixupError(f"column names must be unique; repeated: {', '.join(dups)}")
+    check_data(data)
+    columns, dtypes = data.columns, data.dtypes
     for param, name in (("series", series), ("time", time)):
         if name is None or name not in columns:
             raise MixupError(
@@ -219,32 +166,7 @@ def _check_labels_constant(lo: pd.DataFrame, hi: pd.DataFrame, labels: list) -> 
         )
 
 
-# --------------------------------------------------------------------------- randomness
-
-
-def _choose(keys: Keys, n: int, k: int, block: int) -> np.ndarray:
-    """``k`` distinct series of ``n`` for each output series of ``block`` (Floyd's method).
-
-    Floyd's algorithm draws a uniform ``k``-subset with exactly ``k`` draws, vectorised
-    here over the block's rows. The slot order is not uniform, which does not matter:
-    the weights are exchangeable and drawn independently.
-    """
-    rng = keys.generator(STREAM_SERIES, 0, block)
-    chosen = np.empty((SERIES_BLOCK, k), dtype=np.int64)
-    for slot, top in enumerate(range(n - k, n)):
-        t = rng.integers(0, top + 1, size=SERIES_BLOCK)
-        seen = (chosen[:, :slot] == t[:, None]).any(axis=1)
-        chosen[:, slot] = np.where(seen, top, t)
-    return chosen
-
-
-def _weights(keys: Keys, k: int, alpha: float, block: int) -> np.ndarray:
-    """Dirichlet(alpha, ..., alpha) weight vectors for the output series of ``block``."""
-    if k == 1:
-        return np.ones((SERIES_BLOCK, 1))
-    # A generator of its own: the weights do not depend on the number of series.
-    rng = keys.generator(STREAM_SERIES, 1, block)
-    return rng.dirichlet(np.full(k, alpha), size=SERIES_BLOCK)
+# --------------------------------------------------------------------------- plan
 
 
 @dataclass(frozen=True)
@@ -264,8 +186,8 @@ class Plan:
     @classmethod
     def draw(cls, keys: Keys, ids: pd.Index, lengths: np.ndarray, m: int, k: int, alpha: float):
         blocks = range(-(-m // SERIES_BLOCK))
-        chosen = np.concatenate([_choose(keys, len(ids), k, b) for b in blocks])[:m]
-        weights = np.concatenate([_weights(keys, k, alpha, b) for b in blocks])[:m]
+        chosen = np.concatenate([choose_series(keys, len(ids), k, b) for b in blocks])[:m]
+        weights = np.concatenate([dirichlet_weights(keys, k, alpha, b) for b in blocks])[:m]
         return cls(ids, lengths, chosen, weights)
 
     @property
@@ -384,20 +306,14 @@ def _combine(
     """
     rows = np.repeat(np.arange(len(out_lengths)), out_lengths)
     steps = np.arange(len(rows)) - np.repeat(np.cumsum(out_lengths) - out_lengths, out_lengths)
-    mixed = []
-    for block, scale in zip(blocks, scales, strict=True):
-        acc = None
+
+    def terms(block: np.ndarray, scale: np.ndarray):
         for slot in range(groups.shape[1]):
             g = groups[:, slot]
             factor = (weights[:, slot] / scale[:, g]).astype(block.dtype)
-            term = block.take(starts[g][rows] + steps, axis=1)
-            term *= factor[:, rows]
-            if acc is None:
-                acc = term
-            else:
-                acc += term
-        mixed.append(acc)
-    return mixed
+            yield block.take(starts[g][rows] + steps, axis=1), factor[:, rows]
+
+    return [combine(terms(block, scale)) for block, scale in zip(blocks, scales, strict=True)]
 
 
 def _output_frame(values_or_blocks, columns: Columns, out_lengths, first: int, index):
@@ -457,7 +373,7 @@ def _route(part: pd.DataFrame, plan: Plan, columns: Columns, bounds: np.ndarray)
     routed[_TIME] = _time_key(part[columns.time], columns)[rep]
     routed[_B] = b
     routed[_J] = use_j[use]
-    routed[_PART] = np.searchsorted(bounds, b, side="right") - 1
+    routed[DESTINATION] = np.searchsorted(bounds, b, side="right") - 1
     return routed
 
 
@@ -505,15 +421,13 @@ def _mix_dask(frame: dd.DataFrame, columns: Columns, plan: Plan, scale: bool) ->
             _TIME: np.empty(0, time_dtype),
             _B: np.empty(0, np.int64),
             _J: np.empty(0, np.int64),
-            _PART: np.empty(0, np.int64),
+            DESTINATION: np.empty(0, np.int64),
         }
     )
     routed = frame.map_partitions(
         _route, plan_key, columns, bounds, meta=routed_meta, clear_divisions=True
     )
-    # Exact routing by partition id (not a hash shuffle): output partition p gets
-    # exactly the rows tagged p, on Dask's own shuffle (p2p or tasks).
-    gathered = routed.set_index(_PART, divisions=[*range(q), q - 1])
+    gathered = exchange(routed, q)
     return dd.map_partitions(
         _mix_partition,
         gathered,
@@ -530,53 +444,79 @@ def _mix_dask(frame: dd.DataFrame, columns: Columns, plan: Plan, scale: bool) ->
 # --------------------------------------------------------------------------- public
 
 
-def _compute_metadata(counts, lo, hi, client, progress):
-    """Series lengths (and label ranges) of a dask frame, on ``client`` if given."""
-    todo = [counts] if lo is None else [counts, lo, hi]
-    if client is None:
-        done = dask.compute(*todo)
-    else:
-        futures = client.compute(todo)
-        if progress is not None:
-            progress(futures)
-        done = client.gather(futures)
-    return (done[0], None, None) if lo is None else tuple(done)
+@dataclass(frozen=True)
+class SeriesCall:
+    """A validated ``mixup_series`` call: options checked, seed fixed, columns resolved."""
+
+    columns: Columns
+    alpha: float
+    k: int
+    batch_size: int | None
+    scale: bool  # divide by each series' mean |value|
+    keys: Keys
 
 
-def _prepare(
-    data, series, time, alpha, k, batch_size, scale, seed, labels, client=None, progress=None
-):
-    """Validate everything and draw the plan: (route, columns, params, plan).
+def prepare(
+    data: pd.DataFrame | dd.DataFrame,
+    series: Any,
+    time: Any,
+    alpha: Any = 1.5,
+    k: Any = 2,
+    batch_size: Any = None,
+    scale: Any = "mean",
+    seed: Any = None,
+    labels: Any = None,
+) -> SeriesCall:
+    """Check a call's options and columns, reading no data (``data`` may be empty)."""
+    p = validate(SERIES_RULES, alpha=alpha, k=k, batch_size=batch_size, scale=scale, seed=seed)
+    columns = check_columns(data, series, time, labels)
+    return SeriesCall(
+        columns,
+        p["alpha"],
+        p["k"],
+        p["batch_size"],
+        p["scale"] == "mean",
+        Keys.from_seed(p["seed"]),
+    )
 
-    On dask this computes the series lengths (and label ranges), on ``client`` if given.
-    """
-    params = check_series_params(alpha, k, batch_size, scale, seed)
-    if isinstance(data, pd.DataFrame):
-        route = "pandas"
-    elif isinstance(data, dd.DataFrame):
-        route = "dask"
-    else:
-        raise MixupTypeError(
-            f"`data` must be a pandas or dask DataFrame, not {type(data).__module__}."
-            f"{type(data).__qualname__}"
-        )
-    columns = check_columns(data.columns, data.dtypes, series, time, labels)
-    ids_col = data[columns.series]
-    counts = ids_col.value_counts(dropna=False)
-    lo = hi = None
+
+def _summaries(data: pd.DataFrame | dd.DataFrame, columns: Columns) -> list:
+    """Rows per series id, and each label column's min and max per series (lazy on dask)."""
+    summaries = [data[columns.series].value_counts(dropna=False)]
     if columns.labels:
         grouped = data.groupby(columns.series, observed=True)[columns.labels]
-        lo, hi = grouped.min(), grouped.max()
-    if route == "dask":  # one pass over the data; O(number of series) comes back
-        counts, lo, hi = _compute_metadata(counts, lo, hi, client, progress)
-    ids, lengths = check_series(counts, params.k, columns.series)
-    if columns.labels:
-        _check_labels_constant(lo, hi, columns.labels)
-    m = len(ids) if params.batch_size is None else params.batch_size
-    plan = Plan.draw(params.keys, ids, lengths, m, params.k, params.alpha)
+        summaries += [grouped.min(), grouped.max()]
+    return summaries
+
+
+def _draw(call: SeriesCall, summaries: Sequence) -> Plan:
+    """Check the series and their labels, then draw which series make each output."""
+    ids, lengths = check_series(summaries[0], call.k, call.columns.series)
+    if call.columns.labels:
+        _check_labels_constant(summaries[1], summaries[2], call.columns.labels)
+    m = len(ids) if call.batch_size is None else call.batch_size
+    plan = Plan.draw(call.keys, ids, lengths, m, call.k, call.alpha)
     if plan.out_offsets[-1] >= MAX_ROWS:
         raise MixupError("`batch_size` output series together must stay below 2**53 rows")
-    return route, columns, params, plan
+    return plan
+
+
+def mix_frame(frame: pd.DataFrame, call: SeriesCall) -> pd.DataFrame:
+    """The pandas route, whole."""
+    return _mix_frame(frame, call.columns, _draw(call, _summaries(frame, call.columns)), call.scale)
+
+
+def mix_dask(
+    source: Source, call: SeriesCall, client: Any = None, progress: Callable | None = None
+) -> tuple[dd.DataFrame, int]:
+    """The lazy dask route and its number of output rows.
+
+    One pass over the data now, on ``client`` (or the current scheduler), brings back
+    the series lengths (and label ranges): O(number of series), nothing O(rows).
+    """
+    summaries = compute(*_summaries(source.frame, call.columns), client=client, progress=progress)
+    plan = _draw(call, summaries)
+    return _mix_dask(source.frame, call.columns, plan, call.scale), int(plan.out_offsets[-1])
 
 
 def mixup_series(
@@ -683,204 +623,7 @@ def mixup_series(
     >>> out.groupby("id").size().tolist()  # the shorter series has 3 steps
     [3, 3, 3]
     """
-    route, columns, params, plan = _prepare(
-        data, series, time, alpha, k, batch_size, scale, seed, labels
-    )
-    on = params.scale == "mean"
-    if route == "pandas":
-        return _mix_frame(data, columns, plan, on)
-    return _mix_dask(data, columns, plan, on)
-
-
-@dataclass(frozen=True)
-class _SeriesJob:
-    """A validated Parquet run, not started: nothing computed, no cluster needed yet."""
-
-    source: Any  # parquet._Source
-    frame: dd.DataFrame
-    fs: Any
-    path: str
-    dst: str
-    overwrite: bool
-    options: dict[str, Any]
-    storage_options: dict[str, Any]
-
-
-def _plan_series(
-    src: str,
-    dst: str,
-    *,
-    series,
-    time,
-    alpha: float = 1.5,
-    k: int = 2,
-    batch_size: int | None = None,
-    scale: str | None = "mean",
-    seed: int | Sequence[int] | np.random.SeedSequence | None = None,
-    labels=None,
-    columns: Sequence[str] | None = None,
-    overwrite: bool = False,
-    storage_options: dict[str, Any] | None = None,
-    blocksize: int = DEFAULT_BLOCKSIZE,
-) -> _SeriesJob:
-    """Check the options, the source's footers and columns, and the destination.
-
-    Reads no data, so the CLI calls it before it starts a cluster.
-    """
-    storage_options = dict(storage_options or {})
-    check_series_params(alpha, k, batch_size, scale, seed)
-    if not isinstance(overwrite, (bool, np.bool_)):
-        raise MixupTypeError(f"`overwrite` must be True or False, not {overwrite!r}")
-    if isinstance(blocksize, bool) or not isinstance(blocksize, int) or blocksize < 1:
-        raise MixupError(f"`blocksize` must be a positive number of bytes, got {blocksize!r}")
-    source = _open_source(src, columns, storage_options, blocksize)
-    frame = dd.from_map(
-        _read_partition,
-        source.partitions,
-        args=(source.fs, source.columns),
-        meta=source.meta,
-        label="read-parquet-rowgroups",
-        enforce_metadata=False,
-    )
-    check_columns(frame.columns, frame.dtypes, series, time, labels)
-    fs, path = _check_destination(source, dst, storage_options, bool(overwrite))
-    if seed is None:  # drawn here so that it can be reported and written down
-        seed = np.random.SeedSequence().entropy
-    options = {
-        "series": series,
-        "time": time,
-        "alpha": alpha,
-        "k": k,
-        "batch_size": batch_size,
-        "scale": scale,
-        "seed": seed,
-        "labels": labels,
-    }
-    return _SeriesJob(source, frame, fs, path, str(dst), bool(overwrite), options, storage_options)
-
-
-def _run_series(
-    job: _SeriesJob, client: Any = None, progress: Callable[[Any], None] | None = None
-) -> AugmentSummary:
-    """Count the series, draw the plan, mix and write: all or nothing at ``job.dst``."""
-    start = perf_counter()
-    opts = job.options
-    _, cols, params, plan = _prepare(job.frame, **opts, client=client, progress=progress)
-    out = _mix_dask(job.frame, cols, plan, params.scale == "mean")
-    metadata = {
-        "source": str(job.source.path),
-        "function": "mixup_series",
-        "options": {name: _jsonable(value) for name, value in opts.items() if name != "seed"},
-        "seed": _jsonable_seed(opts["seed"]),
-        "versions": _versions(),
-    }
-    files = write_dataset(
-        out,
-        job.fs,
-        job.path,
-        overwrite=job.overwrite,
-        client=client,
-        progress=progress,
-        metadata=metadata,
-        storage_options=job.storage_options,
-    )
-    return AugmentSummary(
-        rows_in=sum(job.source.lengths),
-        rows_out=int(plan.out_offsets[-1]),
-        files_written=files,
-        seconds=perf_counter() - start,
-        seed=opts["seed"],
-        dst=job.dst,
-    )
-
-
-def augment_series_parquet(
-    src: str,
-    dst: str,
-    *,
-    series,
-    time,
-    alpha: float = 1.5,
-    k: int = 2,
-    batch_size: int | None = None,
-    scale: str | None = "mean",
-    seed: int | Sequence[int] | np.random.SeedSequence | None = None,
-    labels=None,
-    columns: Sequence[str] | None = None,
-    overwrite: bool = False,
-    client: Any = None,
-    progress: Callable[[Any], None] | None = None,
-    storage_options: dict[str, Any] | None = None,
-    blocksize: int = DEFAULT_BLOCKSIZE,
-) -> AugmentSummary:
-    """Mix the series of a long-format Parquet dataset into a new Parquet dataset.
-
-    The Parquet edge of :func:`mixup_series`, out of core, on the same reader and
-    all-or-nothing writer as :func:`mixupy_dask.augment_parquet`: the source is read
-    by row groups (twice: once to count each series' rows, once to mix), the output
-    is written beside ``dst`` and renamed into place when complete, and the source
-    is never touched. Output rows equal ``mixup_series(pandas.read_parquet(src),
-    ...)`` bit for bit for the same seed.
-
-    Parameters
-    ----------
-    src, dst : str
-        Source file or dataset, and the new dataset directory (paths or fsspec URLs).
-    series, time, alpha, k, batch_size, scale, seed, labels
-        As for :func:`mixup_series`. With ``seed=None`` fresh entropy is drawn and
-        reported in the summary and the output's metadata.
-    columns : list of str, optional
-        Columns to read (default: all); must include ``series`` and ``time``.
-    overwrite : bool, default False
-        Replace an existing ``dst``, only once the new output is complete.
-    client : distributed.Client, optional
-        Run on this cluster; by default dask's current scheduler.
-    progress : callable, optional
-        Called with the futures of the counting pass and of the write when ``client``
-        is given (e.g. ``distributed.progress``).
-    storage_options : dict, optional
-        fsspec options for ``src`` and ``dst``.
-    blocksize : int, default 64 MiB
-        Target uncompressed bytes per input partition.
-
-    Returns
-    -------
-    AugmentSummary
-        Rows in and out, files written, seconds taken and the seed used.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import pandas as pd
-    >>> from mixupy_dask.series import augment_series_parquet
-    >>> tmp = tempfile.mkdtemp()
-    >>> df = pd.DataFrame({"id": [0, 0, 0, 1, 1, 2, 2], "t": [0, 1, 2, 0, 1, 0, 1],
-    ...                    "y": [1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 9.0]})
-    >>> df.to_parquet(os.path.join(tmp, "in.parquet"))
-    >>> summary = augment_series_parquet(os.path.join(tmp, "in.parquet"),
-    ...     os.path.join(tmp, "out"), series="id", time="t", batch_size=4, seed=0)
-    >>> summary.rows_in, summary.rows_out
-    (7, 8)
-    >>> pd.read_parquet(os.path.join(tmp, "out")).equals(
-    ...     mixup_series(df, series="id", time="t", batch_size=4, seed=0))
-    True
-    """
-    start = perf_counter()
-    job = _plan_series(
-        src,
-        dst,
-        series=series,
-        time=time,
-        alpha=alpha,
-        k=k,
-        batch_size=batch_size,
-        scale=scale,
-        seed=seed,
-        labels=labels,
-        columns=columns,
-        overwrite=overwrite,
-        storage_options=storage_options,
-        blocksize=blocksize,
-    )
-    summary = _run_series(job, client, progress)
-    return replace(summary, seconds=perf_counter() - start)
+    call = prepare(data, series, time, alpha, k, batch_size, scale, seed, labels)
+    if isinstance(data, pd.DataFrame):
+        return mix_frame(data, call)
+    return mix_dask(Source(data), call)[0]

@@ -1,64 +1,90 @@
-"""The public entry point: validate once, pick the route, call it."""
+"""``mixup``: validate once, pick the route, call it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from .dask_route import Plan, categories_from_counts, describe, mixup_dask
-from .errors import MixupError, MixupTypeError
-from .kernel import Layout
-from .labels import resolve_labels
-from .pandas_route import mixup_frame
-from .sampler import Sampler
-from .validation import check_params, check_rows
-
-__all__ = ["mixup"]
-
-
-def _check_columns(columns: pd.Index) -> None:
-    if len(columns) == 0:
-        raise MixupError("`data` has no columns to mix")
-    if columns.has_duplicates:
-        dups = sorted({repr(c) for c in columns[columns.duplicated()]})
-        raise MixupError(f"column names must be unique; repeated: {', '.join(dups)}")
+from ._dask_route import mixup_dask
+from ._kernel import Layout
+from ._labels import Labels, resolve_labels
+from ._pandas_route import mixup_frame
+from ._random import Keys
+from ._sampler import Sampler
+from ._source import Source
+from ._validation import MIXUP_RULES, check_data, check_rows, needs_labels, validate
+from .errors import MixupError
 
 
-def check_call(
-    data,
-    alpha=4.0,
-    concat=False,
-    batch_size=None,
-    seed=None,
-    labels=None,
-    within_class=False,
-    label_preserving=False,
-):
-    """Check a call's parameters and the columns' dtypes, reading no data.
+@dataclass(frozen=True)
+class RowCall:
+    """A validated ``mixup`` call: its options, the seed fixed, the labels resolved
+    against the columns (their categories may still be unknown)."""
 
-    Returns the validated parameters and the resolved labels (None without labels).
+    alpha: float
+    concat: bool
+    batch_size: int | None
+    keys: Keys
+    labels: Labels | None
+    within_class: bool
+    label_preserving: bool
+
+    def sampler(self, class_sizes: tuple[int, ...]) -> Sampler:
+        """The row plan, once the rows per class are known."""
+        m = check_rows(sum(class_sizes), self.batch_size)
+        return Sampler(self.keys, class_sizes, m, self.alpha, self.label_preserving)
+
+    def rows_out(self, n: int) -> int:
+        return (n if self.concat else 0) + check_rows(n, self.batch_size)
+
+
+def prepare(
+    data: pd.DataFrame | dd.DataFrame,
+    alpha: Any = 4.0,
+    concat: Any = False,
+    batch_size: Any = None,
+    seed: Any = None,
+    labels: Any = None,
+    within_class: Any = False,
+    label_preserving: Any = False,
+) -> RowCall:
+    """Check a call's options and the columns' dtypes, reading no data.
+
     ``data`` may be an empty frame of the right dtypes, as a Parquet schema gives.
     """
-    params = check_params(alpha, concat, batch_size, seed, within_class, label_preserving, labels)
-    if not isinstance(data, (pd.DataFrame, dd.DataFrame)):
-        raise MixupTypeError(
-            f"`data` must be a pandas or dask DataFrame, not {type(data).__module__}."
-            f"{type(data).__qualname__}"
-        )
-    _check_columns(data.columns)
+    p = validate(
+        MIXUP_RULES,
+        alpha=alpha,
+        concat=concat,
+        batch_size=batch_size,
+        seed=seed,
+        within_class=within_class,
+        label_preserving=label_preserving,
+    )
+    needs_labels(labels, within_class=p["within_class"], label_preserving=p["label_preserving"])
+    check_data(data)
     spec = resolve_labels(data.dtypes, labels)
-    if within_class and spec.column is None and len(spec.block) < 2:
+    if p["within_class"] and spec is not None and spec.column is None and len(spec.block) < 2:
         raise MixupError(
             "`within_class=True` needs class labels: a class column or at least two label columns"
         )
-    if spec is None:  # check feature dtypes before any pass over the data
-        Layout.from_dtypes(data.dtypes)
-    else:
-        Layout.from_dtypes(data.dtypes.drop(spec.column if spec.column is not None else []))
-    return params, spec
+    # Refuse non-numeric features before any pass over the data.
+    features = data.dtypes if spec is None or spec.column is None else data.dtypes.drop(spec.column)
+    Layout.from_dtypes(features)
+    return RowCall(
+        p["alpha"],
+        p["concat"],
+        p["batch_size"],
+        Keys.from_seed(p["seed"]),
+        spec,
+        p["within_class"],
+        p["label_preserving"],
+    )
 
 
 def mixup(
@@ -71,8 +97,6 @@ def mixup(
     labels: Hashable | Sequence[Hashable] | None = None,
     within_class: bool = False,
     label_preserving: bool = False,
-    _lengths: Sequence[int] | None = None,
-    _read_partition: Callable[[int], pd.DataFrame] | None = None,
 ) -> pd.DataFrame | dd.DataFrame:
     """Create convex combinations of pairs of rows: mixup data augmentation.
 
@@ -149,24 +173,7 @@ def mixup(
     >>> mixup(df.drop(columns="y"), alpha=0, seed=0).equals(df[["x"]])  # alpha=0: copies
     True
     """
-    params, spec = check_call(
-        data, alpha, concat, batch_size, seed, labels, within_class, label_preserving
-    )
-
-    def make_sampler(class_sizes: tuple[int, ...]) -> Sampler:
-        m = check_rows(sum(class_sizes), params.batch_size)
-        return Sampler(params.keys, class_sizes, m, params.alpha, params.label_preserving)
-
+    call = prepare(data, alpha, concat, batch_size, seed, labels, within_class, label_preserving)
     if isinstance(data, pd.DataFrame):
-        if spec is not None and spec.needs_categories:
-            spec = categories_from_counts(spec, [data[spec.column].value_counts(dropna=False)])
-        encoded = data if spec is None else spec.encode(data)
-        layout = Layout.from_dtypes(encoded.dtypes, spec.names if spec else ())
-        return mixup_frame(encoded, make_sampler, layout, params.concat, within_class)
-
-    spec, class_starts = describe(data, spec, within_class, _lengths)
-    meta = data._meta if spec is None else spec.encode(data._meta)
-    layout = Layout.from_dtypes(meta.dtypes, spec.names if spec else ())
-    plan = Plan(make_sampler(tuple(int(s) for s in class_starts[:, -1])), class_starts)
-    encoder = spec if spec is not None and spec.column is not None else None
-    return mixup_dask(data, plan, layout, params.concat, encoder, _read_partition)
+        return mixup_frame(data, call)
+    return mixup_dask(Source(data), call)

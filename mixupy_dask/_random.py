@@ -1,33 +1,52 @@
-"""Counter-based randomness: every random choice is a pure function of (seed, position).
+"""All of the package's randomness: every draw is a pure function of (seed, stream, position).
 
-Mixup's randomness has three parts, each keyed by the seed and a *global* position,
-never by a generator whose state depends on partitioning or call order. That is what
-makes the pandas and dask routes bit-identical for any partitioning, and a lazy
-result recompute to the same values after a worker dies:
+Each random choice is keyed by the user's seed, a stream number from ``Stream`` and a
+*global* position (an output row block, a selection-tree node, an output series
+block), never by a generator whose state depends on partitioning or call order. That
+is what makes the pandas and dask routes bit-identical for any partitioning, and a
+lazy result recompute to the same values after a worker dies:
 
 - ``Permutation``: a keyed pseudo-random permutation of ``range(n)`` per cycle, with an
   element-wise inverse, so a source row can compute where it must travel.
 - ``Selection``: a keyed uniform choice of exactly ``k`` of ``n`` positions, whose
   members in any range, and counts before any position, are cheap to compute.
-- ``lambdas``: Beta(alpha, alpha) weights drawn in fixed blocks of output positions.
+- ``lambdas``: Beta(alpha, alpha) weights drawn in fixed blocks of output rows.
+- ``class_quotas``: how a partial cycle's left rows split between classes.
+- ``choose_series`` and ``dirichlet_weights``: the ``k`` input series and the weights
+  of each output series of series mixup.
 
-``Sampler`` puts them together into the row semantics of DESIGN.md section 2.
+``_sampler.Sampler`` puts the row parts together into the row semantics
+(docs/design.md); ``_series.Plan`` the series parts.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-__all__ = ["Keys", "Permutation", "Sampler", "Selection", "lambdas"]
 
-# Independent random streams, one per use, under the user's seed.
-STREAM_PERMUTATION = 0
-STREAM_SELECTION = 1
-STREAM_LAMBDA = 2
-STREAM_QUOTA = 3
+class Stream(enum.IntEnum):
+    """The independent random streams under a user's seed, one per use.
+
+    A stream's number is the first entry of the spawn key of every generator it
+    uses, so the numbers are part of every seeded result: never renumber or reuse one.
+    """
+
+    #: Feistel round keys of the partner permutations (then the class, within classes).
+    PERMUTATION = 0
+    #: Nodes and leaves of the partial cycle's selection tree (then the class).
+    SELECTION = 1
+    #: Beta weights, one generator per block of ``LAMBDA_BLOCK`` output rows.
+    LAMBDA = 2
+    #: How the partial cycle's left rows split between classes.
+    QUOTA = 3
+    #: Series mixup: sub-stream 0 chooses the ``k`` series, 1 draws the weights, each
+    #: per block of ``SERIES_BLOCK`` output series.
+    SERIES = 100
+
 
 #: Output rows per Beta draw block. Fixed: changing it changes every seeded result.
 LAMBDA_BLOCK = 4096
@@ -36,6 +55,8 @@ SELECTION_LEAF = 4096
 #: Feistel rounds. Four rounds of a strong mixing function make a pseudo-random
 #: permutation (Luby-Rackoff); we need statistical quality, not cryptography.
 FEISTEL_ROUNDS = 4
+#: Output series per draw block of series mixup. Fixed for the same reason.
+SERIES_BLOCK = 1024
 #: numpy's hypergeometric sampler is exact only below this population per side.
 _HYPERGEOMETRIC_LIMIT = 10**9
 
@@ -78,6 +99,16 @@ class Keys:
     spawn_key: tuple[int, ...] = ()
 
     @classmethod
+    def from_seed(cls, seed: int | tuple[int, ...] | np.random.SeedSequence | None) -> Keys:
+        """Fix a validated seed now: ``None`` draws fresh entropy once, at the call."""
+        if seed is None:
+            seed = np.random.SeedSequence()
+        if isinstance(seed, np.random.SeedSequence):
+            return cls.from_seed_sequence(seed)
+        values = [seed] if isinstance(seed, int) else list(seed)
+        return cls.from_seed_sequence(np.random.SeedSequence(values))
+
+    @classmethod
     def from_seed_sequence(cls, seq: np.random.SeedSequence) -> Keys:
         entropy = seq.entropy
         if not isinstance(entropy, int):
@@ -86,7 +117,9 @@ class Keys:
 
     def seed_sequence(self, *stream: int) -> np.random.SeedSequence:
         """An independent SeedSequence for the sub-stream ``stream`` of this seed."""
-        return np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key + stream)
+        return np.random.SeedSequence(
+            self.entropy, spawn_key=self.spawn_key + tuple(int(s) for s in stream)
+        )
 
     def generator(self, *stream: int) -> np.random.Generator:
         return np.random.default_rng(self.seed_sequence(*stream))
@@ -114,7 +147,7 @@ class Permutation:
 
     @cached_property
     def _base_keys(self) -> np.ndarray:
-        seq = self.keys.seed_sequence(STREAM_PERMUTATION, *self.stream)
+        seq = self.keys.seed_sequence(Stream.PERMUTATION, *self.stream)
         return seq.generate_state(FEISTEL_ROUNDS, dtype=np.uint64)
 
     def _round_keys(self, cycle: int | np.ndarray) -> np.ndarray:
@@ -189,7 +222,7 @@ class Selection:
     stream: tuple[int, ...] = ()
 
     def _rng(self, lo: int, hi: int) -> np.random.Generator:
-        return self.keys.generator(STREAM_SELECTION, *self.stream, lo, hi)
+        return self.keys.generator(Stream.SELECTION, *self.stream, lo, hi)
 
     def _split(self, lo: int, mid: int, hi: int, k: int) -> int:
         """How many of the node's ``k`` members fall in its left half."""
@@ -254,99 +287,42 @@ def lambdas(keys: Keys, alpha: float, start: int, stop: int) -> np.ndarray:
         return np.empty(0)
     first, last = start // LAMBDA_BLOCK, (stop - 1) // LAMBDA_BLOCK
     draws = [
-        keys.generator(STREAM_LAMBDA, block).beta(alpha, alpha, LAMBDA_BLOCK)
+        keys.generator(Stream.LAMBDA, block).beta(alpha, alpha, LAMBDA_BLOCK)
         for block in range(first, last + 1)
     ]
     offset = first * LAMBDA_BLOCK
     return np.concatenate(draws)[start - offset : stop - offset]
 
 
-@dataclass(frozen=True)
-class Sampler:
-    """The row plan of mixup for classes of ``class_sizes`` rows and ``m`` output rows.
+def class_quotas(keys: Keys, class_sizes: tuple[int, ...], rest: int) -> tuple[int, ...]:
+    """How many of a partial cycle's ``rest`` left rows each class gets: a keyed
+    multivariate hypergeometric draw, so the cycle is a uniform choice of rows."""
+    if len(class_sizes) == 1:
+        return (rest,)
+    rng = keys.generator(Stream.QUOTA)
+    return tuple(int(q) for q in rng.multivariate_hypergeometric(class_sizes, rest))
 
-    Plain mixup has one class of all ``n`` rows; ``within_class`` mixing has one per
-    label. Output row ``k`` belongs to cycle ``c = k // n``; the cycle's left rows are
-    the input rows in input order (all of them in a full cycle; in the partial last
-    cycle a keyed uniform choice of ``m % n``, split between classes by a keyed
-    multivariate hypergeometric draw, then chosen by ``Selection`` per class).
 
-    Within class ``g``, rows are numbered by *class rank* (their order in the input)
-    and the cycle's left rows by *slot rank* ``v`` (their order among the cycle's left
-    rows of that class). The partner of the left row with slot rank ``v`` is the row
-    of class rank ``pi_{c,g}(v)``, so in a full cycle every row is a partner exactly
-    once, and partners in the partial cycle are distinct.
+def choose_series(keys: Keys, n: int, k: int, block: int) -> np.ndarray:
+    """``k`` distinct series of ``n`` for each output series of ``block`` (Floyd's method).
+
+    Floyd's algorithm draws a uniform ``k``-subset with exactly ``k`` draws, vectorised
+    here over the block's rows. The slot order is not uniform, which does not matter:
+    the weights are exchangeable and drawn independently.
     """
+    rng = keys.generator(Stream.SERIES, 0, block)
+    chosen = np.empty((SERIES_BLOCK, k), dtype=np.int64)
+    for slot, top in enumerate(range(n - k, n)):
+        t = rng.integers(0, top + 1, size=SERIES_BLOCK)
+        seen = (chosen[:, :slot] == t[:, None]).any(axis=1)
+        chosen[:, slot] = np.where(seen, top, t)
+    return chosen
 
-    keys: Keys
-    class_sizes: tuple[int, ...]
-    m: int
-    alpha: float
-    label_preserving: bool = False
 
-    @property
-    def n(self) -> int:
-        return sum(self.class_sizes)
-
-    @property
-    def full_cycles(self) -> int:
-        return self.m // self.n
-
-    @property
-    def cycles(self) -> int:
-        return -(-self.m // self.n)
-
-    @cached_property
-    def quotas(self) -> tuple[int, ...]:
-        """Left rows of each class in the partial last cycle."""
-        rest = self.m % self.n
-        if len(self.class_sizes) == 1:
-            return (rest,)
-        rng = self.keys.generator(STREAM_QUOTA)
-        return tuple(int(q) for q in rng.multivariate_hypergeometric(self.class_sizes, rest))
-
-    def size(self, cycle: int, g: int = 0) -> int:
-        """Left rows of class ``g`` in ``cycle``."""
-        return self.class_sizes[g] if cycle < self.full_cycles else self.quotas[g]
-
-    def _stream(self, g: int) -> tuple[int, ...]:
-        return () if len(self.class_sizes) == 1 else (g,)
-
-    def permutation(self, g: int = 0) -> Permutation:
-        return Permutation(self.keys, self.class_sizes[g], self._stream(g))
-
-    def selection(self, g: int = 0) -> Selection:
-        return Selection(self.keys, self.class_sizes[g], self.quotas[g], self._stream(g))
-
-    def left_ranks(self, cycle: int, g: int, start: int, stop: int) -> np.ndarray:
-        """Class ranks in ``[start, stop)`` of class ``g`` that are left rows in ``cycle``."""
-        if cycle < self.full_cycles:
-            return np.arange(start, stop, dtype=np.int64)
-        return self.selection(g).members(start, stop)
-
-    def slot_start(self, cycle: int, g: int, class_rank: int) -> int:
-        """Slot rank of the first left row of class ``g`` at or after ``class_rank``."""
-        if cycle < self.full_cycles:
-            return class_rank
-        return self.selection(g).count_before(class_rank)
-
-    def partners(self, g: int, slots: np.ndarray, cycle: int | np.ndarray) -> np.ndarray:
-        """Class ranks of the partners of the left rows with slot ranks ``slots``."""
-        return self.permutation(g).forward(slots, cycle)
-
-    def destinations(self, g: int, class_ranks: np.ndarray, cycle: int):
-        """Which rows of class ``g`` are partners in ``cycle``, and the slot ranks they serve.
-
-        Returns ``(keep, slots)``: indices into ``class_ranks`` and the slot ranks of the
-        left rows they are partners of (only the partial cycle leaves rows out).
-        """
-        slots = self.permutation(g).inverse(class_ranks, cycle)
-        keep = np.flatnonzero(slots < self.size(cycle, g))
-        return keep, slots[keep]
-
-    def weights(self, start: int, stop: int) -> np.ndarray:
-        """lambda for output rows ``[start, stop)``; label-preserving keeps it >= 1/2."""
-        lam = lambdas(self.keys, self.alpha, start, stop)
-        if self.label_preserving:
-            np.maximum(lam, 1.0 - lam, out=lam)
-        return lam
+def dirichlet_weights(keys: Keys, k: int, alpha: float, block: int) -> np.ndarray:
+    """Dirichlet(alpha, ..., alpha) weight vectors for the output series of ``block``."""
+    if k == 1:
+        return np.ones((SERIES_BLOCK, 1))
+    # A generator of its own: the weights do not depend on the number of series.
+    rng = keys.generator(Stream.SERIES, 1, block)
+    return rng.dirichlet(np.full(k, alpha), size=SERIES_BLOCK)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import dask.dataframe as dd
 import pandas as pd
 
-from .api import mixup
-
-__all__ = ["MixupAccessor"]
+from ._mixup import mixup
 
 
 class MixupAccessor:

@@ -1,0 +1,211 @@
+"""Where work runs: the user's client, the embedded cluster, and partition sizes for them.
+
+- ``resolve_client``: ``client=None`` means the current default client, as everywhere in
+  Dask, and only without one no cluster at all.
+- ``as_current`` and ``compute``: every pass (label and series counts, the write) runs
+  with the client current, so Dask lowers the graph for it, with the p2p shuffle users
+  get (for a client that is not the default one Dask would pick the disk shuffle).
+- ``local_cluster``: the embedded cluster, whose shuffle buffers fit its workers'
+  memory; ``connect``: a client of a running scheduler or of an embedded cluster, for
+  the CLI and batch scripts.
+- ``auto_blocksize``: a partition size the cluster's workers hold comfortably.
+
+Start the embedded cluster by hand for out-of-core work on one machine::
+
+    from distributed import Client
+    from mixupy_dask import local_cluster
+
+    with local_cluster(workers=2, memory_limit="1GiB") as cluster, Client(cluster) as client:
+        ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import dask
+from dask.utils import parse_bytes
+
+from ._source import DEFAULT_BLOCKSIZE
+from .errors import MixupError
+
+#: Share of a worker's memory for each of the p2p shuffle's two buffers (comm and disk).
+BUFFER_SHARE = 1 / 32
+
+
+def shuffle_buffers(memory_per_worker: int) -> dict[str, Any]:
+    """Dask config for p2p shuffle buffers that fit a worker of this much memory.
+
+    Dask's defaults (1 GiB to send, 100 MiB to write to disk, per worker) are sized for
+    big workers: either alone could fill a worker of 512 MiB, which already uses about
+    240 MiB for pandas, pyarrow and distributed after its first task and pauses at 80 %.
+    1/32 each caps them at 1/16 of the worker together. Measured on two 512 MiB workers,
+    buffers of 1/8 and of 1/32 peaked alike (~420 MiB with 16 MiB partitions): what keeps
+    a worker below its pause threshold is the partition size (``auto_blocksize``); the
+    buffers must only not add to it.
+    """
+    share = int(memory_per_worker * BUFFER_SHARE)
+    return {
+        "distributed.p2p.comm.buffer": min(2**30, share),
+        "distributed.p2p.storage.buffer": min(100 * 2**20, share),
+    }
+
+
+def local_cluster(
+    workers: int | None = None,
+    threads_per_worker: int | None = None,
+    memory_limit: int | str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A ``distributed.LocalCluster`` of worker processes on 127.0.0.1, ready for mixup.
+
+    Parameters
+    ----------
+    workers, threads_per_worker
+        As ``LocalCluster``'s ``n_workers`` and ``threads_per_worker``; ``None`` lets
+        Dask choose for this machine.
+    memory_limit
+        Memory per worker, bytes or a string such as ``"2GiB"``; ``None`` shares the
+        machine's memory among the workers.
+    **kwargs
+        Passed on to ``LocalCluster`` (e.g. ``dashboard_address=":8787"``).
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Started; close it (or use it as a context manager) when done. Its workers'
+        shuffle buffers are sized by :func:`shuffle_buffers`; the dashboard is on a
+        free port (``cluster.dashboard_link``) and worker logs are silenced, since task
+        errors reach the client anyway.
+    """
+    from distributed import LocalCluster
+    from distributed.deploy.utils import nprocesses_nthreads
+    from distributed.system import MEMORY_LIMIT
+
+    if memory_limit is None:
+        per_worker = MEMORY_LIMIT // (workers or nprocesses_nthreads()[0])
+    else:
+        per_worker = parse_bytes(memory_limit)
+    options = {
+        "n_workers": workers,
+        "threads_per_worker": threads_per_worker,
+        "memory_limit": per_worker if memory_limit is not None else "auto",
+        "processes": True,
+        "host": "127.0.0.1",
+        # Port 0: a free port, never a clash with a dashboard already on 8787.
+        "dashboard_address": "127.0.0.1:0",
+        "silence_logs": logging.CRITICAL,
+    }
+    # Each worker's nanny takes the Dask config it is created with to its worker
+    # process (and to the replacement, should the worker die).
+    with dask.config.set(shuffle_buffers(per_worker)):
+        return LocalCluster(**{**options, **kwargs})
+
+
+@contextlib.contextmanager
+def connect(
+    scheduler: str | None = None,
+    scheduler_file: str | None = None,
+    workers: int | None = None,
+    threads_per_worker: int | None = None,
+    memory_limit: int | str | None = None,
+) -> Iterator[Any]:
+    """A client of a running scheduler, or of an embedded :func:`local_cluster`.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
+    scheduler_file : str, optional
+        The file ``dask scheduler --scheduler-file`` wrote. Give at most one of the two.
+    workers, threads_per_worker, memory_limit
+        For the embedded cluster, started when neither is given (see
+        :func:`local_cluster`); refused with a scheduler.
+
+    Yields
+    ------
+    distributed.Client
+        Closed on exit, with the embedded cluster if one was started.
+
+    Raises
+    ------
+    MixupError
+        Both a scheduler and a scheduler file, embedded-cluster options with a
+        scheduler, or a scheduler file that does not exist.
+    """
+    from distributed import Client
+
+    if scheduler and scheduler_file:
+        raise MixupError("give either `scheduler` or `scheduler_file`, not both")
+    if scheduler or scheduler_file:
+        embedded = {
+            "workers": workers,
+            "threads_per_worker": threads_per_worker,
+            "memory_limit": memory_limit,
+        }
+        given = [f"`{name}`" for name, value in embedded.items() if value is not None]
+        if given:
+            raise MixupError(f"{', '.join(given)} only apply to the embedded cluster")
+        if scheduler_file and not os.path.exists(scheduler_file):
+            raise MixupError(f"`scheduler_file` does not exist: {scheduler_file}")
+        with Client(scheduler, scheduler_file=scheduler_file, timeout="30s") as client:
+            yield client
+        return
+    with (
+        local_cluster(workers, threads_per_worker, memory_limit) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def resolve_client(client: Any = None) -> Any:
+    """``client``, else the current default client, else None (no cluster)."""
+    if client is not None:
+        return client
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:  # no client: Dask's local scheduler
+        return None
+
+
+def as_current(client: Any) -> contextlib.AbstractContextManager:
+    """``client.as_current()``, or nothing to do without a client."""
+    return client.as_current() if client is not None else contextlib.nullcontext()
+
+
+def compute(
+    *collections: Any, client: Any = None, progress: Callable[[Any], None] | None = None
+) -> tuple:
+    """Compute ``collections`` on ``client`` (current), with a progress bar if given."""
+    if client is None:
+        return dask.compute(*collections)
+    with client.as_current():
+        futures = client.compute(list(collections))
+        if progress is not None:
+            progress(futures)
+        return tuple(client.gather(futures))
+
+
+def auto_blocksize(client: Any = None) -> int:
+    """A partition size the cluster's workers hold comfortably.
+
+    A task briefly holds several copies of its partition (Arrow table, frame, value
+    blocks, partner rows, shuffle shards, output), on top of the ~240 MiB a worker
+    uses for pandas, pyarrow and distributed alone. Partitions are kept to 1/64 of the
+    memory per worker thread, between 1 MiB and 64 MiB: on two 512 MiB workers, 1/32
+    (16 MiB) peaked at 431 MiB per worker, past the 80 % at which Dask pauses a
+    worker, and 1/64 at 374 MiB. Without a cluster (or without memory limits): 64 MiB.
+    """
+    if client is None:
+        return DEFAULT_BLOCKSIZE
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    per_thread = [w["memory_limit"] / max(w["nthreads"], 1) for w in workers if w["memory_limit"]]
+    if not per_thread:
+        return DEFAULT_BLOCKSIZE
+    return int(min(max(min(per_thread) / 64, 2**20), DEFAULT_BLOCKSIZE))

@@ -1,0 +1,452 @@
+"""Parquet in, Parquet out, out of core: the one job behind both Parquet functions.
+
+A job goes source -> plan -> run -> commit, the same for rows and for series:
+
+- *source*: ``ParquetSource.open`` reads the footers (columns, types, row groups and
+  their row counts) and refuses files that disagree; no data is read.
+- *plan*: the function's own checks against the schema (``_mixup.prepare`` or
+  ``_series.prepare``) and the one destination check. Nothing is read, written or
+  started, so the CLI plans before it starts a cluster, and bad input fails fast.
+- *run*: on the user's client (``client=None``: the current default client), with it
+  current, partitions sized for its workers; the lazy result is built there, so a
+  counting pass (labels, series lengths) runs on the cluster too.
+- *commit*: ``Destination.write``, all or nothing.
+
+Only building the lazy result differs between rows and series: ``Job.build``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from . import _mixup, _series
+from ._cluster import as_current, auto_blocksize, resolve_client
+from ._commit import Destination
+from ._dask_route import mixup_dask
+from ._source import ParquetSource, Source
+from ._validation import JOB_RULES, check_rows, validate
+
+SeedLike = int | Sequence[int] | np.random.SeedSequence | None
+Progress = Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class AugmentSummary:
+    """What ``augment_parquet`` or ``augment_series_parquet`` did.
+
+    Attributes
+    ----------
+    rows_in, rows_out : int
+        Rows read from the source and written to the destination.
+    files_written : int
+        Parquet files in the destination dataset.
+    seconds : float
+        Wall-clock time of the run, from start to commit.
+    seed : int or sequence of int or numpy.random.SeedSequence
+        The seed used; when none was given, the fresh entropy drawn for this run,
+        so passing it back as ``seed`` reproduces the output bit for bit.
+    dst : str
+        The destination dataset.
+    """
+
+    rows_in: int
+    rows_out: int
+    files_written: int
+    seconds: float
+    seed: Any
+    dst: str
+
+
+#: Builds the lazy result from the source on the (current) client: (frame, rows out).
+Build = Callable[[Source, Any, Progress | None], tuple[dd.DataFrame, int]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A planned run: checked, not started."""
+
+    source: ParquetSource
+    destination: Destination
+    build: Build
+    seed: Any
+    metadata: dict[str, Any]
+    blocksize: int | None
+
+    def run(self, client: Any = None, progress: Progress | None = None) -> AugmentSummary:
+        """Build the result on ``client`` (or the default client) and commit it."""
+        start = time.perf_counter()
+        client = resolve_client(client)
+        source = self.source.source(self.blocksize or auto_blocksize(client))
+        with as_current(client):
+            frame, rows_out = self.build(source, client, progress)
+        files = self.destination.write(frame, self.metadata, client, progress)
+        return AugmentSummary(
+            rows_in=self.source.rows,
+            rows_out=rows_out,
+            files_written=files,
+            seconds=time.perf_counter() - start,
+            seed=self.seed,
+            dst=self.destination.url,
+        )
+
+
+def _open(
+    src: str,
+    dst: str,
+    columns: Any,
+    overwrite: Any,
+    storage_options: Any,
+    blocksize: Any,
+    progress: Any = None,
+) -> tuple[ParquetSource, Destination, int | None]:
+    """The job's own parameters, the source's footers and the destination, checked."""
+    p = validate(
+        JOB_RULES,
+        columns=columns,
+        overwrite=overwrite,
+        blocksize=blocksize,
+        storage_options=storage_options,
+        progress=progress,
+    )
+    options = dict(p["storage_options"] or {})
+    source = ParquetSource.open(src, p["columns"], options)
+    destination = Destination.check(dst, options, p["overwrite"], source)
+    return source, destination, p["blocksize"]
+
+
+def _fixed(seed: Any) -> Any:
+    """The seed to use and report: fresh entropy when none is given, drawn now, so the
+    summary and the output's metadata can say it and passing it back reproduces the run."""
+    return np.random.SeedSequence().entropy if seed is None else seed
+
+
+def _metadata(function: str, source: ParquetSource, options: dict[str, Any]) -> dict[str, Any]:
+    """The provenance record written into every output file (no storage options)."""
+    seed = options["seed"]
+    if isinstance(seed, np.random.SeedSequence):
+        seed = {"entropy": _jsonable(seed.entropy), "spawn_key": list(seed.spawn_key)}
+    elif not isinstance(seed, (int, np.integer)):
+        seed = [int(s) for s in seed]
+    return {
+        "function": function,
+        "source": source.url,
+        "options": {k: _jsonable(v) for k, v in options.items() if k != "seed"},
+        "seed": int(seed) if isinstance(seed, (int, np.integer)) else seed,
+        # A different numpy may change numpy's Beta sampler: record what made the output.
+        "versions": _versions(),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+def _versions() -> dict[str, str]:
+    from . import __version__
+
+    return {
+        "mixupy_dask": __version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "dask": dask.__version__,
+        "pyarrow": pa.__version__,
+    }
+
+
+def plan_rows(
+    src: str,
+    dst: str,
+    *,
+    alpha: float = 4.0,
+    concat: bool = False,
+    batch_size: int | None = None,
+    seed: SeedLike = None,
+    labels: Hashable | Sequence[Hashable] | None = None,
+    within_class: bool = False,
+    label_preserving: bool = False,
+    columns: Sequence[str] | None = None,
+    overwrite: bool = False,
+    storage_options: dict[str, Any] | None = None,
+    blocksize: int | None = None,
+    progress: Progress | None = None,
+) -> Job:
+    """``augment_parquet``'s job, checked against the source's schema, not started."""
+    source, destination, blocksize = _open(
+        src, dst, columns, overwrite, storage_options, blocksize, progress
+    )
+    # "Too few rows" first, then columns pandas would read as objects, then mixup's
+    # own checks against the (empty) frame the schema gives.
+    check_rows(source.rows, None)
+    names = [labels] if isinstance(labels, str) else labels
+    source.check_object_columns(set(names) if isinstance(names, (list, tuple)) else set())
+    options = {
+        "alpha": alpha,
+        "concat": concat,
+        "batch_size": batch_size,
+        "seed": _fixed(seed),
+        "labels": labels,
+        "within_class": within_class,
+        "label_preserving": label_preserving,
+    }
+    call = _mixup.prepare(source.meta, **options)
+    rows_out = call.rows_out(source.rows)
+
+    def build(data: Source, client: Any, progress: Progress | None) -> tuple[dd.DataFrame, int]:
+        return mixup_dask(data, call), rows_out
+
+    return Job(
+        source, destination, build, options["seed"], _metadata("mixup", source, options), blocksize
+    )
+
+
+def plan_series(
+    src: str,
+    dst: str,
+    *,
+    series: Hashable,
+    time: Hashable,
+    alpha: float = 1.5,
+    k: int = 2,
+    batch_size: int | None = None,
+    scale: str | None = "mean",
+    seed: SeedLike = None,
+    labels: Hashable | Sequence[Hashable] | None = None,
+    columns: Sequence[str] | None = None,
+    overwrite: bool = False,
+    storage_options: dict[str, Any] | None = None,
+    blocksize: int | None = None,
+    progress: Progress | None = None,
+) -> Job:
+    """``augment_series_parquet``'s job, checked against the source's schema, not started."""
+    source, destination, blocksize = _open(
+        src, dst, columns, overwrite, storage_options, blocksize, progress
+    )
+    options = {
+        "series": series,
+        "time": time,
+        "alpha": alpha,
+        "k": k,
+        "batch_size": batch_size,
+        "scale": scale,
+        "seed": _fixed(seed),
+        "labels": labels,
+    }
+    call = _series.prepare(source.meta, **options)
+
+    def build(data: Source, client: Any, progress: Progress | None) -> tuple[dd.DataFrame, int]:
+        return _series.mix_dask(data, call, client, progress)
+
+    return Job(
+        source,
+        destination,
+        build,
+        options["seed"],
+        _metadata("mixup_series", source, options),
+        blocksize,
+    )
+
+
+def augment_parquet(
+    src: str,
+    dst: str,
+    *,
+    alpha: float = 4.0,
+    concat: bool = False,
+    batch_size: int | None = None,
+    seed: SeedLike = None,
+    labels: Hashable | Sequence[Hashable] | None = None,
+    within_class: bool = False,
+    label_preserving: bool = False,
+    columns: Sequence[str] | None = None,
+    overwrite: bool = False,
+    client: Any = None,
+    storage_options: dict[str, Any] | None = None,
+    blocksize: int | None = None,
+    progress: Progress | None = None,
+) -> AugmentSummary:
+    """Mixup a Parquet dataset into a new Parquet dataset, out of core.
+
+    Reads ``src`` one group of row groups at a time, mixes it exactly as
+    ``mixup(pandas.read_parquet(src), ...)`` would, bit for bit for the same seed,
+    and writes the result with pyarrow (snappy-compressed) to the dataset directory
+    ``dst``. Workers hold about one partition at a time, so the data may be many
+    times larger than the cluster's memory. Everything is checked (options, the
+    source's footers and columns, the destination) before anything runs.
+
+    Parameters
+    ----------
+    src : str
+        A Parquet file or dataset directory; any fsspec URL (``s3://...``) or path.
+    dst : str
+        The output dataset directory, which must not exist (see ``overwrite``) and
+        must not be ``src`` or inside it; its parent directory must exist.
+    alpha, concat, batch_size, seed, labels, within_class, label_preserving
+        As for :func:`mixupy_dask.mixup`. With ``seed=None`` fresh entropy is drawn
+        and reported in the summary and the output's metadata.
+    columns : list of str, optional
+        Columns to read and mix (default: all).
+    overwrite : bool, default False
+        Replace an existing ``dst``, only once the new output is complete.
+    client : distributed.Client, optional
+        Run on this cluster; by default on the current default client, and without
+        one on Dask's local threaded scheduler.
+    storage_options : dict, optional
+        fsspec options for ``src`` and ``dst`` (credentials, endpoints); never written
+        into the output.
+    blocksize : int, optional
+        Target uncompressed bytes per partition; partitions are whole row groups.
+        Default: 1/64 of the memory per worker thread of the cluster, at most 64 MiB
+        (64 MiB without a cluster).
+    progress : callable, optional
+        Called with the futures of each pass when running on a cluster, e.g.
+        ``distributed.progress`` for Dask's progress bar.
+
+    Returns
+    -------
+    AugmentSummary
+        Rows in and out, files written, seconds taken and the seed used.
+
+    Raises
+    ------
+    MixupError
+        Missing or unreadable ``src``, existing ``dst``, bad option values, or
+        non-finite values found while running (``NonFiniteError``).
+    MixupTypeError
+        Non-numeric columns or wrongly typed options.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, os
+    >>> from mixupy_dask import augment_parquet, mixup
+    >>> tmp = tempfile.mkdtemp()
+    >>> df = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1, 0, 1, 0]})
+    >>> df.to_parquet(os.path.join(tmp, "in.parquet"))
+    >>> summary = augment_parquet(os.path.join(tmp, "in.parquet"), os.path.join(tmp, "out"),
+    ...                           alpha=1.0, batch_size=6, seed=0)
+    >>> summary.rows_in, summary.rows_out
+    (4, 6)
+    >>> out = pd.read_parquet(os.path.join(tmp, "out"))
+    >>> out.equals(mixup(df, alpha=1.0, batch_size=6, seed=0))
+    True
+    """
+    job = plan_rows(
+        src,
+        dst,
+        alpha=alpha,
+        concat=concat,
+        batch_size=batch_size,
+        seed=seed,
+        labels=labels,
+        within_class=within_class,
+        label_preserving=label_preserving,
+        columns=columns,
+        overwrite=overwrite,
+        storage_options=storage_options,
+        blocksize=blocksize,
+        progress=progress,
+    )
+    return job.run(client, progress)
+
+
+def augment_series_parquet(
+    src: str,
+    dst: str,
+    *,
+    series: Hashable,
+    time: Hashable,
+    alpha: float = 1.5,
+    k: int = 2,
+    batch_size: int | None = None,
+    scale: str | None = "mean",
+    seed: SeedLike = None,
+    labels: Hashable | Sequence[Hashable] | None = None,
+    columns: Sequence[str] | None = None,
+    overwrite: bool = False,
+    client: Any = None,
+    storage_options: dict[str, Any] | None = None,
+    blocksize: int | None = None,
+    progress: Progress | None = None,
+) -> AugmentSummary:
+    """Mix the series of a long-format Parquet dataset into a new Parquet dataset.
+
+    The Parquet edge of :func:`mixupy_dask.mixup_series`, out of core, on the same
+    job as :func:`mixupy_dask.augment_parquet`: the source is read by row groups
+    (twice: once to count each series' rows, once to mix), the output is written
+    beside ``dst`` and moved into place when complete, and the source is never
+    touched. Output rows equal ``mixup_series(pandas.read_parquet(src), ...)`` bit
+    for bit for the same seed.
+
+    Parameters
+    ----------
+    src, dst : str
+        Source file or dataset, and the new dataset directory (paths or fsspec URLs).
+    series, time, alpha, k, batch_size, scale, seed, labels
+        As for :func:`mixupy_dask.mixup_series`. With ``seed=None`` fresh entropy is
+        drawn and reported in the summary and the output's metadata.
+    columns : list of str, optional
+        Columns to read (default: all); must include ``series`` and ``time``.
+    overwrite, client, storage_options, blocksize, progress
+        As for :func:`mixupy_dask.augment_parquet`.
+
+    Returns
+    -------
+    AugmentSummary
+        Rows in and out, files written, seconds taken and the seed used.
+
+    Raises
+    ------
+    MixupError
+        As for :func:`mixupy_dask.augment_parquet`, and the series' own errors
+        (see :func:`mixupy_dask.mixup_series`).
+    MixupTypeError
+        Non-numeric value columns, unusable time or id columns, wrongly typed options.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from mixupy_dask import augment_series_parquet, mixup_series
+    >>> tmp = tempfile.mkdtemp()
+    >>> df = pd.DataFrame({"id": [0, 0, 0, 1, 1, 2, 2], "t": [0, 1, 2, 0, 1, 0, 1],
+    ...                    "y": [1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 9.0]})
+    >>> df.to_parquet(os.path.join(tmp, "in.parquet"))
+    >>> summary = augment_series_parquet(os.path.join(tmp, "in.parquet"),
+    ...     os.path.join(tmp, "out"), series="id", time="t", batch_size=4, seed=0)
+    >>> summary.rows_in, summary.rows_out
+    (7, 8)
+    >>> pd.read_parquet(os.path.join(tmp, "out")).equals(
+    ...     mixup_series(df, series="id", time="t", batch_size=4, seed=0))
+    True
+    """
+    job = plan_series(
+        src,
+        dst,
+        series=series,
+        time=time,
+        alpha=alpha,
+        k=k,
+        batch_size=batch_size,
+        scale=scale,
+        seed=seed,
+        labels=labels,
+        columns=columns,
+        overwrite=overwrite,
+        storage_options=storage_options,
+        blocksize=blocksize,
+        progress=progress,
+    )
+    return job.run(client, progress)

@@ -1,0 +1,311 @@
+"""The inputs of the dask routes: a ``Source``, and the Parquet datasets that make one.
+
+A ``Source`` is what the routes need of their input: the partitions as a lazy frame,
+their row counts when known without reading data, and a way to read one partition
+again. A ``ParquetSource`` reads a dataset's footers only (columns, types, row
+groups and their row counts) and cuts it into partitions along its row groups, so
+planning reads no data, and mixing tasks can re-read their own left rows after the
+shuffle instead of holding them across it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import dask.dataframe as dd
+import fsspec
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from .errors import MixupError, MixupTypeError
+
+#: Default target of uncompressed bytes per partition, where no cluster says better.
+#: Partitions are whole row groups, so a single larger row group still makes one
+#: (larger) partition.
+DEFAULT_BLOCKSIZE = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class Source:
+    """The input of a dask route.
+
+    Attributes
+    ----------
+    frame : dask.dataframe.DataFrame
+        The partitions, lazily.
+    lengths : tuple of int, optional
+        Rows per partition, when known without reading data (Parquet footers).
+    read : callable, optional
+        ``read(p)`` returns partition ``p`` afresh. Mixing tasks then read their own
+        left rows after the shuffle, so no input partition is held (or spilled) across
+        the shuffle's barrier; without it they come from ``frame``.
+    """
+
+    frame: dd.DataFrame
+    lengths: tuple[int, ...] | None = None
+    read: Callable[[int], pd.DataFrame] | None = None
+
+    @property
+    def meta(self) -> pd.DataFrame:
+        return self.frame._meta
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Some row groups of one file, with their row count and size from the footer."""
+
+    path: str
+    row_groups: tuple[int, ...]
+    rows: int
+    nbytes: int
+
+
+@dataclass(frozen=True)
+class ParquetSource:
+    """A Parquet file or dataset, known from its footers: nothing of its data is read."""
+
+    fs: fsspec.AbstractFileSystem
+    path: str
+    url: str
+    columns: tuple[str, ...]
+    pieces: tuple[Piece, ...]
+    meta: pd.DataFrame
+
+    @classmethod
+    def open(
+        cls, src: str, columns: Sequence[str] | None, storage_options: dict[str, Any]
+    ) -> ParquetSource:
+        """Read the footers of ``src``: its columns and the row counts of its row groups."""
+        return _open(src, columns, storage_options)
+
+    @property
+    def rows(self) -> int:
+        return sum(piece.rows for piece in self.pieces)
+
+    def source(self, blocksize: int) -> Source:
+        """Partitions of whole row groups, about ``blocksize`` uncompressed bytes each."""
+        partitions = _group(self.pieces, blocksize)
+        frame = dd.from_map(
+            _read_partition,
+            partitions,
+            args=(self.fs, self.columns),
+            meta=self.meta,
+            label="read-parquet-rowgroups",
+            enforce_metadata=False,
+        )
+        lengths = tuple(sum(piece.rows for piece in part) for part in partitions)
+        return Source(frame, lengths, partial(_read_nth, partitions, self.fs, self.columns))
+
+    def check_object_columns(self, exempt: set) -> None:
+        """Refuse columns pandas reads as Python objects (decimal, date, binary, ...), by
+        their Parquet type: dask shows such columns as strings, which would mislead."""
+        objects = [c for c in self.columns if c not in exempt and self.meta[c].dtype == object]
+        if not objects:
+            return
+        with self.fs.open(self.pieces[0].path, "rb") as f:
+            schema = pq.read_schema(f)
+        raise MixupTypeError(
+            f"columns must be bool, integer or float to be mixed; not so: "
+            f"{', '.join(f'{c!r} ({schema.field(c).type})' for c in objects)}"
+        )
+
+
+def strip(fs: fsspec.AbstractFileSystem, path: str) -> str:
+    path = fs._strip_protocol(path)
+    return posixpath.normpath(path) if path else path
+
+
+def _open(
+    src: str, columns: Sequence[str] | None, storage_options: dict[str, Any]
+) -> ParquetSource:
+    fs, path = fsspec.core.url_to_fs(str(src), **storage_options)
+    path = strip(fs, path)
+    if not fs.exists(path):
+        raise MixupError(f"`src` does not exist: {src}")
+    try:
+        # The same discovery as pandas.read_parquet (pyarrow), so files come in its
+        # order and hidden or underscore files (_metadata, .crc) are skipped alike.
+        dataset = pads.dataset(path, filesystem=fs, format="parquet", partitioning="hive")
+        fragments = list(dataset.get_fragments())
+        for fragment in fragments:
+            fragment.ensure_complete_metadata()
+    except (pa.ArrowInvalid, OSError) as exc:
+        _check_unique_names(fs, path, src)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MixupError(
+            f"`src` is not a readable Parquet file or dataset: {src} ({reason})"
+        ) from exc
+    if not fragments:
+        raise MixupError(f"`src` holds no Parquet files: {src}")
+
+    schema = dataset.schema
+    index_columns = {
+        c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)
+    }
+    available = [name for name in schema.names if name not in index_columns]
+    given = columns
+    if columns is None:
+        columns = available
+    else:
+        columns = [columns] if isinstance(columns, str) else list(columns)
+        if not columns or not all(isinstance(c, str) for c in columns):
+            raise MixupTypeError(f"`columns` must be a non-empty list of names, not {columns!r}")
+        missing = [c for c in columns if c not in available]
+        if missing:
+            raise MixupError(
+                f"`columns` not in {src}: {', '.join(map(repr, missing))}; "
+                f"it has: {', '.join(map(repr, available))}"
+            )
+    partition_fields = set(schema.names) - set(fragments[0].physical_schema.names)
+    hive = [c for c in columns if c in partition_fields]
+    if hive:
+        # pandas reads directory keys back as categoricals, which cannot be mixed.
+        raise MixupTypeError(
+            f"columns must be bool, integer or float to be mixed; not so: "
+            f"{', '.join(map(repr, hive))} (directory partition keys); leave them out "
+            f"with `columns`"
+        )
+    _check_same_columns(src, fragments, columns, every_column=given is None)
+    meta = schema.empty_table().select(columns).to_pandas()
+
+    pieces = [
+        Piece(fragment.path, (i,), rg.num_rows, rg.total_byte_size)
+        for fragment in fragments
+        for i, rg in enumerate(fragment.row_groups)
+        if rg.num_rows > 0
+    ]
+    return ParquetSource(fs, path, str(src), tuple(columns), tuple(pieces), meta)
+
+
+def _own_columns(fragment: pads.ParquetFileFragment) -> dict[str, pa.DataType]:
+    """A file's columns and their Parquet types, without pandas' stored index columns."""
+    schema = fragment.physical_schema
+    index = {
+        c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)
+    }
+    return {field.name: field.type for field in schema if field.name not in index}
+
+
+def _same_type(a: pa.DataType, b: pa.DataType) -> bool:
+    # Older and newer pandas write strings as string or large_string: same values.
+    strings = (pa.string(), pa.large_string())
+    return a == b or (a in strings and b in strings)
+
+
+def _check_same_columns(
+    src: str,
+    fragments: Sequence[pads.ParquetFileFragment],
+    columns: Sequence[str],
+    every_column: bool,
+) -> None:
+    """Refuse files that disagree on the columns read: a missing column or another type.
+
+    pandas and pyarrow read such a dataset with the first file's schema, casting or
+    filling the other files with nulls as that order dictates; refusing is the only
+    answer that cannot silently change values. Files may order their columns
+    differently, and with ``every_column`` (no ``columns`` given) must have the same
+    set of them.
+    """
+    first = fragments[0]
+    reference = _own_columns(first)
+    for fragment in fragments[1:]:
+        if fragment.physical_schema.equals(first.physical_schema):
+            continue  # the common case, cheaply
+        own = _own_columns(fragment)
+        problems = [f"lacks {c!r}" for c in columns if c in reference and c not in own]
+        problems += [
+            f"has {c!r} as {own[c]} where {first.path} has {reference[c]}"
+            for c in columns
+            if c in reference and c in own and not _same_type(own[c], reference[c])
+        ]
+        if every_column:
+            problems += [f"has {c!r}, which {first.path} lacks" for c in own if c not in reference]
+        if problems:
+            raise MixupError(
+                f"the files of `src` {src} disagree on their columns: {fragment.path} "
+                f"{'; '.join(problems)}. Rewrite them with one schema, or choose the "
+                f"columns they share with `columns`"
+            )
+
+
+def _check_unique_names(fs: fsspec.AbstractFileSystem, path: str, src: str) -> None:
+    """Name repeated column names, which pyarrow only reports as a failed schema merge."""
+    files = [path] if fs.isfile(path) else sorted(fs.find(path))
+    for file in files:
+        if posixpath.basename(file).startswith(("_", ".")):
+            continue
+        try:
+            with fs.open(file, "rb") as f:
+                names = pq.read_schema(f).names
+        except (pa.ArrowInvalid, OSError):
+            continue  # not Parquet: reported as unreadable by the caller
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise MixupError(
+                f"column names must be unique; {file} repeats: {', '.join(map(repr, repeated))}"
+            )
+
+
+def _group(pieces: Sequence[Piece], blocksize: int) -> tuple[tuple[Piece, ...], ...]:
+    """Consecutive pieces into partitions of at most ``blocksize`` bytes (at least one each).
+
+    Row groups of the same file in one partition are read together.
+    """
+    partitions: list[list[Piece]] = []
+    size = 0
+    for piece in pieces:
+        if partitions and size + piece.nbytes <= blocksize:
+            last = partitions[-1][-1]
+            if last.path == piece.path:
+                partitions[-1][-1] = Piece(
+                    last.path,
+                    last.row_groups + piece.row_groups,
+                    last.rows + piece.rows,
+                    last.nbytes + piece.nbytes,
+                )
+            else:
+                partitions[-1].append(piece)
+            size += piece.nbytes
+        else:
+            partitions.append([piece])
+            size = piece.nbytes
+    return tuple(tuple(part) for part in partitions)
+
+
+def _read_partition(
+    pieces: tuple[Piece, ...], fs: fsspec.AbstractFileSystem, names: tuple[str, ...]
+) -> pd.DataFrame:
+    """One partition: its row groups, read with pyarrow and converted as pandas would."""
+    tables = []
+    for piece in pieces:
+        with fs.open(piece.path, "rb") as f:
+            try:
+                table = pq.ParquetFile(f).read_row_groups(piece.row_groups, columns=list(names))
+            except OSError as exc:
+                # pyarrow reports undecodable pages (bad headers, corrupt compression)
+                # as a plain OSError; its subclasses (connection, timeout, file gone)
+                # are failures of the system, not of the data, and pass unchanged.
+                if type(exc) is not OSError:
+                    raise
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "OSError"
+                first, last = piece.row_groups[0], piece.row_groups[-1]
+                groups = f"row group {first}" if first == last else f"row groups {first}-{last}"
+                raise MixupError(
+                    f"`src` has a corrupt Parquet file: {piece.path} ({groups}: {reason})"
+                ) from exc
+        tables.append(table)
+    # Files may store strings as string or large_string (see _same_type).
+    table = (
+        tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+    )
+    return table.to_pandas()
+
+
+def _read_nth(partitions, fs: fsspec.AbstractFileSystem, names: tuple[str, ...], p: int):
+    return _read_partition(partitions[p], fs, names)

@@ -1,0 +1,274 @@
+"""Every parameter rule, written once, and the checks of columns and row counts.
+
+In the spirit of scikit-learn's ``_param_validation``: a ``Rule`` knows what it allows
+and says so when it refuses, naming the parameter, the value and the rule::
+
+    `alpha` must be a finite real number >= 0, got -1
+
+Each public function declares which rule each of its parameters follows (the
+``*_RULES`` tables below) and calls ``validate`` once, at its top, before anything
+is read or started; the routes only ever see clean, normalised values. A value of
+the wrong type raises ``MixupTypeError``, a value out of range ``MixupError``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import MixupError, MixupTypeError
+
+#: Output positions stay exact as int64 and float64 below this many rows.
+MAX_ROWS = 2**53
+#: Largest ``k`` of series mixup. Every output series pulls ``k`` whole input series
+#: through the shuffle and a worker holds them all at once, so data moved and memory
+#: grow linearly with ``k``; with more than a handful of components the Dirichlet mix
+#: also tends to the plain average of the series and stops adding diversity.
+MAX_K = 16
+
+
+def is_int(value: object) -> bool:
+    """An integer, and not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+class Rule:
+    """What one parameter may be. ``allows`` says it in the words of the error."""
+
+    allows: str
+
+    def __call__(self, name: str, value: Any) -> Any:
+        """Return ``value`` normalised (e.g. numpy ints as ints), or raise."""
+        raise NotImplementedError
+
+    def wrong_type(self, name: str, value: Any) -> MixupTypeError:
+        return MixupTypeError(f"`{name}` must be {self.allows}, not {value!r}")
+
+    def out_of_range(self, name: str, value: Any) -> MixupError:
+        return MixupError(f"`{name}` must be {self.allows}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Flag(Rule):
+    allows: str = "True or False"
+
+    def __call__(self, name: str, value: Any) -> bool:
+        if not isinstance(value, (bool, np.bool_)):
+            raise self.wrong_type(name, value)
+        return bool(value)
+
+
+@dataclass(frozen=True)
+class Real(Rule):
+    """A finite real number above ``low`` (strictly, or not), never a bool."""
+
+    low: float
+    strict: bool = False
+    note: str = ""
+
+    @property
+    def allows(self) -> str:  # type: ignore[override]
+        return f"a finite real number {'>' if self.strict else '>='} {self.low:g}{self.note}"
+
+    def __call__(self, name: str, value: Any) -> float:
+        if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+            raise self.wrong_type(name, value)
+        if not (np.isfinite(value) and (value > self.low if self.strict else value >= self.low)):
+            raise self.out_of_range(name, value)
+        return float(value)
+
+
+@dataclass(frozen=True)
+class Int(Rule):
+    """An int in ``[low, high]``, never a bool; ``allows`` may say it in other words."""
+
+    low: int
+    high: int | None = None
+    words: str = ""
+
+    @property
+    def allows(self) -> str:  # type: ignore[override]
+        if self.words:
+            return self.words
+        if self.high is None:
+            return f"an int >= {self.low}"
+        return f"an int between {self.low} and {self.high}"
+
+    def __call__(self, name: str, value: Any) -> int:
+        if not is_int(value):
+            raise self.wrong_type(name, value)
+        if value < self.low or (self.high is not None and value > self.high):
+            raise self.out_of_range(name, value)
+        return int(value)
+
+
+@dataclass(frozen=True)
+class OneOf(Rule):
+    options: tuple
+
+    @property
+    def allows(self) -> str:  # type: ignore[override]
+        shown = [repr(o) for o in self.options]
+        return " or ".join(shown) if len(shown) < 3 else f"one of {', '.join(shown)}"
+
+    def __call__(self, name: str, value: Any) -> Any:
+        for option in self.options:
+            if value is option or (isinstance(value, str) and value == option):
+                return option
+        raise self.out_of_range(name, value)
+
+
+@dataclass(frozen=True)
+class Optional(Rule):
+    """None, or what ``rule`` allows."""
+
+    rule: Rule
+
+    @property
+    def allows(self) -> str:  # type: ignore[override]
+        return f"None or {self.rule.allows}"
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return self.rule(name, value)
+        except MixupTypeError:
+            raise self.wrong_type(name, value) from None
+        except MixupError:
+            raise self.out_of_range(name, value) from None
+
+
+@dataclass(frozen=True)
+class Seed(Rule):
+    allows: str = "None, a non-negative int, a sequence of them or a numpy SeedSequence"
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value is None or isinstance(value, np.random.SeedSequence):
+            return value
+        if is_int(value):
+            values = [value]
+        elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and value:
+            values = list(value)
+        else:
+            raise self.wrong_type(name, value)
+        if not all(is_int(v) for v in values):
+            raise self.wrong_type(name, value)
+        if any(v < 0 for v in values):
+            raise self.out_of_range(name, value)
+        return int(value) if is_int(value) else tuple(int(v) for v in values)
+
+
+@dataclass(frozen=True)
+class Names(Rule):
+    """One column name, or a non-empty list of them (returned as a list)."""
+
+    allows: str = "a column name or a non-empty list of column names"
+
+    def __call__(self, name: str, value: Any) -> list:
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, (list, tuple, pd.Index)) or not len(names):
+            raise self.wrong_type(name, value)
+        if not all(isinstance(n, str) for n in names):
+            raise self.wrong_type(name, value)
+        return list(names)
+
+
+@dataclass(frozen=True)
+class Instance(Rule):
+    """An instance of ``types``."""
+
+    types: tuple[type, ...]
+    allows: str = ""
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if not isinstance(value, self.types):
+            raise self.wrong_type(name, value)
+        return value
+
+
+@dataclass(frozen=True)
+class IsCallable(Rule):
+    allows: str = "a callable"
+
+    def __call__(self, name: str, value: Any) -> Callable:
+        if not callable(value):
+            raise self.wrong_type(name, value)
+        return value
+
+
+FLAG = Flag()
+SEED = Seed()
+BATCH_SIZE = Optional(Int(1, MAX_ROWS - 1, words="an int between 1 and 2**53 - 1"))
+
+#: ``mixup``'s parameters (``labels`` is a column rule: ``_labels.resolve_labels``).
+MIXUP_RULES: dict[str, Rule] = {
+    "alpha": Real(0),
+    "concat": FLAG,
+    "batch_size": BATCH_SIZE,
+    "seed": SEED,
+    "within_class": FLAG,
+    "label_preserving": FLAG,
+}
+
+#: ``mixup_series``'s parameters (``series``, ``time`` and ``labels`` are column rules).
+SERIES_RULES: dict[str, Rule] = {
+    "alpha": Real(0, strict=True, note=" (the Dirichlet concentration)"),
+    "k": Int(1, MAX_K),
+    "batch_size": BATCH_SIZE,
+    "scale": OneOf(("mean", None)),
+    "seed": SEED,
+}
+
+#: The Parquet jobs' own parameters, the same for rows and series.
+JOB_RULES: dict[str, Rule] = {
+    "columns": Optional(Names()),
+    "overwrite": FLAG,
+    "blocksize": Optional(Int(1, words="a positive number of bytes")),
+    "storage_options": Optional(Instance((Mapping,), "a dict of fsspec options")),
+    "progress": Optional(IsCallable()),
+}
+
+
+def validate(rules: Mapping[str, Rule], **values: Any) -> dict[str, Any]:
+    """Check each of ``values`` against its rule; return them normalised."""
+    return {name: rules[name](name, value) for name, value in values.items()}
+
+
+def needs_labels(labels: Any, **flags: bool) -> None:
+    """Options that only make sense with ``labels``."""
+    for name, flag in flags.items():
+        if flag and labels is None:
+            raise MixupError(f"`{name}=True` needs `labels`: the label column(s) to use")
+
+
+def check_data(data: Any) -> None:
+    """A pandas or dask frame with uniquely named columns."""
+    import dask.dataframe as dd
+
+    if not isinstance(data, (pd.DataFrame, dd.DataFrame)):
+        raise MixupTypeError(
+            f"`data` must be a pandas or dask DataFrame, not {type(data).__module__}."
+            f"{type(data).__qualname__}"
+        )
+    columns = data.columns
+    if len(columns) == 0:
+        raise MixupError("`data` has no columns to mix")
+    if columns.has_duplicates:
+        dups = sorted({repr(c) for c in columns[columns.duplicated()]})
+        raise MixupError(f"column names must be unique; repeated: {', '.join(dups)}")
+
+
+def check_rows(n: int, batch_size: int | None) -> int:
+    """Check the number of input rows; return the number of mixed rows to make."""
+    if n < 2:
+        raise MixupError(f"`data` must have at least 2 rows to mix, it has {n}")
+    m = n if batch_size is None else batch_size
+    if n + m >= MAX_ROWS:
+        raise MixupError("`data` and `batch_size` together must stay below 2**53 rows")
+    return m
