@@ -10,7 +10,7 @@ from dask.utils import format_bytes
 
 __all__ = ["targets", "write"]
 
-#: The issue's targets, and how each is read from the results.
+#: The performance targets, and how each is read from the results.
 IN_MEMORY_TARGET_ROWS = 10**6
 FLOOR_RATIO_MAX = 1.5
 MIXUPY_SPEEDUP_MIN = 5.0
@@ -41,7 +41,7 @@ def _pick(table: list[dict[str, Any]], **where: Any) -> dict[str, Any] | None:
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target of the issue: the measured value, the bound and whether it is met."""
+    """Each performance target: the measured value, the bound and whether it is met."""
     found = []
     memory = results.get("in_memory") or []
     if memory:

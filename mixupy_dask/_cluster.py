@@ -174,14 +174,14 @@ def resolve_client(client: Any = None) -> Any:
         return None
 
 
-def as_current(client: Any) -> contextlib.AbstractContextManager:
+def as_current(client: Any) -> contextlib.AbstractContextManager[Any]:
     """``client.as_current()``, or nothing to do without a client."""
     return client.as_current() if client is not None else contextlib.nullcontext()
 
 
 def compute(
     *collections: Any, client: Any = None, progress: Callable[[Any], None] | None = None
-) -> tuple:
+) -> tuple[Any, ...]:
     """Compute ``collections`` on ``client`` (current), with a progress bar if given."""
     if client is None:
         return dask.compute(*collections)

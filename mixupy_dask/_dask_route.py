@@ -48,12 +48,12 @@ def describe(
     The pass runs on the current scheduler: the caller makes the user's client current.
     """
     column = labels.column if labels is not None else None
-    if column is not None and (within_class or labels.needs_categories):
+    if labels is not None and column is not None and (within_class or labels.needs_categories):
         counts = dask.compute(*[dask.delayed(_value_counts)(p) for p in frame[column].to_delayed()])
         labels = labels.from_counts(counts)
-        per_class = np.array([c.reindex(list(labels.categories), fill_value=0) for c in counts])
+        per_class = np.array([c.reindex(list(labels.classes), fill_value=0) for c in counts])
         lengths = tuple(int(c.sum()) for c in counts)
-    elif within_class:
+    elif labels is not None and within_class:
         layout = Layout.from_dtypes(frame.dtypes, labels.names)
         per_class = np.array(
             dask.compute(*[dask.delayed(_class_counts)(p, layout) for p in frame.to_delayed()])

@@ -36,7 +36,7 @@ def load_iris() -> pd.DataFrame:
     >>> iris.species.value_counts().tolist()
     [50, 50, 50]
     """
-    with files("mixupy_dask").joinpath("data", "iris.csv").open("r", encoding="utf-8") as f:
+    with files("mixupy_dask").joinpath("data/iris.csv").open("r", encoding="utf-8") as f:
         frame = pd.read_csv(f)
     frame["species"] = pd.Categorical(frame["species"], categories=_SPECIES)
     return frame

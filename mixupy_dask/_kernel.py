@@ -62,8 +62,9 @@ class Layout:
             raise MixupTypeError(
                 f"columns must be bool, integer or float to be mixed; not so: {', '.join(bad)}"
             )
-        groups = {}
+        groups: dict[np.dtype, list[int]] = {}
         for position, dt in enumerate(out):
+            assert dt is not None  # refused above
             groups.setdefault(dt, []).append(position)
         where = {
             dtypes.index[p]: (g, i)
@@ -114,7 +115,7 @@ def from_blocks(blocks: Sequence[np.ndarray], layout: Layout, index: pd.Index) -
     """A frame with ``layout``'s columns, in their order, from blocks made by ``to_blocks``."""
     if len(blocks) == 1:
         return pd.DataFrame(blocks[0].T, index=index, columns=layout.columns, copy=False)
-    arrays = {}
+    arrays: dict[int, np.ndarray] = {}
     for block, (_, positions) in zip(blocks, layout.groups, strict=True):
         arrays.update(zip(positions, block, strict=True))
     frame = pd.DataFrame(

@@ -10,7 +10,7 @@ of its label columns.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -50,13 +50,20 @@ class Labels:
         return self.column is not None and self.categories is None
 
     @property
+    def classes(self) -> tuple:
+        """The class column's categories, once fixed (``with_categories``)."""
+        if self.categories is None:
+            raise RuntimeError(f"the categories of {self.column!r} are not known yet")
+        return self.categories
+
+    @property
     def names(self) -> tuple:
         """The label columns of the encoded frame, in order."""
         if self.column is None:
             return self.block
-        return tuple(f"{self.column}_{c}" for c in self.categories)
+        return tuple(f"{self.column}_{c}" for c in self.classes)
 
-    def with_categories(self, observed: Sequence) -> Labels:
+    def with_categories(self, observed: Iterable) -> Labels:
         """Fix the categories from the distinct values seen in the data (sorted)."""
         try:
             return replace(self, categories=tuple(sorted(observed)))
@@ -85,17 +92,17 @@ class Labels:
             return frame
         values = frame[self.column]
         if isinstance(values.dtype, pd.CategoricalDtype):  # re-code, no object round trip
-            codes = values.cat.set_categories(list(self.categories)).cat.codes.to_numpy()
+            codes = values.cat.set_categories(list(self.classes)).cat.codes.to_numpy()
         else:
-            codes = pd.Categorical(values, categories=list(self.categories)).codes
+            codes = pd.Categorical(values, categories=list(self.classes)).codes
         if (codes < 0).any():
             missing = int(values.isna().sum())
             if missing:
                 raise NonFiniteError(f"label column {self.column!r} has missing values ({missing})")
             raise MixupError(f"label column {self.column!r} has values outside its categories")
-        onehot = np.zeros((len(self.categories), len(codes)))
+        onehot = np.zeros((len(self.classes), len(codes)))
         onehot[codes, np.arange(len(codes))] = 1.0
-        columns = {}
+        columns: dict = {}
         for name in frame.columns:
             if name == self.column:
                 columns.update(zip(self.names, onehot, strict=True))

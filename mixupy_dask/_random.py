@@ -112,7 +112,7 @@ class Keys:
     def from_seed_sequence(cls, seq: np.random.SeedSequence) -> Keys:
         entropy = seq.entropy
         if not isinstance(entropy, int):
-            entropy = tuple(int(e) for e in entropy)
+            entropy = tuple(int(e) for e in entropy or ())
         return cls(entropy, tuple(int(k) for k in seq.spawn_key))
 
     def seed_sequence(self, *stream: int) -> np.random.SeedSequence:

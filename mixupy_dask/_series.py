@@ -19,7 +19,7 @@ partition's groups are the copies of input series it received, one per
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -48,9 +48,9 @@ _B, _J, _TIME = "_mixupy_series", "_mixupy_slot", "_mixupy_time"
 class Columns:
     """The roles of the columns: series id, time, values (labels among them)."""
 
-    series: object
-    time: object
-    values: tuple
+    series: Hashable
+    time: Hashable
+    values: tuple[Hashable, ...]
     layout: Layout
     #: Per value column, by position in ``values`` (and ``layout.columns``): True for
     #: label columns, which are never scaled.
@@ -58,7 +58,7 @@ class Columns:
     time_kind: str  # "i" (int64 key) or "f" (float64 key)
 
     @property
-    def labels(self) -> list:
+    def labels(self) -> list[Hashable]:
         return [c for c, lab in zip(self.values, self.is_label, strict=True) if lab]
 
     def output_meta(self) -> pd.DataFrame:
@@ -67,7 +67,7 @@ class Columns:
         )
 
 
-def _as_list(value) -> list:
+def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     if isinstance(value, (list, tuple, pd.Index)):
@@ -75,7 +75,7 @@ def _as_list(value) -> list:
     return [value]
 
 
-def _time_kind(dtype, name) -> str:
+def _time_kind(dtype: Any, name: Hashable) -> str:
     if isinstance(dtype, pd.DatetimeTZDtype) or ptypes.is_datetime64_dtype(dtype):
         return "i"
     if ptypes.is_timedelta64_dtype(dtype):
@@ -91,7 +91,9 @@ def _time_kind(dtype, name) -> str:
     )
 
 
-def check_columns(data: pd.DataFrame | dd.DataFrame, series, time, labels) -> Columns:
+def check_columns(
+    data: pd.DataFrame | dd.DataFrame, series: Hashable, time: Hashable, labels: Any
+) -> Columns:
     """Check that the named columns exist and that every value column is numeric."""
     check_data(data)
     columns, dtypes = data.columns, data.dtypes
@@ -124,7 +126,7 @@ def check_columns(data: pd.DataFrame | dd.DataFrame, series, time, labels) -> Co
     )
 
 
-def check_series(counts: pd.Series, k: int, series) -> tuple[pd.Index, np.ndarray]:
+def check_series(counts: pd.Series, k: int, series: Hashable) -> tuple[pd.Index, np.ndarray]:
     """Sorted input series ids and their lengths, from ``value_counts`` of the id column."""
     ids = counts.index
     if ids.hasnans:
@@ -148,7 +150,7 @@ def check_series(counts: pd.Series, k: int, series) -> tuple[pd.Index, np.ndarra
     return counts.index, counts.to_numpy(dtype=np.int64)
 
 
-def _check_labels_constant(lo: pd.DataFrame, hi: pd.DataFrame, labels: list) -> None:
+def _check_labels_constant(lo: pd.DataFrame, hi: pd.DataFrame, labels: list[Hashable]) -> None:
     """Labels must not vary within a series: compare its min and max per label column."""
     if not labels:
         return
@@ -184,7 +186,9 @@ class Plan:
     weights: np.ndarray  # (m, k)
 
     @classmethod
-    def draw(cls, keys: Keys, ids: pd.Index, lengths: np.ndarray, m: int, k: int, alpha: float):
+    def draw(
+        cls, keys: Keys, ids: pd.Index, lengths: np.ndarray, m: int, k: int, alpha: float
+    ) -> Plan:
         blocks = range(-(-m // SERIES_BLOCK))
         chosen = np.concatenate([choose_series(keys, len(ids), k, b) for b in blocks])[:m]
         weights = np.concatenate([dirichlet_weights(keys, k, alpha, b) for b in blocks])[:m]
@@ -258,7 +262,12 @@ def _order(groups: np.ndarray, times: np.ndarray, n_groups: int) -> np.ndarray:
     return np.lexsort((times, groups))
 
 
-def _check_unique_times(groups: np.ndarray, times: np.ndarray, name_of, columns: Columns):
+def _check_unique_times(
+    groups: np.ndarray,
+    times: np.ndarray,
+    name_of: Callable[[int], Hashable],
+    columns: Columns,
+) -> None:
     """Rows sorted by (group, time): a repeated pair is a duplicate (series, time)."""
     dup = np.flatnonzero((groups[1:] == groups[:-1]) & (times[1:] == times[:-1]))
     if dup.size:
@@ -307,7 +316,7 @@ def _combine(
     rows = np.repeat(np.arange(len(out_lengths)), out_lengths)
     steps = np.arange(len(rows)) - np.repeat(np.cumsum(out_lengths) - out_lengths, out_lengths)
 
-    def terms(block: np.ndarray, scale: np.ndarray):
+    def terms(block: np.ndarray, scale: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for slot in range(groups.shape[1]):
             g = groups[:, slot]
             factor = (weights[:, slot] / scale[:, g]).astype(block.dtype)
@@ -316,7 +325,13 @@ def _combine(
     return [combine(terms(block, scale)) for block, scale in zip(blocks, scales, strict=True)]
 
 
-def _output_frame(values_or_blocks, columns: Columns, out_lengths, first: int, index):
+def _output_frame(
+    values_or_blocks: pd.DataFrame | list[np.ndarray],
+    columns: Columns,
+    out_lengths: np.ndarray,
+    first: int,
+    index: pd.Index,
+) -> pd.DataFrame:
     """Long-format output: series id, step, then the value columns."""
     values = (
         values_or_blocks
@@ -480,7 +495,7 @@ def prepare(
     )
 
 
-def _summaries(data: pd.DataFrame | dd.DataFrame, columns: Columns) -> list:
+def _summaries(data: pd.DataFrame | dd.DataFrame, columns: Columns) -> list[Any]:
     """Rows per series id, and each label column's min and max per series (lazy on dask)."""
     summaries = [data[columns.series].value_counts(dropna=False)]
     if columns.labels:
@@ -489,7 +504,7 @@ def _summaries(data: pd.DataFrame | dd.DataFrame, columns: Columns) -> list:
     return summaries
 
 
-def _draw(call: SeriesCall, summaries: Sequence) -> Plan:
+def _draw(call: SeriesCall, summaries: Sequence[Any]) -> Plan:
     """Check the series and their labels, then draw which series make each output."""
     ids, lengths = check_series(summaries[0], call.k, call.columns.series)
     if call.columns.labels:
@@ -507,7 +522,10 @@ def mix_frame(frame: pd.DataFrame, call: SeriesCall) -> pd.DataFrame:
 
 
 def mix_dask(
-    source: Source, call: SeriesCall, client: Any = None, progress: Callable | None = None
+    source: Source,
+    call: SeriesCall,
+    client: Any = None,
+    progress: Callable[[Any], None] | None = None,
 ) -> tuple[dd.DataFrame, int]:
     """The lazy dask route and its number of output rows.
 
@@ -522,14 +540,14 @@ def mix_dask(
 def mixup_series(
     data: pd.DataFrame | dd.DataFrame,
     *,
-    series,
-    time,
+    series: Hashable,
+    time: Hashable,
     alpha: float = 1.5,
     k: int = 2,
     batch_size: int | None = None,
     scale: str | None = "mean",
     seed: int | Sequence[int] | np.random.SeedSequence | None = None,
-    labels=None,
+    labels: Hashable | Sequence[Hashable] | None = None,
 ) -> pd.DataFrame | dd.DataFrame:
     """Mix whole time series step by step: TSMixup-style data augmentation.
 

@@ -78,9 +78,10 @@ class Real(Rule):
     def __call__(self, name: str, value: Any) -> float:
         if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
             raise self.wrong_type(name, value)
-        if not (np.isfinite(value) and (value > self.low if self.strict else value >= self.low)):
+        number = float(value)
+        if not (np.isfinite(number) and (number > self.low if self.strict else number >= self.low)):
             raise self.out_of_range(name, value)
-        return float(value)
+        return number
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class Int(Rule):
 
 @dataclass(frozen=True)
 class OneOf(Rule):
-    options: tuple
+    options: tuple[Any, ...]
 
     @property
     def allows(self) -> str:  # type: ignore[override]
@@ -170,7 +171,7 @@ class Names(Rule):
 
     allows: str = "a column name or a non-empty list of column names"
 
-    def __call__(self, name: str, value: Any) -> list:
+    def __call__(self, name: str, value: Any) -> list[str]:
         names = [value] if isinstance(value, str) else value
         if not isinstance(names, (list, tuple, pd.Index)) or not len(names):
             raise self.wrong_type(name, value)
@@ -196,7 +197,7 @@ class Instance(Rule):
 class IsCallable(Rule):
     allows: str = "a callable"
 
-    def __call__(self, name: str, value: Any) -> Callable:
+    def __call__(self, name: str, value: Any) -> Callable[..., Any]:
         if not callable(value):
             raise self.wrong_type(name, value)
         return value

@@ -28,7 +28,7 @@ from dask.utils import format_bytes, parse_bytes
 from . import __version__, _datasets
 from ._cluster import connect
 from ._commit import Destination
-from ._job import AugmentSummary, Job, plan_rows, plan_series
+from ._job import Job, plan_rows, plan_series
 from ._source import DEFAULT_BLOCKSIZE
 from ._validation import MAX_K
 from .errors import MixupError
@@ -38,12 +38,12 @@ EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
 
 
-class _Bytes(click.ParamType):
+class _Bytes(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
     """A size such as ``400MB``, ``2GiB`` or a plain number of bytes."""
 
     name = "size"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, int):
             return value
         try:
@@ -55,12 +55,12 @@ class _Bytes(click.ParamType):
         return size
 
 
-class _Count(click.ParamType):
+class _Count(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
     """A positive whole number, also written as ``1e6`` or ``1_000_000``."""
 
     name = "integer"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, int):
             number = value
         else:
@@ -76,12 +76,12 @@ class _Count(click.ParamType):
         return number
 
 
-class _Seed(click.ParamType):
+class _Seed(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
     """A seed: ``42``, or ``42,3`` for ``(base, epoch)`` as the Python API takes it."""
 
     name = "seed"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, (int, tuple)):
             return value
         try:
@@ -91,24 +91,6 @@ class _Seed(click.ParamType):
         if any(p < 0 for p in parts):
             self.fail(f"{value!r} must be non-negative", param, ctx)
         return parts[0] if len(parts) == 1 else parts
-
-
-SEED_OPTION = click.option(
-    "--seed",
-    type=_Seed(),
-    help="Fixes the output bit for bit; BASE,EPOCH for independent epochs (default: "
-    "fresh, printed in the summary).",
-)
-BLOCKSIZE_OPTION = click.option(
-    "--blocksize",
-    type=_Bytes(),
-    help="Target uncompressed size of a partition, e.g. 32MiB; partitions are whole row "
-    "groups (default: 1/64 of a worker thread's memory, at most "
-    f"{format_bytes(DEFAULT_BLOCKSIZE)}).",
-)
-OVERWRITE_OPTION = click.option(
-    "--overwrite", is_flag=True, help="Replace DST once the new output is complete."
-)
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -121,39 +103,64 @@ def _names(value: str | None) -> list[str] | None:
     return names
 
 
-def _cluster_options(command: Callable) -> Callable:
-    """The options choosing where the work runs, shared by the commands that compute."""
-    options = [
-        click.option(
-            "--scheduler",
-            metavar="ADDRESS",
-            help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786.",
-        ),
-        click.option(
-            "--scheduler-file",
-            type=click.Path(dir_okay=False),
-            help="Scheduler file written by `dask scheduler --scheduler-file`.",
-        ),
-        click.option(
-            "--workers",
-            type=click.IntRange(min=1),
-            help="Embedded cluster: worker processes (default: Dask's choice for this machine).",
-        ),
-        click.option(
-            "--threads-per-worker",
-            type=click.IntRange(min=1),
-            help="Embedded cluster: threads per worker.",
-        ),
-        click.option(
-            "--memory-limit",
-            type=_Bytes(),
-            help="Embedded cluster: memory per worker, e.g. 2GB (default: RAM / workers).",
-        ),
-        click.option("-q", "--quiet", is_flag=True, help="Print no progress bar and no summary."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def _options(*options: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Apply several click options, in the order they are listed in ``--help``."""
+
+    def apply(command: Any) -> Any:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+#: The options of every command that writes a dataset.
+_OUTPUT_OPTIONS = _options(
+    click.option(
+        "--seed",
+        type=_Seed(),
+        help="Fixes the output bit for bit; BASE,EPOCH for independent epochs (default: "
+        "fresh, printed in the summary).",
+    ),
+    click.option("--columns", metavar="A,B,...", help="Columns to read (default: all)."),
+    click.option("--overwrite", is_flag=True, help="Replace DST once the new output is complete."),
+    click.option(
+        "--blocksize",
+        type=_Bytes(),
+        help="Target uncompressed size of a partition, e.g. 32MiB; partitions are whole "
+        "row groups (default: 1/64 of a worker thread's memory, at most "
+        f"{format_bytes(DEFAULT_BLOCKSIZE)}).",
+    ),
+)
+
+#: Where the work runs: ``connect``'s parameters, then --quiet.
+_CLUSTER_OPTIONS = _options(
+    click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786.",
+    ),
+    click.option(
+        "--scheduler-file",
+        type=click.Path(dir_okay=False),
+        help="Scheduler file written by `dask scheduler --scheduler-file`.",
+    ),
+    click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="Embedded cluster: worker processes (default: Dask's choice for this machine).",
+    ),
+    click.option(
+        "--threads-per-worker", type=click.IntRange(min=1), help="Embedded cluster: threads."
+    ),
+    click.option(
+        "--memory-limit",
+        type=_Bytes(),
+        help="Embedded cluster: memory per worker, e.g. 2GB (default: RAM / workers).",
+    ),
+    click.option("-q", "--quiet", is_flag=True, help="Print no progress bar and no summary."),
+)
+_CLUSTER = ("scheduler", "scheduler_file", "workers", "threads_per_worker", "memory_limit")
 
 
 def _progress(quiet: bool) -> Callable[[Any], None] | None:
@@ -170,20 +177,23 @@ def _say(quiet: bool, message: str) -> None:
         click.echo(message)
 
 
-def _report(quiet: bool, done: str, summary: AugmentSummary, dst: str) -> None:
-    """The one-line summary of a finished run: ``done`` N rows into M rows ..."""
+def _augment(
+    plan: Callable[..., Job], src: str, dst: str, options: dict[str, Any], done: str
+) -> None:
+    """Plan the job (everything checked, nothing started), connect, run, report."""
+    cluster = {name: options.pop(name) for name in _CLUSTER}
+    quiet = options.pop("quiet")
+    for name in ("columns", "labels"):
+        options[name] = _names(options[name])
+    job = plan(src, dst, **options)
+    with connect(**cluster) as client:
+        summary = job.run(client, _progress(quiet))
     _say(
         quiet,
         f"{done} {summary.rows_in:,} rows into {summary.rows_out:,} rows "
         f"({summary.files_written} files) at {dst} in {summary.seconds:.1f} s, "
         f"seed {summary.seed}",
     )
-
-
-def _run(job: Job, cluster: dict[str, Any], quiet: bool) -> AugmentSummary:
-    """Run a planned job on the cluster the options choose, with a progress bar."""
-    with connect(**cluster) as client:
-        return job.run(client, _progress(quiet))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -211,30 +221,12 @@ def cli() -> None:
     help="Number of mixed rows, any value >= 1 (default: as many as SRC has).",
 )
 @click.option("--concat", is_flag=True, help="Write the original rows first, then the mixed rows.")
-@SEED_OPTION
-@click.option("--columns", metavar="A,B,...", help="Columns to read and mix (default: all).")
-@click.option("--labels", metavar="A,B,...", help="Label column(s), passed to mixup.")
+@click.option("--labels", metavar="A,B,...", help="Label column(s), as mixup's `labels`.")
 @click.option("--within-class", is_flag=True, help="Mix rows only with rows of the same class.")
 @click.option("--label-preserving", is_flag=True, help="Keep the left row's label; lambda >= 0.5.")
-@OVERWRITE_OPTION
-@BLOCKSIZE_OPTION
-@_cluster_options
-def augment(
-    src: str,
-    dst: str,
-    alpha: float,
-    batch_size: int | None,
-    concat: bool,
-    seed: int | tuple[int, ...] | None,
-    columns: str | None,
-    labels: str | None,
-    within_class: bool,
-    label_preserving: bool,
-    overwrite: bool,
-    blocksize: int | None,
-    quiet: bool,
-    **cluster: Any,
-) -> None:
+@_OUTPUT_OPTIONS
+@_CLUSTER_OPTIONS
+def augment(src: str, dst: str, **options: Any) -> None:
     """Mix the rows of the Parquet file or dataset SRC into a new Parquet dataset DST.
 
     SRC and DST are paths or fsspec URLs (s3://, gs://, ...). DST is written beside
@@ -249,31 +241,14 @@ def augment(
       mixupy-dask augment data/ out/ --workers 4 --memory-limit 2GB
       mixupy-dask augment s3://bucket/data s3://bucket/mixed --scheduler tcp://10.0.0.5:8786
     """
-    names = _names(labels)
-    job = plan_rows(
-        src,
-        dst,
-        alpha=alpha,
-        concat=concat,
-        batch_size=batch_size,
-        seed=seed,
-        labels=names[0] if names and len(names) == 1 else names,
-        within_class=within_class,
-        label_preserving=label_preserving,
-        columns=_names(columns),
-        overwrite=overwrite,
-        blocksize=blocksize,
-    )
-    _report(quiet, "augmented", _run(job, cluster, quiet), dst)
+    _augment(plan_rows, src, dst, options, "augmented")
 
 
 @cli.command("augment-series")
 @click.argument("src")
 @click.argument("dst")
 @click.option("--series", required=True, metavar="COL", help="Series id column.")
-@click.option(
-    "--time", "time_column", required=True, metavar="COL", help="Time column ordering each series."
-)
+@click.option("--time", required=True, metavar="COL", help="Time column ordering each series.")
 @click.option(
     "--alpha",
     type=float,
@@ -288,45 +263,19 @@ def augment(
     show_default=True,
     help="Input series mixed into each output series.",
 )
-@click.option(
-    "--batch-size",
-    type=_Count(),
-    help="Number of output series (default: as many as SRC has).",
-)
+@click.option("--batch-size", type=_Count(), help="Number of output series (default: as in SRC).")
 @click.option(
     "--scale",
     type=click.Choice(["mean", "none"]),
     default="mean",
     show_default=True,
+    callback=lambda ctx, param, value: None if value == "none" else value,
     help="Divide each series by its mean |value| before mixing, or mix raw values.",
 )
-@SEED_OPTION
-@click.option(
-    "--labels", metavar="A,B,...", help="Series-level numeric label columns (soft labels)."
-)
-@click.option(
-    "--columns", metavar="A,B,...", help="Columns to read (default: all), with SERIES and TIME."
-)
-@OVERWRITE_OPTION
-@BLOCKSIZE_OPTION
-@_cluster_options
-def augment_series(
-    src: str,
-    dst: str,
-    series: str,
-    time_column: str,
-    alpha: float,
-    k: int,
-    batch_size: int | None,
-    scale: str,
-    seed: int | tuple[int, ...] | None,
-    labels: str | None,
-    columns: str | None,
-    overwrite: bool,
-    blocksize: int | None,
-    quiet: bool,
-    **cluster: Any,
-) -> None:
+@click.option("--labels", metavar="A,B,...", help="Series-level numeric label columns.")
+@_OUTPUT_OPTIONS
+@_CLUSTER_OPTIONS
+def augment_series(src: str, dst: str, **options: Any) -> None:
     """Mix whole time series of the long-format Parquet data SRC into a new dataset DST.
 
     SRC has one row per (series, time step). Each output series is a Dirichlet-weighted
@@ -342,22 +291,7 @@ def augment_series(
       mixupy-dask augment-series data/ out/ --series id --time ts --k 3 --alpha 0.5 \\
           --batch-size 1e5 --labels class_a,class_b --overwrite
     """
-    job = plan_series(
-        src,
-        dst,
-        series=series,
-        time=time_column,
-        alpha=alpha,
-        k=k,
-        batch_size=batch_size,
-        scale=None if scale == "none" else scale,
-        seed=seed,
-        labels=_names(labels),
-        columns=_names(columns),
-        overwrite=overwrite,
-        blocksize=blocksize,
-    )
-    _report(quiet, "mixed the series of", _run(job, cluster, quiet), dst)
+    _augment(plan_series, src, dst, options, "mixed the series of")
 
 
 @cli.command("make-data")
@@ -372,24 +306,12 @@ def augment_series(
     help="Add a categorical `label` column with this many classes (0: none).",
 )
 @click.option(
-    "--partitions",
-    type=_Count(),
-    help="Number of files (default: sized like augment's --blocksize).",
+    "--partitions", type=_Count(), help="Number of files (default: sized like augment's)."
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@OVERWRITE_OPTION
-@_cluster_options
-def make_data_command(
-    dst: str,
-    rows: int,
-    columns: int,
-    classes: int,
-    partitions: int | None,
-    seed: int,
-    overwrite: bool,
-    quiet: bool,
-    **cluster: Any,
-) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace DST once the new data set is complete.")
+@_CLUSTER_OPTIONS
+def make_data(dst: str, **options: Any) -> None:
     """Write a synthetic Parquet dataset DST: normal features, optionally with classes.
 
     Each file is generated and written on its own (out of core, any size), from its
@@ -400,20 +322,12 @@ def make_data_command(
       mixupy-dask make-data data.parquet --rows 1e6 --columns 10
       mixupy-dask make-data big/ --rows 3e8 --columns 20 --classes 3 --workers 4
     """
-    Destination.check(dst, {}, overwrite)  # before a cluster starts, as everywhere
+    cluster = {name: options.pop(name) for name in _CLUSTER}
+    quiet = options.pop("quiet")
+    Destination.check(dst, {}, options["overwrite"])  # before a cluster starts
     with connect(**cluster) as client:
-        files = _datasets.make_data(
-            dst,
-            rows,
-            columns,
-            classes=classes,
-            partitions=partitions,
-            seed=seed,
-            overwrite=overwrite,
-            client=client,
-            progress=_progress(quiet),
-        )
-    _say(quiet, f"wrote {rows:,} rows x {columns} columns ({files} files) to {dst}")
+        files = _datasets.make_data(dst, client=client, progress=_progress(quiet), **options)
+    _say(quiet, f"wrote {options['rows']:,} rows x {options['columns']} columns ({files} files)")
 
 
 @cli.command()
@@ -436,7 +350,8 @@ def demo(alpha: float, seed: int, quiet: bool) -> None:
         iris.to_parquet(src, index=False)
         # species becomes soft one-hot labels, mixed with the same weights as the features
         job = plan_rows(src, dst, alpha=alpha, seed=seed, labels="species")
-        summary = _run(job, {"workers": 2, "threads_per_worker": 1}, quiet)
+        with connect(workers=2, threads_per_worker=1) as client:
+            summary = job.run(client, _progress(quiet))
         after = pd.read_parquet(dst)
     if quiet:
         return
@@ -508,7 +423,7 @@ def _as_options(message: str) -> str:
     on the command line they are options: --batch-size, --within-class."""
     flags = _flags()
 
-    def option(match: re.Match) -> str:
+    def option(match: re.Match[str]) -> str:
         return flags.get(match.group(1), match.group(0))
 
     return re.sub(r"`(\w+)(?:=True)?`", option, message)

@@ -1,41 +1,18 @@
-"""Shared fixtures: the routes every behaviour test runs on, and a real local cluster."""
+"""Fixtures: the routes every behaviour test runs on, and a real local cluster."""
 
 from __future__ import annotations
 
-import itertools
 import warnings
-from collections.abc import Sequence
 
-import dask
 import dask.dataframe as dd
-import numpy as np
 import pandas as pd
 import pytest
 
-#: Partition layouts, as cut points into the rows; "irregular" has empty partitions
-#: first, in the middle and last, where integer divisions would collide.
+from .helpers import irregular_lengths, on_cluster, split_frame
+
+#: The routes; "dask-irregular" has empty partitions first, in the middle and last,
+#: where integer divisions would collide.
 ROUTES = ["pandas", "dask-1", "dask-3", "dask-irregular", "distributed"]
-
-
-def split_frame(df: pd.DataFrame, lengths: Sequence[int]) -> dd.DataFrame:
-    """A dask frame whose partitions hold exactly ``lengths`` rows (zeros allowed)."""
-    assert sum(lengths) == len(df)
-    cuts = np.concatenate([[0], np.cumsum(lengths)])
-    parts = [dask.delayed(df.iloc[a:b]) for a, b in itertools.pairwise(cuts)]
-    return dd.from_delayed(parts, meta=df.iloc[:0], verify_meta=False)
-
-
-def irregular_lengths(n: int) -> list[int]:
-    """Empty partitions at the start, middle and end, and uneven sizes between."""
-    a = n // 3
-    return [0, a, 0, 0, 1 if n - a > 0 else 0, n - a - (1 if n - a > 0 else 0), 0]
-
-
-def on_cluster(client, lazy):
-    """``lazy`` computed on ``client`` as users compute it: with the client current, so
-    that Dask lowers the graph for it (with the p2p shuffle, not the local disk one)."""
-    with client.as_current():
-        return client.compute(lazy).result()
 
 
 @pytest.fixture(scope="session")

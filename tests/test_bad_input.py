@@ -1,4 +1,4 @@
-"""The bad input catalogue (issue 9): every odd input, on every route it applies to.
+"""The bad input catalogue: every odd input, on every route it applies to.
 
 One table, ``CASES``. Each row is an input a user may have (a frame, or files on disk)
 and its decision from README's "How inputs are treated": *supported* (then every route
@@ -27,10 +27,14 @@ import pytest
 
 from mixupy_dask import MixupError, MixupTypeError, NonFiniteError, augment_parquet, mixup
 
-from .cluster_utils import run_cli
-from .conftest import irregular_lengths, on_cluster, split_frame
-from .test_cli import assert_user_error
-from .test_parquet import digests
+from .helpers import (
+    assert_user_error,
+    irregular_lengths,
+    on_cluster,
+    run_cli,
+    snapshot,
+    split_frame,
+)
 
 SEED = 7
 N = 12
@@ -411,7 +415,7 @@ def expected_from_parquet(case: Case, src: str) -> pd.DataFrame:
 def run_parquet(case: Case, request) -> None:
     tmp_path = request.getfixturevalue("tmp_path")
     src = write_source(case, tmp_path)
-    before, listing = digests(tmp_path), sorted(os.listdir(tmp_path))
+    before, listing = snapshot(tmp_path), sorted(os.listdir(tmp_path))
     dst = str(tmp_path / "out")
     options = {"blocksize": 1, **case.options}  # one partition per row group
     client = request.getfixturevalue("cluster_client") if case.lazy else None
@@ -430,7 +434,7 @@ def run_parquet(case: Case, request) -> None:
             assert np.array_equal(out.to_numpy(), expected.to_numpy())
             if case.check:
                 case.check(case.frame(), out.set_axis(case.frame().columns, axis=1))
-    assert {k: v for k, v in digests(tmp_path).items() if "out" not in k} == before
+    assert {k: v for k, v in snapshot(tmp_path).items() if "out" not in k} == before
 
 
 def cli_flags(options: dict[str, Any]) -> list[str]:
@@ -444,7 +448,7 @@ def cli_flags(options: dict[str, Any]) -> list[str]:
 def run_command(case: Case, request) -> None:
     tmp_path = request.getfixturevalue("tmp_path")
     src = write_source(case, tmp_path)
-    before, listing = digests(tmp_path), sorted(os.listdir(tmp_path))
+    before, listing = snapshot(tmp_path), sorted(os.listdir(tmp_path))
     result = run_cli(
         "augment", src, tmp_path / "out", "--seed", SEED, *cli_flags(case.options),
         "--workers", "1", "--threads-per-worker", "1", "--quiet", cwd=tmp_path,
@@ -458,7 +462,7 @@ def run_command(case: Case, request) -> None:
         pd.testing.assert_frame_equal(out, expected_from_parquet(case, src), check_exact=True)
         if case.check:
             case.check(case.frame(), out)
-    assert {k: v for k, v in digests(tmp_path).items() if "out" not in k} == before
+    assert {k: v for k, v in snapshot(tmp_path).items() if "out" not in k} == before
 
 
 RUNNERS = {"pandas": run_pandas, "dask": run_dask, "parquet": run_parquet, "cli": run_command}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 import numpy as np
 import pandas as pd
@@ -12,21 +11,11 @@ import pytest
 from mixupy_dask import __version__, mixup
 from mixupy_dask.cli import main
 
-from .cluster_utils import run_cli
+from .helpers import assert_user_error, run_cli
 
 pytestmark = pytest.mark.slow
 
 COMMANDS = ["augment", "augment-series", "make-data", "demo"]
-
-
-def assert_user_error(result: subprocess.CompletedProcess, *words: str) -> None:
-    """Exit 2 with exactly one ``error:`` line on stderr and no traceback."""
-    assert result.returncode == 2, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    for word in words:
-        assert word in errors[0], errors[0]
 
 
 MAKE_DATA = ["--rows", "5000", "--columns", "4", "--classes", "3", "--partitions", "3"]

@@ -8,7 +8,7 @@ import pytest
 
 from mixupy_dask import mixup
 
-from .cluster_utils import real_cluster, run_cli
+from .helpers import real_cluster, run_cli
 
 pytestmark = pytest.mark.slow
 

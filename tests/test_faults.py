@@ -22,7 +22,7 @@ import pytest
 
 from mixupy_dask import mixup
 
-from .cluster_utils import real_cluster, run_cli, snapshot, start_cli
+from .helpers import real_cluster, run_cli, snapshot, start_cli
 
 psutil = pytest.importorskip("psutil")  # a dependency of distributed
 

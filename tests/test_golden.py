@@ -21,7 +21,7 @@ import pytest
 
 from mixupy_dask import augment_parquet, augment_series_parquet, mixup, mixup_series
 
-from .conftest import split_frame
+from .helpers import split_frame
 
 #: Rows: more than one Beta block (4096) and one selection leaf (4096), so partial
 #: cycles walk the selection tree and lambdas cross block boundaries.

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mixupy_dask import MixupError, MixupTypeError, NonFiniteError, mixup
 
-from .conftest import split_frame
+from .helpers import split_frame
 
 assert_exact = pd.testing.assert_frame_equal
 OPTIONS = [

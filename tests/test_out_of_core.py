@@ -22,7 +22,7 @@ import pytest
 from mixupy_dask._random import Keys
 from mixupy_dask._sampler import Sampler
 
-from .cluster_utils import run_cli
+from .helpers import run_cli
 
 pytestmark = pytest.mark.slow
 

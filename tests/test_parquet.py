@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 import numpy as np
@@ -13,6 +12,8 @@ import pytest
 
 from mixupy_dask import augment_parquet, mixup
 from mixupy_dask.errors import MixupError, NonFiniteError
+
+from .helpers import snapshot
 
 N = 3000
 
@@ -43,17 +44,6 @@ def write_dir(df: pd.DataFrame, path, files: int = 3, row_group_size: int = 250)
 def write_file(df: pd.DataFrame, path) -> str:
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=700)
     return str(path)
-
-
-def digests(path) -> dict[str, tuple[str, int]]:
-    """Content hash and mtime of every file under ``path``."""
-    found = {}
-    for root, _, names in os.walk(path):
-        for name in names:
-            full = os.path.join(root, name)
-            with open(full, "rb") as f:
-                found[full] = (hashlib.sha256(f.read()).hexdigest(), os.stat(full).st_mtime_ns)
-    return found
 
 
 def parquet_files(path) -> list[str]:
@@ -126,9 +116,9 @@ def test_seed_none_is_reported_and_reproduces(sources, tmp_path):
 
 def test_source_untouched(tmp_path):
     src = write_dir(make_frame(), tmp_path / "src")
-    before = digests(src)
+    before = snapshot(src)
     augment_parquet(src, str(tmp_path / "out"), seed=1, concat=True, labels="y")
-    assert digests(src) == before
+    assert snapshot(src) == before
 
 
 def test_existing_dst_refused_then_replaced(sources, tmp_path):
@@ -148,12 +138,12 @@ def test_existing_dst_refused_then_replaced(sources, tmp_path):
 
 def test_dst_inside_src_refused(tmp_path):
     src = write_dir(make_frame(200), tmp_path / "src", files=2, row_group_size=50)
-    before = digests(src)
+    before = snapshot(src)
     with pytest.raises(MixupError, match="`dst`"):
         augment_parquet(src, os.path.join(src, "out"), seed=1, labels="y")
     with pytest.raises(MixupError, match="`dst`"):
         augment_parquet(src, src, seed=1, overwrite=True, labels="y")
-    assert digests(src) == before
+    assert snapshot(src) == before
 
 
 def test_columns_selects(sources, tmp_path):

@@ -16,7 +16,7 @@ from mixupy_dask._dask_route import mixup_dask
 from mixupy_dask._mixup import prepare
 from mixupy_dask._source import Source
 
-from .conftest import on_cluster, split_frame
+from .helpers import on_cluster, split_frame
 
 assert_exact = pd.testing.assert_frame_equal
 

@@ -24,7 +24,7 @@ from mixupy_dask import (
 )
 from mixupy_dask._validation import MAX_K
 
-from .conftest import split_frame
+from .helpers import split_frame
 
 assert_exact = pd.testing.assert_frame_equal
 P_MIN = 1e-3  # significance level of the fixed-seed tests below
@@ -322,15 +322,27 @@ ERRORS = [
     (MixupTypeError, r"`alpha` must be a finite real number > 0", {"alpha": "1"}),
     (MixupError, r"`alpha` must be a finite real number > 0 \(the Dirichlet", {"alpha": 0}),
     (MixupError, r"`alpha` must be a finite real number > 0 \(the Dirichlet", {"alpha": -1.0}),
-    (MixupError, r"`alpha` must be a finite real number > 0 \(the Dirichlet", {"alpha": float("inf")}),
+    (
+        MixupError,
+        r"`alpha` must be a finite real number > 0 \(the Dirichlet",
+        {"alpha": float("inf")},
+    ),
     (MixupTypeError, r"`k` must be an int", {"k": 2.0}),
     (MixupTypeError, r"`k` must be an int", {"k": True}),
     (MixupError, r"`k` must be an int between 1 and 16, got 0", {"k": 0}),
     (MixupError, rf"`k` must be an int between 1 and {MAX_K}, got 17", {"k": MAX_K + 1}),
     (MixupError, r"`k` \(4\) must not exceed the number of series in `data` \(3\)", {"k": 4}),
     (MixupError, r"`scale` must be 'mean' or None, got 'max'", {"scale": "max"}),
-    (MixupTypeError, r"`batch_size` must be None or an int between 1 and 2\*\*53 - 1, not", {"batch_size": 1.5}),
-    (MixupError, r"`batch_size` must be None or an int between 1 and 2\*\*53 - 1, got 0", {"batch_size": 0}),
+    (
+        MixupTypeError,
+        r"`batch_size` must be None or an int between 1 and 2\*\*53 - 1, not",
+        {"batch_size": 1.5},
+    ),
+    (
+        MixupError,
+        r"`batch_size` must be None or an int between 1 and 2\*\*53 - 1, got 0",
+        {"batch_size": 0},
+    ),
     (MixupTypeError, r"`seed` must be None", {"seed": "x"}),
 ]
 

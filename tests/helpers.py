@@ -1,21 +1,60 @@
-"""Real processes for the tests: a ``dask scheduler`` with ``dask worker`` processes on
-127.0.0.1, and the ``mixupy-dask`` command run in a subprocess."""
+"""What the test modules share: frames cut into given partitions, computing on a
+cluster, the ``mixupy-dask`` command in a subprocess, real ``dask scheduler`` and
+``dask worker`` processes on 127.0.0.1, and snapshots of files. Fixtures live in
+``conftest.py``; test modules import nothing from each other."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
 import pytest
 
 distributed = pytest.importorskip("distributed")
+
+
+def split_frame(df: pd.DataFrame, lengths: Sequence[int]) -> dd.DataFrame:
+    """A dask frame whose partitions hold exactly ``lengths`` rows (zeros allowed)."""
+    assert sum(lengths) == len(df)
+    cuts = np.concatenate([[0], np.cumsum(lengths)])
+    parts = [dask.delayed(df.iloc[a:b]) for a, b in itertools.pairwise(cuts)]
+    return dd.from_delayed(parts, meta=df.iloc[:0], verify_meta=False)
+
+
+def irregular_lengths(n: int) -> list[int]:
+    """Empty partitions at the start, middle and end, and uneven sizes between."""
+    a = n // 3
+    return [0, a, 0, 0, 1 if n - a > 0 else 0, n - a - (1 if n - a > 0 else 0), 0]
+
+
+def on_cluster(client, lazy):
+    """``lazy`` computed on ``client`` as users compute it: with the client current, so
+    that Dask lowers the graph for it (with the p2p shuffle, not the local disk one)."""
+    with client.as_current():
+        return client.compute(lazy).result()
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    """Exit 2 with exactly one ``error:`` line on stderr and no traceback."""
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    for word in words:
+        assert word in errors[0], errors[0]
+
 
 #: The environment of every subprocess: no display for matplotlib.
 ENV = {**os.environ, "MPLBACKEND": "Agg"}
