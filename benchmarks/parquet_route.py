@@ -19,8 +19,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -42,26 +40,18 @@ INTERVAL = 0.25
 
 
 def _generate(client, root: str, base_rows: int, files_per_unit: int, log) -> dict[int, str]:
-    """Write the 4x data set with the real CLI on our cluster; link the smaller ones."""
+    """Write the 4x data set with ``make_data`` on our cluster; link the smaller ones."""
+    from mixupy_dask import make_data
+
     biggest = os.path.join(root, f"data-{max(SCALES)}x")
-    command = [
-        sys.executable,
-        "-m",
-        "mixupy_dask.cli",
-        "make-data",
+    log(f"parquet    generating {base_rows * max(SCALES):,} rows with make_data")
+    make_data(
         biggest,
-        "--rows",
-        str(base_rows * max(SCALES)),
-        "--columns",
-        str(COLUMNS),
-        "--partitions",
-        str(files_per_unit * max(SCALES)),
-        "--scheduler",
-        client.scheduler.address,
-        "--quiet",
-    ]
-    log(f"parquet    generating {base_rows * max(SCALES):,} rows with make-data")
-    subprocess.run(command, check=True)
+        base_rows * max(SCALES),
+        COLUMNS,
+        partitions=files_per_unit * max(SCALES),
+        client=client,
+    )
     files = sorted(f for f in os.listdir(biggest) if f.endswith(".parquet"))
     paths = {max(SCALES): biggest}
     for scale in SCALES:

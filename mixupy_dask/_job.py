@@ -34,7 +34,7 @@ from ._cluster import as_current, auto_blocksize, resolve_client
 from ._commit import Destination
 from ._dask_route import mixup_dask
 from ._source import ParquetSource, Source
-from ._validation import JOB_RULES, check_rows, validate
+from ._validation import JOB_RULES, arguments, check_rows, validate
 
 SeedLike = int | Sequence[int] | np.random.SeedSequence | None
 Progress = Callable[[Any], None]
@@ -167,97 +167,54 @@ def _versions() -> dict[str, str]:
     }
 
 
-def plan_rows(
+def plan(
+    function: str,
     src: str,
     dst: str,
     *,
-    alpha: float = 4.0,
-    concat: bool = False,
-    batch_size: int | None = None,
-    seed: SeedLike = None,
-    labels: Hashable | Sequence[Hashable] | None = None,
-    within_class: bool = False,
-    label_preserving: bool = False,
     columns: Sequence[str] | None = None,
     overwrite: bool = False,
     storage_options: dict[str, Any] | None = None,
     blocksize: int | None = None,
     progress: Progress | None = None,
+    **options: Any,
 ) -> Job:
-    """``augment_parquet``'s job, checked against the source's schema, not started."""
+    """The job of ``augment_parquet`` (``function="mixup"``) or ``augment_series_parquet``
+    (``"mixup_series"``), checked against the source's schema, not started.
+
+    ``options`` are the keywords of that function's in-memory twin (``mixup`` or
+    ``mixup_series``); its defaults fill the rest.
+    """
     source, destination, blocksize = _open(
         src, dst, columns, overwrite, storage_options, blocksize, progress
     )
-    # "Too few rows" first, then columns pandas would read as objects, then mixup's
-    # own checks against the (empty) frame the schema gives.
-    check_rows(source.rows, None)
-    names = [labels] if isinstance(labels, str) else labels
-    source.check_object_columns(set(names) if isinstance(names, (list, tuple)) else set())
-    options = {
-        "alpha": alpha,
-        "concat": concat,
-        "batch_size": batch_size,
-        "seed": _fixed(seed),
-        "labels": labels,
-        "within_class": within_class,
-        "label_preserving": label_preserving,
-    }
-    call = _mixup.prepare(source.meta, **options)
-    rows_out = call.rows_out(source.rows)
+    options["seed"] = _fixed(options.get("seed"))
+    build: Build
+    if function == "mixup":
+        # "Too few rows" first, then columns pandas would read as objects, then mixup's
+        # own checks against the (empty) frame the schema gives.
+        check_rows(source.rows, None)
+        labels = options.get("labels")
+        names = [labels] if isinstance(labels, str) else labels
+        source.check_object_columns(set(names) if isinstance(names, (list, tuple)) else set())
+        row_call = _mixup.prepare(source.meta, **options)
+        rows_out = row_call.rows_out(source.rows)
 
-    def build(data: Source, client: Any, progress: Progress | None) -> tuple[dd.DataFrame, int]:
-        return mixup_dask(data, call), rows_out
+        def build(data: Source, client: Any, progress: Progress | None) -> tuple[dd.DataFrame, int]:
+            return mixup_dask(data, row_call), rows_out
 
-    return Job(
-        source, destination, build, options["seed"], _metadata("mixup", source, options), blocksize
-    )
+        twin: Callable[..., Any] = _mixup.mixup
+    else:
+        series_call = _series.prepare(source.meta, **options)
 
+        def build(data: Source, client: Any, progress: Progress | None) -> tuple[dd.DataFrame, int]:
+            return _series.mix_dask(data, series_call, client, progress)
 
-def plan_series(
-    src: str,
-    dst: str,
-    *,
-    series: Hashable,
-    time: Hashable,
-    alpha: float = 1.5,
-    k: int = 2,
-    batch_size: int | None = None,
-    scale: str | None = "mean",
-    seed: SeedLike = None,
-    labels: Hashable | Sequence[Hashable] | None = None,
-    columns: Sequence[str] | None = None,
-    overwrite: bool = False,
-    storage_options: dict[str, Any] | None = None,
-    blocksize: int | None = None,
-    progress: Progress | None = None,
-) -> Job:
-    """``augment_series_parquet``'s job, checked against the source's schema, not started."""
-    source, destination, blocksize = _open(
-        src, dst, columns, overwrite, storage_options, blocksize, progress
-    )
-    options = {
-        "series": series,
-        "time": time,
-        "alpha": alpha,
-        "k": k,
-        "batch_size": batch_size,
-        "scale": scale,
-        "seed": _fixed(seed),
-        "labels": labels,
-    }
-    call = _series.prepare(source.meta, **options)
-
-    def build(data: Source, client: Any, progress: Progress | None) -> tuple[dd.DataFrame, int]:
-        return _series.mix_dask(data, call, client, progress)
-
-    return Job(
-        source,
-        destination,
-        build,
-        options["seed"],
-        _metadata("mixup_series", source, options),
-        blocksize,
-    )
+        twin = _series.mixup_series
+    recorded = arguments(twin, source.meta, **options)
+    del recorded["data"]
+    metadata = _metadata(function, source, recorded)
+    return Job(source, destination, build, options["seed"], metadata, blocksize)
 
 
 def augment_parquet(
@@ -343,23 +300,8 @@ def augment_parquet(
     >>> out.equals(mixup(df, alpha=1.0, batch_size=6, seed=0))
     True
     """
-    job = plan_rows(
-        src,
-        dst,
-        alpha=alpha,
-        concat=concat,
-        batch_size=batch_size,
-        seed=seed,
-        labels=labels,
-        within_class=within_class,
-        label_preserving=label_preserving,
-        columns=columns,
-        overwrite=overwrite,
-        storage_options=storage_options,
-        blocksize=blocksize,
-        progress=progress,
-    )
-    return job.run(client, progress)
+    given = {k: v for k, v in locals().items() if k != "client"}  # passed on as they are
+    return plan("mixup", **given).run(client, progress)
 
 
 def augment_series_parquet(
@@ -432,21 +374,7 @@ def augment_series_parquet(
     ...     mixup_series(df, series="id", time="t", batch_size=4, seed=0))
     True
     """
-    job = plan_series(
-        src,
-        dst,
-        series=series,
-        time=time,
-        alpha=alpha,
-        k=k,
-        batch_size=batch_size,
-        scale=scale,
-        seed=seed,
-        labels=labels,
-        columns=columns,
-        overwrite=overwrite,
-        storage_options=storage_options,
-        blocksize=blocksize,
-        progress=progress,
+    given = dict(locals())  # this call's keywords, passed on as they are
+    return plan("mixup_series", **{k: v for k, v in given.items() if k != "client"}).run(
+        client, progress
     )
-    return job.run(client, progress)

@@ -17,7 +17,14 @@ from ._pandas_route import mixup_frame
 from ._random import Keys
 from ._sampler import Sampler
 from ._source import Source
-from ._validation import MIXUP_RULES, check_data, check_rows, needs_labels, validate
+from ._validation import (
+    MIXUP_RULES,
+    arguments,
+    check_data,
+    check_rows,
+    needs_labels,
+    validate,
+)
 from .errors import MixupError
 
 
@@ -43,29 +50,15 @@ class RowCall:
         return (n if self.concat else 0) + check_rows(n, self.batch_size)
 
 
-def prepare(
-    data: pd.DataFrame | dd.DataFrame,
-    alpha: Any = 4.0,
-    concat: Any = False,
-    batch_size: Any = None,
-    seed: Any = None,
-    labels: Any = None,
-    within_class: Any = False,
-    label_preserving: Any = False,
-) -> RowCall:
-    """Check a call's options and the columns' dtypes, reading no data.
+def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
+    """Check ``mixup``'s options (its keywords; its defaults for those not given) and
+    the columns' dtypes, reading no data.
 
     ``data`` may be an empty frame of the right dtypes, as a Parquet schema gives.
     """
-    p = validate(
-        MIXUP_RULES,
-        alpha=alpha,
-        concat=concat,
-        batch_size=batch_size,
-        seed=seed,
-        within_class=within_class,
-        label_preserving=label_preserving,
-    )
+    options = arguments(mixup, data, **options)
+    p = validate(MIXUP_RULES, **{name: options[name] for name in MIXUP_RULES})
+    labels = options["labels"]
     needs_labels(labels, within_class=p["within_class"], label_preserving=p["label_preserving"])
     check_data(data)
     spec = resolve_labels(data.dtypes, labels)
@@ -173,7 +166,16 @@ def mixup(
     >>> mixup(df.drop(columns="y"), alpha=0, seed=0).equals(df[["x"]])  # alpha=0: copies
     True
     """
-    call = prepare(data, alpha, concat, batch_size, seed, labels, within_class, label_preserving)
+    call = prepare(
+        data,
+        alpha=alpha,
+        concat=concat,
+        batch_size=batch_size,
+        seed=seed,
+        labels=labels,
+        within_class=within_class,
+        label_preserving=label_preserving,
+    )
     if isinstance(data, pd.DataFrame):
         return mixup_frame(data, call)
     return mixup_dask(Source(data), call)

@@ -35,7 +35,7 @@ from ._exchange import DESTINATION, exchange, partition_numbers
 from ._kernel import Layout, combine, from_blocks, to_blocks
 from ._random import SERIES_BLOCK, Keys, choose_series, dirichlet_weights
 from ._source import Source
-from ._validation import MAX_ROWS, SERIES_RULES, check_data, validate
+from ._validation import MAX_ROWS, SERIES_RULES, arguments, check_data, validate
 from .errors import MixupError, MixupTypeError
 
 _B, _J, _TIME = "_mixupy_series", "_mixupy_slot", "_mixupy_time"
@@ -471,28 +471,14 @@ class SeriesCall:
     keys: Keys
 
 
-def prepare(
-    data: pd.DataFrame | dd.DataFrame,
-    series: Any,
-    time: Any,
-    alpha: Any = 1.5,
-    k: Any = 2,
-    batch_size: Any = None,
-    scale: Any = "mean",
-    seed: Any = None,
-    labels: Any = None,
-) -> SeriesCall:
-    """Check a call's options and columns, reading no data (``data`` may be empty)."""
-    p = validate(SERIES_RULES, alpha=alpha, k=k, batch_size=batch_size, scale=scale, seed=seed)
-    columns = check_columns(data, series, time, labels)
-    return SeriesCall(
-        columns,
-        p["alpha"],
-        p["k"],
-        p["batch_size"],
-        p["scale"] == "mean",
-        Keys.from_seed(p["seed"]),
-    )
+def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> SeriesCall:
+    """Check ``mixup_series``'s options (its keywords; its defaults for those not given)
+    and columns, reading no data (``data`` may be an empty frame)."""
+    options = arguments(mixup_series, data, **options)
+    p = validate(SERIES_RULES, **{name: options[name] for name in SERIES_RULES})
+    columns = check_columns(data, options["series"], options["time"], options["labels"])
+    keys = Keys.from_seed(p["seed"])
+    return SeriesCall(columns, p["alpha"], p["k"], p["batch_size"], p["scale"] == "mean", keys)
 
 
 def _summaries(data: pd.DataFrame | dd.DataFrame, columns: Columns) -> list[Any]:
@@ -641,7 +627,17 @@ def mixup_series(
     >>> out.groupby("id").size().tolist()  # the shorter series has 3 steps
     [3, 3, 3]
     """
-    call = prepare(data, series, time, alpha, k, batch_size, scale, seed, labels)
+    call = prepare(
+        data,
+        series=series,
+        time=time,
+        alpha=alpha,
+        k=k,
+        batch_size=batch_size,
+        scale=scale,
+        seed=seed,
+        labels=labels,
+    )
     if isinstance(data, pd.DataFrame):
         return mix_frame(data, call)
     return mix_dask(Source(data), call)[0]

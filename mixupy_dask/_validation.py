@@ -13,6 +13,7 @@ the wrong type raises ``MixupTypeError``, a value out of range ``MixupError``.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -239,6 +240,17 @@ JOB_RULES: dict[str, Rule] = {
 def validate(rules: Mapping[str, Rule], **values: Any) -> dict[str, Any]:
     """Check each of ``values`` against its rule; return them normalised."""
     return {name: rules[name](name, value) for name, value in values.items()}
+
+
+def arguments(function: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The arguments of a call of ``function``, its defaults filled in.
+
+    The public signature is the one place a parameter's default is written; an
+    unknown keyword raises ``TypeError`` as the call itself would.
+    """
+    bound = inspect.signature(function).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 def needs_labels(labels: Any, **flags: bool) -> None:

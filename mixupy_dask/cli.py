@@ -28,7 +28,7 @@ from dask.utils import format_bytes, parse_bytes
 from . import __version__, _datasets
 from ._cluster import connect
 from ._commit import Destination
-from ._job import Job, plan_rows, plan_series
+from ._job import plan
 from ._source import DEFAULT_BLOCKSIZE
 from ._validation import MAX_K
 from .errors import MixupError
@@ -38,42 +38,35 @@ EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
 
 
-class _Bytes(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
-    """A size such as ``400MB``, ``2GiB`` or a plain number of bytes."""
-
-    name = "size"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, int):
-            return value
-        try:
-            size = parse_bytes(value)
-        except (ValueError, TypeError):
-            self.fail(f"{value!r} is not a size such as 400MB or 2GiB", param, ctx)
-        if size < 1:
-            self.fail(f"{value!r} must be a positive size", param, ctx)
-        return size
+def _whole(text: str) -> int:
+    """``"1e6"`` or ``"1_000_000"`` -> 1000000; anything but a whole number is refused."""
+    number = float(text.replace("_", ""))
+    if not number.is_integer():
+        raise ValueError(text)
+    return int(number)
 
 
-class _Count(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
-    """A positive whole number, also written as ``1e6`` or ``1_000_000``."""
+class _Positive(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
+    """A positive whole number, read by ``parse`` (``example`` says what it reads)."""
 
-    name = "integer"
+    def __init__(self, name: str, parse: Callable[[str], int], example: str) -> None:
+        self.name, self.parse, self.example = name, parse, example
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, int):
             number = value
         else:
             try:
-                number = float(str(value).replace("_", ""))
-            except ValueError:
-                self.fail(f"{value!r} is not a whole number", param, ctx)
-            if not number.is_integer():
-                self.fail(f"{value!r} is not a whole number", param, ctx)
-            number = int(number)
+                number = self.parse(str(value))
+            except (ValueError, TypeError, OverflowError):
+                self.fail(f"{value!r} is not {self.example}", param, ctx)
         if number < 1:
             self.fail(f"{value!r} must be at least 1", param, ctx)
         return number
+
+
+_SIZE = _Positive("size", parse_bytes, "a size such as 400MB or 2GiB")
+_COUNT = _Positive("integer", _whole, "a whole number such as 1e6 or 1_000_000")
 
 
 class _Seed(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
@@ -126,7 +119,7 @@ _OUTPUT_OPTIONS = _options(
     click.option("--overwrite", is_flag=True, help="Replace DST once the new output is complete."),
     click.option(
         "--blocksize",
-        type=_Bytes(),
+        type=_SIZE,
         help="Target uncompressed size of a partition, e.g. 32MiB; partitions are whole "
         "row groups (default: 1/64 of a worker thread's memory, at most "
         f"{format_bytes(DEFAULT_BLOCKSIZE)}).",
@@ -155,7 +148,7 @@ _CLUSTER_OPTIONS = _options(
     ),
     click.option(
         "--memory-limit",
-        type=_Bytes(),
+        type=_SIZE,
         help="Embedded cluster: memory per worker, e.g. 2GB (default: RAM / workers).",
     ),
     click.option("-q", "--quiet", is_flag=True, help="Print no progress bar and no summary."),
@@ -177,15 +170,13 @@ def _say(quiet: bool, message: str) -> None:
         click.echo(message)
 
 
-def _augment(
-    plan: Callable[..., Job], src: str, dst: str, options: dict[str, Any], done: str
-) -> None:
+def _augment(function: str, src: str, dst: str, options: dict[str, Any], done: str) -> None:
     """Plan the job (everything checked, nothing started), connect, run, report."""
     cluster = {name: options.pop(name) for name in _CLUSTER}
     quiet = options.pop("quiet")
     for name in ("columns", "labels"):
         options[name] = _names(options[name])
-    job = plan(src, dst, **options)
+    job = plan(function, src, dst, **options)
     with connect(**cluster) as client:
         summary = job.run(client, _progress(quiet))
     _say(
@@ -217,7 +208,7 @@ def cli() -> None:
 @click.option("--alpha", type=float, default=4.0, show_default=True, help="Beta(alpha, alpha).")
 @click.option(
     "--batch-size",
-    type=_Count(),
+    type=_COUNT,
     help="Number of mixed rows, any value >= 1 (default: as many as SRC has).",
 )
 @click.option("--concat", is_flag=True, help="Write the original rows first, then the mixed rows.")
@@ -241,7 +232,7 @@ def augment(src: str, dst: str, **options: Any) -> None:
       mixupy-dask augment data/ out/ --workers 4 --memory-limit 2GB
       mixupy-dask augment s3://bucket/data s3://bucket/mixed --scheduler tcp://10.0.0.5:8786
     """
-    _augment(plan_rows, src, dst, options, "augmented")
+    _augment("mixup", src, dst, options, "augmented")
 
 
 @cli.command("augment-series")
@@ -263,7 +254,7 @@ def augment(src: str, dst: str, **options: Any) -> None:
     show_default=True,
     help="Input series mixed into each output series.",
 )
-@click.option("--batch-size", type=_Count(), help="Number of output series (default: as in SRC).")
+@click.option("--batch-size", type=_COUNT, help="Number of output series (default: as in SRC).")
 @click.option(
     "--scale",
     type=click.Choice(["mean", "none"]),
@@ -291,13 +282,13 @@ def augment_series(src: str, dst: str, **options: Any) -> None:
       mixupy-dask augment-series data/ out/ --series id --time ts --k 3 --alpha 0.5 \\
           --batch-size 1e5 --labels class_a,class_b --overwrite
     """
-    _augment(plan_series, src, dst, options, "mixed the series of")
+    _augment("mixup_series", src, dst, options, "mixed the series of")
 
 
 @cli.command("make-data")
 @click.argument("dst")
-@click.option("--rows", type=_Count(), required=True, help="Number of rows, e.g. 1e6.")
-@click.option("--columns", type=_Count(), required=True, help="Number of float64 features.")
+@click.option("--rows", type=_COUNT, required=True, help="Number of rows, e.g. 1e6.")
+@click.option("--columns", type=_COUNT, required=True, help="Number of float64 features.")
 @click.option(
     "--classes",
     type=click.IntRange(min=0),
@@ -305,9 +296,7 @@ def augment_series(src: str, dst: str, **options: Any) -> None:
     show_default=True,
     help="Add a categorical `label` column with this many classes (0: none).",
 )
-@click.option(
-    "--partitions", type=_Count(), help="Number of files (default: sized like augment's)."
-)
+@click.option("--partitions", type=_COUNT, help="Number of files (default: sized like augment's).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace DST once the new data set is complete.")
 @_CLUSTER_OPTIONS
@@ -349,7 +338,7 @@ def demo(alpha: float, seed: int, quiet: bool) -> None:
         src, dst = os.path.join(tmp, "iris.parquet"), os.path.join(tmp, "augmented.parquet")
         iris.to_parquet(src, index=False)
         # species becomes soft one-hot labels, mixed with the same weights as the features
-        job = plan_rows(src, dst, alpha=alpha, seed=seed, labels="species")
+        job = plan("mixup", src, dst, alpha=alpha, seed=seed, labels="species")
         with connect(workers=2, threads_per_worker=1) as client:
             summary = job.run(client, _progress(quiet))
         after = pd.read_parquet(dst)
