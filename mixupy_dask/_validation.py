@@ -140,10 +140,9 @@ class Optional(Rule):
             return None
         try:
             return self.rule(name, value)
-        except MixupTypeError:
-            raise self.wrong_type(name, value) from None
-        except MixupError:
-            raise self.out_of_range(name, value) from None
+        except MixupError as exc:  # the rule's own words (and way of showing the value)
+            message = str(exc).replace(f"must be {self.rule.allows}", f"must be {self.allows}", 1)
+            raise type(exc)(message) from None
 
 
 @dataclass(frozen=True)
@@ -182,16 +181,16 @@ class Names(Rule):
 
 
 @dataclass(frozen=True)
-class Instance(Rule):
-    """An instance of ``types``."""
+class Options(Rule):
+    """A dict of fsspec options with string keys. They hold credentials, so an error
+    names the value's type, never the value."""
 
-    types: tuple[type, ...]
-    allows: str = ""
+    allows: str = "a dict of fsspec options with string keys"
 
-    def __call__(self, name: str, value: Any) -> Any:
-        if not isinstance(value, self.types):
-            raise self.wrong_type(name, value)
-        return value
+    def __call__(self, name: str, value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise MixupTypeError(f"`{name}` must be {self.allows}, not {type(value).__name__}")
+        return dict(value)
 
 
 @dataclass(frozen=True)
@@ -232,7 +231,7 @@ JOB_RULES: dict[str, Rule] = {
     "columns": Optional(Names()),
     "overwrite": FLAG,
     "blocksize": Optional(Int(1, words="a positive number of bytes")),
-    "storage_options": Optional(Instance((Mapping,), "a dict of fsspec options")),
+    "storage_options": Optional(Options()),
     "progress": Optional(IsCallable()),
 }
 
