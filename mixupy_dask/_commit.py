@@ -1,32 +1,92 @@
-"""Writing a result: all or nothing at the destination, and the one destination check.
+"""Writing a result: the commit protocol, and the one destination check.
 
 Every writer (``augment_parquet``, ``augment_series_parquet``, ``make_data``) checks
 its destination with ``Destination.check`` before anything runs, and writes through
-``Destination.write``: pyarrow writes the files into a hidden directory beside the
-destination, which is renamed into place only once every file is complete, so a
-failed or interrupted run leaves nothing at the destination.
+``Destination.write``. A dataset is complete when, and only when, its ``_SUCCESS``
+manifest exists: a JSON record of its files (name, rows, bytes), the rows in all, the
+job's provenance (function, options, seed) and the library versions, written after
+every file is in place. Readers skip names starting with ``_`` or ``.``, so
+``pandas.read_parquet(dst)`` reads the data files only.
+
+How the files get there depends on the filesystem:
+
+- **Local disk**: the files and the manifest go to a hidden directory beside the
+  destination (``.NAME.mixupy-tmp-TAG``), renamed into place once complete: the
+  dataset appears whole or not at all. ``overwrite`` renames the old dataset aside,
+  the new one in, then deletes the old one.
+- **Object stores** (``s3://``, ``gs://``, ... every other filesystem): a "rename" is a
+  copy of every object followed by deletes, neither atomic nor cheap, so none is
+  made for a new destination: the files are written straight to their final keys
+  ``DST/part.N.parquet`` and the manifest last, a commit of O(files) requests. With
+  ``overwrite`` over an existing ``DST`` the new dataset is staged complete (with its
+  manifest) under the hidden prefix ``.NAME.mixupy-tmp-TAG/``; then the old manifest
+  is deleted (the commit point), the old objects are deleted, the new ones copied in
+  server-side and the manifest copied last. Before the commit point a failure leaves
+  the old dataset as it was; after it the commit is finished (rolled forward) rather
+  than abandoned, since the old dataset is already gone.
+
+A failed or interrupted write (``KeyboardInterrupt`` and the CLI's SIGTERM included)
+cancels its tasks, waits for the ones already running (a task writing to an object
+store would otherwise add an object after the clean-up), then removes what it wrote.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
+import logging
 import posixpath
+import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import dask
 import dask.dataframe as dd
 import fsspec
+import pandas as pd
 from pandas.api.types import is_float_dtype
 
 from ._cluster import as_current
 from ._source import ParquetSource, strip
+from ._validation import Optional, Options
 from .errors import MixupError
 
 #: Key of the provenance record written into every output file's schema metadata.
 METADATA_KEY = b"mixupy_dask"
+#: The manifest, written last: a dataset without it is incomplete by definition.
+MANIFEST = "_SUCCESS"
+#: Identifies the manifest's layout, for readers that check it.
+MANIFEST_FORMAT = "mixupy_dask-manifest/1"
+#: How long a failed write waits for its tasks already running before it removes its
+#: files (a bound: a partition's write takes seconds).
+QUIESCE_SECONDS = 120.0
+#: Worker task states from which a task may still run and write.
+_BUSY = frozenset(
+    {"waiting", "ready", "constrained", "executing", "long-running", "cancelled", "resumed"}
+)
+
+log = logging.getLogger("mixupy_dask.commit")
+
+
+def renames_atomically(fs: fsspec.AbstractFileSystem) -> bool:
+    """Whether a directory rename on ``fs`` is atomic and O(1): local disks only.
+
+    Everything else is treated as an object store, which is correct (if not the
+    fastest) on filesystems that could rename, such as HDFS.
+    """
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def checked_options(name: str, value: Any) -> dict[str, Any]:
+    """``value`` as a dict of fsspec options (``{}`` for None), by the jobs' own rule,
+    which names the type only in its error: the value holds credentials."""
+    return dict(Optional(Options())(name, value) or {})
 
 
 @dataclass(frozen=True)
@@ -47,12 +107,18 @@ class Destination:
         overwrite: bool,
         source: ParquetSource | None = None,
     ) -> Destination:
-        """Refuse a destination that is not a new directory in an existing one, or that
-        is (or holds, or lies inside) the source."""
+        """Refuse a destination that is not a new directory in an existing one (on an
+        object store: a new prefix in an existing bucket), or that is (or holds, or lies
+        inside) the source."""
+        storage_options = checked_options("storage_options", storage_options)
         fs, path = fsspec.core.url_to_fs(str(dst), **storage_options)
         path = strip(fs, path)
         if not path or path == "/" or posixpath.basename(path) in ("", ".", ".."):
             raise MixupError(f"`dst` must name a new dataset directory, not {dst!r}")
+        local = renames_atomically(fs)
+        bucket = path.lstrip("/").split("/")[0]
+        if not local and path.strip("/") == bucket:
+            raise MixupError(f"`dst` must name a dataset inside a bucket, not a bucket: {dst}")
         if source is not None and type(fs) is type(source.fs):
             src = source.path.rstrip("/")
             if path == src or path.startswith(src + "/"):
@@ -61,11 +127,15 @@ class Destination:
                 raise MixupError(
                     f"`dst` contains `src`; overwriting it would delete the source: {dst}"
                 )
+        fs.invalidate_cache()  # listings cached by an earlier call may be stale
         if fs.exists(path) and not overwrite:
-            raise MixupError(f"`dst` already exists: {dst} (use overwrite=True / --overwrite)")
-        parent = posixpath.dirname(path)
-        if parent and not fs.isdir(parent):
-            raise MixupError(f"the directory of `dst` does not exist: {parent}")
+            raise MixupError(_exists(fs, path, dst))
+        if local:
+            parent = posixpath.dirname(path)
+            if parent and not fs.isdir(parent):
+                raise MixupError(f"the directory of `dst` does not exist: {parent}")
+        elif not fs.exists(bucket):
+            raise MixupError(f"the bucket of `dst` does not exist or is not readable: {bucket}")
         return cls(fs, path, str(dst), overwrite, storage_options)
 
     def write(
@@ -75,14 +145,24 @@ class Destination:
         client: Any = None,
         progress: Callable[[Any], None] | None = None,
     ) -> int:
-        """Write ``frame`` here as a Parquet dataset, all or nothing; return the file count.
+        """Write ``frame`` here as a Parquet dataset, manifest last; return the file count.
 
-        The files go to a hidden directory beside the destination (same parent, so the
-        final move is a rename on local disks) that is removed if anything fails,
-        interrupts included. An existing destination is replaced only after the new
-        dataset is complete.
+        Nothing is left at the destination by a failure, interrupts included; an
+        existing destination is replaced only once the new dataset is complete (see
+        the module's docstring for how, on local disks and on object stores).
         """
         return _write(frame, self, metadata, client, progress)
+
+
+def _exists(fs: fsspec.AbstractFileSystem, path: str, dst: str) -> str:
+    message = f"`dst` already exists: {dst} (use overwrite=True / --overwrite)"
+    if not renames_atomically(fs) and not fs.exists(posixpath.join(path, MANIFEST)):
+        # On an object store a run writes in place: say what such a prefix may be.
+        message += (
+            f"; it has no {MANIFEST} manifest, so no run of this library completed it: "
+            f"another tool's dataset, a run still writing it, or what a killed run left"
+        )
+    return message
 
 
 def _write(
@@ -94,59 +174,219 @@ def _write(
 ) -> int:
     fs, dst, overwrite = destination.fs, destination.path, destination.overwrite
     parent, name = posixpath.split(dst)
+    local = renames_atomically(fs)
+    fs.invalidate_cache()
+    replacing = fs.exists(dst)
+    if replacing and not overwrite:  # appeared since the check
+        raise MixupError(_exists(fs, dst, destination.url))
     tag = uuid.uuid4().hex[:12]
-    tmp = posixpath.join(parent, f".{name}.mixupy-tmp-{tag}")
+    staging = posixpath.join(parent, f".{name}.mixupy-tmp-{tag}")
+    # On an object store a new dataset is written in place: moving it would copy it.
+    target = staging if local or replacing else dst
     width = len(str(frame.npartitions - 1))
+    # Zero-padded so that every reader (pandas/pyarrow sort names as strings) reads the
+    # files back in output order.
+    names = [f"part.{i:0{width}d}.parquet" for i in range(frame.npartitions)]
     custom = {METADATA_KEY: json.dumps(metadata).encode()} if metadata else None
-    future = None
+    write = frame.to_parquet(
+        fs.unstrip_protocol(target),
+        engine="pyarrow",
+        compression="snappy",
+        write_index=False,
+        write_metadata_file=False,
+        name_function=lambda i: names[i],
+        custom_metadata=custom,
+        storage_options=destination.storage_options,
+        # Mixed values are all distinct, so a dictionary never pays for float columns:
+        # trying one made writing 2.6x slower and files 20 % larger (8 MiB of float64,
+        # pyarrow 26). Other columns (make-data's labels) keep it: a categorical's
+        # categories round-trip through it in their order.
+        use_dictionary=[str(c) for c, t in frame.dtypes.items() if not is_float_dtype(t)],
+        compute=False,
+    )
+    # Each file's row count for the manifest, from the same partitions as the write
+    # (computed together, so each partition is computed once).
+    lengths = frame.map_partitions(_length, meta=pd.Series([], dtype="int64"))
+    start = time.perf_counter()
+    run = _Run(client)
     try:
-        write = frame.to_parquet(
-            fs.unstrip_protocol(tmp),
-            engine="pyarrow",
-            compression="snappy",
-            write_index=False,
-            write_metadata_file=False,
-            # Zero-padded so that every reader (pandas/pyarrow sort names as strings)
-            # reads the files back in output order.
-            name_function=lambda i: f"part.{i:0{width}d}.parquet",
-            custom_metadata=custom,
-            storage_options=destination.storage_options,
-            # Mixed values are all distinct, so a dictionary never pays for float columns:
-            # trying one made writing 2.6x slower and files 20 % larger (8 MiB of float64,
-            # pyarrow 26). Other columns (make-data's labels) keep it: a categorical's
-            # categories round-trip through it in their order.
-            use_dictionary=[str(c) for c, t in frame.dtypes.items() if not is_float_dtype(t)],
-            compute=False,
-        )
-        if client is not None:
-            # As the current client, so that Dask picks its p2p shuffle for this cluster
-            # (for a client that is not the default one it would pick the disk shuffle).
-            with as_current(client):
-                future = client.compute(write)
-            if progress is not None:
-                progress(future)
-            future.result()
-        else:
-            write.compute()
-        files = [p for p in fs.ls(tmp, detail=False) if p.endswith(".parquet")]
-        _move_into_place(fs, tmp, dst, overwrite, tag)
+        rows = run.compute(write, lengths, progress)
+        written = time.perf_counter()
+        manifest = _manifest(fs, target, names, rows, metadata, destination.url)
+        fs.pipe_file(posixpath.join(target, MANIFEST), manifest)
+        if local:
+            _move_into_place(fs, staging, dst, overwrite, tag)
     except BaseException:
-        # Also on KeyboardInterrupt: never leave a partial dataset behind. Release the
-        # job so no further write starts; a write already running may still create a
-        # file while the directory is being removed, so removal is tried again.
-        if future is not None:
-            with contextlib.suppress(Exception):
-                future.release()
-        for attempt in range(3):
-            try:
-                if fs.exists(tmp):
-                    fs.rm(tmp, recursive=True)
-                break
-            except OSError:
-                if attempt == 2:
-                    raise
+        # Also on KeyboardInterrupt: never leave a partial dataset behind. Stop the job
+        # first, so that no task writes a file after the removal.
+        run.stop()
+        _remove(fs, target, names if target == dst else None)
         raise
-    return len(files)
+    mode = "rename" if local else "swap" if replacing else "in place"
+    if not local:
+        if replacing:
+            _swap(fs, staging, dst, names)
+        _remove_stale(fs, parent, name)
+    done = time.perf_counter()
+    log.info(
+        "committed %d files (%d rows) to %s: %s, files written in %.2f s, commit %.3f s",
+        len(names),
+        sum(rows),
+        destination.url,
+        mode,
+        written - start,
+        done - written,
+        extra={
+            "mixupy_commit": {
+                "mode": mode,
+                "files": len(names),
+                "write_seconds": written - start,
+                "commit_seconds": done - written,
+            }
+        },
+    )
+    return len(names)
+
+
+class _Run:
+    """The write's computation, on a cluster or on a thread pool of ours, and its stop."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.futures: list[Any] = []
+        self.pool: ThreadPoolExecutor | None = None
+
+    def compute(self, write: Any, lengths: Any, progress: Callable[[Any], None] | None):
+        """Run the write; return each partition's row count."""
+        if self.client is None:
+            if dask.config.get("scheduler", None) is not None:  # the user's choice
+                return [int(n) for n in dask.compute(write, lengths)[1]]
+            # Dask's threaded scheduler, on a pool we can wait for if we are stopped.
+            self.pool = ThreadPoolExecutor(dask.system.CPU_COUNT)
+            _, counts = dask.compute(write, lengths, scheduler="threads", pool=self.pool)
+            self.pool.shutdown()
+            return [int(n) for n in counts]
+        # As the current client, so that Dask picks its p2p shuffle for this cluster
+        # (for a client that is not the default one it would pick the disk shuffle).
+        with as_current(self.client):
+            self.futures = self.client.compute([write, lengths])
+        if progress is not None:
+            progress(self.futures)
+        self.futures[0].result()
+        return [int(n) for n in self.futures[1].result()]
+
+    def stop(self) -> None:
+        """No write task starts any more, and those running have finished (up to a bound).
+
+        Best effort: a failure here must not hide the error that stopped the run.
+        """
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if not self.futures:
+            return
+        client, key = self.client, self.futures[0].key
+        groups = None
+        with contextlib.suppress(Exception):
+            groups = client.run_on_scheduler(_write_groups, key=key)
+        with contextlib.suppress(Exception):
+            client.cancel(self.futures)
+        deadline = time.monotonic() + QUIESCE_SECONDS
+        while groups and time.monotonic() < deadline:
+            try:
+                busy = client.run(_busy, groups=groups, on_error="ignore")
+            except Exception:
+                return
+            if not any(busy.values()):
+                return
+            time.sleep(0.1)
+
+
+def _length(part: pd.DataFrame) -> pd.Series:
+    """A partition's row count, as a series (one partition's result is still a series)."""
+    return pd.Series([len(part)], dtype="int64")
+
+
+def _write_groups(dask_scheduler: Any, key: Any) -> list[str]:
+    """On the scheduler: the task groups that write files (the final task's and those of
+    the tasks it waits for: one per output file)."""
+    ts = dask_scheduler.tasks.get(key)
+    if ts is None:
+        return []
+    return sorted({ts.group.name, *(dep.group.name for dep in ts.dependencies)})
+
+
+def _busy(dask_worker: Any, groups: list[str]) -> int:
+    """On a worker: how many tasks of ``groups`` are running or may still start."""
+    wanted = set(groups)
+    return sum(
+        1
+        for ts in list(dask_worker.state.tasks.values())
+        if ts.state in _BUSY and (ts.key[0] if isinstance(ts.key, tuple) else ts.key) in wanted
+    )
+
+
+def _manifest(
+    fs: fsspec.AbstractFileSystem,
+    target: str,
+    names: list[str],
+    rows: list[int],
+    metadata: dict[str, Any] | None,
+    url: str,
+) -> bytes:
+    """The manifest of the files at ``target``, checked to be exactly the ones written."""
+    from ._job import _versions  # the same record as the files' metadata
+
+    fs.invalidate_cache()
+    found = {
+        posixpath.relpath(path, target): info["size"]
+        for path, info in fs.find(target, detail=True).items()
+        if info.get("type") != "directory"
+    }
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise OSError(f"{len(missing)} written files are missing at {url}: {missing[:3]}")
+    extra = sorted(set(found) - set(names))
+    if extra:
+        raise MixupError(
+            f"`dst` changed while this run wrote it: {url} also holds {extra[:3]}; "
+            f"is another run writing the same `dst`?"
+        )
+    record = {
+        "format": MANIFEST_FORMAT,
+        "rows": sum(rows),
+        "files": [
+            {"name": n, "rows": r, "bytes": found[n]} for n, r in zip(names, rows, strict=True)
+        ],
+        # The job's provenance as in the files' metadata, its versions apart (make_data
+        # records none of its own).
+        "job": {k: v for k, v in (metadata or {}).items() if k != "versions"},
+        "versions": (metadata or {}).get("versions") or _versions(),
+    }
+    return json.dumps(record, indent=1).encode()
+
+
+def _remove(fs: fsspec.AbstractFileSystem, target: str, names: list[str] | None) -> None:
+    """Remove what a failed run wrote at ``target``: the staging directory, or (written
+    in place) the manifest and then the files named."""
+    for attempt in range(3):
+        try:
+            fs.invalidate_cache()
+            if names is None:
+                if fs.exists(target):
+                    fs.rm(target, recursive=True)
+            else:
+                present = set(fs.find(target))
+                manifest = posixpath.join(target, MANIFEST)
+                if manifest in present:
+                    fs.rm_file(manifest)
+                ours = [p for p in (posixpath.join(target, n) for n in names) if p in present]
+                if ours:
+                    fs.rm(ours)
+            break
+        except OSError:
+            # A file created while the directory was being removed (local disks).
+            if attempt == 2:
+                raise
 
 
 def _move_into_place(fs, tmp: str, dst: str, overwrite: bool, tag: str) -> None:
@@ -167,3 +407,61 @@ def _move_into_place(fs, tmp: str, dst: str, overwrite: bool, tag: str) -> None:
             fs.mv(old, dst, recursive=True)
         raise
     fs.rm(old, recursive=True)
+
+
+def _swap(fs: fsspec.AbstractFileSystem, staging: str, dst: str, names: list[str]) -> None:
+    """Replace the objects under ``dst`` by the complete dataset staged at ``staging``.
+
+    Deleting the old manifest is the commit point: from then on ``dst`` is incomplete
+    by definition until the new manifest is copied in, last. A failure before it
+    removes the staged dataset and leaves ``dst`` as it was; a failure after it is met
+    by finishing the commit once more (every step may be repeated): done, the run
+    succeeds (an interrupt is still reported); failing again, the error says where
+    the complete new dataset is.
+    """
+    manifest = posixpath.join(dst, MANIFEST)
+    committed = False
+    try:
+        fs.invalidate_cache()
+        old_manifest = fs.exists(manifest)
+        committed = True
+        if old_manifest:
+            fs.rm_file(manifest)
+        _finish_swap(fs, staging, dst, names)
+    except BaseException as first:
+        if not committed:
+            _remove(fs, staging, None)
+            raise
+        try:
+            _finish_swap(fs, staging, dst, names)
+        except Exception as exc:
+            raise OSError(
+                f"replacing {dst} failed after its old dataset was deleted; the complete "
+                f"new dataset is at {staging} ({type(exc).__name__})"
+            ) from exc
+        if not isinstance(first, Exception):
+            raise  # an interrupt: reported as such, though the new dataset is complete
+
+
+def _finish_swap(fs: fsspec.AbstractFileSystem, staging: str, dst: str, names: list[str]):
+    fs.invalidate_cache()
+    old = fs.find(dst)
+    if old:
+        fs.rm(old)
+    # Server-side copies, many at a time; the manifest last.
+    fs.copy([posixpath.join(staging, n) for n in names], [posixpath.join(dst, n) for n in names])
+    fs.copy(posixpath.join(staging, MANIFEST), posixpath.join(dst, MANIFEST))
+    fs.rm(staging, recursive=True)
+
+
+def _remove_stale(fs: fsspec.AbstractFileSystem, parent: str, name: str) -> None:
+    """Remove the staging prefixes beside ``dst`` that killed runs left (object stores).
+
+    Runs only after this run's commit: whatever staged there is no longer wanted.
+    """
+    pattern = posixpath.join(parent, f".{glob.escape(name)}.mixupy-tmp-*")
+    with contextlib.suppress(OSError):
+        fs.invalidate_cache()
+        for stale in fs.glob(pattern):
+            log.info("removing %s, left by a run that did not finish", stale)
+            fs.rm(stale, recursive=True)

@@ -34,7 +34,7 @@ from ._cluster import as_current, auto_blocksize, resolve_client
 from ._commit import Destination
 from ._dask_route import mixup_dask
 from ._source import ParquetSource, Source
-from ._validation import JOB_RULES, arguments, check_rows, validate
+from ._validation import JOB_RULES, Optional, Options, arguments, check_rows, validate
 
 SeedLike = int | Sequence[int] | np.random.SeedSequence | None
 Progress = Callable[[Any], None]
@@ -108,6 +108,7 @@ def _open(
     storage_options: Any,
     blocksize: Any,
     progress: Any = None,
+    dst_storage_options: Any = None,
 ) -> tuple[ParquetSource, Destination, int | None]:
     """The job's own parameters, the source's footers and the destination, checked."""
     p = validate(
@@ -119,8 +120,11 @@ def _open(
         progress=progress,
     )
     options = dict(p["storage_options"] or {})
+    # The destination's own options, if given, else the source's (the same rule).
+    given = Optional(Options())("dst_storage_options", dst_storage_options)
+    dst_options = options if given is None else dict(given)
     source = ParquetSource.open(src, p["columns"], options)
-    destination = Destination.check(dst, options, p["overwrite"], source)
+    destination = Destination.check(dst, dst_options, p["overwrite"], source)
     return source, destination, p["blocksize"]
 
 
@@ -177,6 +181,7 @@ def plan(
     storage_options: dict[str, Any] | None = None,
     blocksize: int | None = None,
     progress: Progress | None = None,
+    dst_storage_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> Job:
     """The job of ``augment_parquet`` (``function="mixup"``) or ``augment_series_parquet``
@@ -186,7 +191,7 @@ def plan(
     ``mixup_series``); its defaults fill the rest.
     """
     source, destination, blocksize = _open(
-        src, dst, columns, overwrite, storage_options, blocksize, progress
+        src, dst, columns, overwrite, storage_options, blocksize, progress, dst_storage_options
     )
     options["seed"] = _fixed(options.get("seed"))
     build: Build
@@ -234,6 +239,7 @@ def augment_parquet(
     storage_options: dict[str, Any] | None = None,
     blocksize: int | None = None,
     progress: Progress | None = None,
+    dst_storage_options: dict[str, Any] | None = None,
 ) -> AugmentSummary:
     """Mixup a Parquet dataset into a new Parquet dataset, out of core.
 
@@ -250,7 +256,9 @@ def augment_parquet(
         A Parquet file or dataset directory; any fsspec URL (``s3://...``) or path.
     dst : str
         The output dataset directory, which must not exist (see ``overwrite``) and
-        must not be ``src`` or inside it; its parent directory must exist.
+        must not be ``src`` or inside it; its parent directory (on an object store:
+        its bucket) must exist. Its ``_SUCCESS`` manifest (files, row counts, seed,
+        versions) is written last: without it the dataset is incomplete.
     alpha, concat, batch_size, seed, labels, within_class, label_preserving
         As for :func:`mixupy_dask.mixup`. With ``seed=None`` fresh entropy is drawn
         and reported in the summary and the output's metadata.
@@ -262,8 +270,13 @@ def augment_parquet(
         Run on this cluster; by default on the current default client, and without
         one on Dask's local threaded scheduler.
     storage_options : dict, optional
-        fsspec options for ``src`` and ``dst`` (credentials, endpoints); never written
-        into the output.
+        fsspec options for ``src``, and for ``dst`` unless ``dst_storage_options`` is
+        given: credentials, endpoints, e.g. ``{"key": ..., "secret": ...,
+        "client_kwargs": {"endpoint_url": "http://127.0.0.1:9000"}}`` for S3. Without
+        them the filesystem reads its own configuration (for S3 the ``AWS_*``
+        environment variables, ``AWS_ENDPOINT_URL`` included). They reach the workers
+        inside the task graph; they are never written into the output, the manifest,
+        the summary or an error message.
     blocksize : int, optional
         Target uncompressed bytes per partition; partitions are whole row groups.
         Default: 1/64 of the memory per worker thread of the cluster, at most 64 MiB
@@ -271,6 +284,9 @@ def augment_parquet(
     progress : callable, optional
         Called with the futures of each pass when running on a cluster, e.g.
         ``distributed.progress`` for Dask's progress bar.
+    dst_storage_options : dict, optional
+        fsspec options for ``dst`` when they differ from ``storage_options`` (another
+        store, other credentials); default: ``storage_options``.
 
     Returns
     -------
@@ -322,14 +338,15 @@ def augment_series_parquet(
     storage_options: dict[str, Any] | None = None,
     blocksize: int | None = None,
     progress: Progress | None = None,
+    dst_storage_options: dict[str, Any] | None = None,
 ) -> AugmentSummary:
     """Mix the series of a long-format Parquet dataset into a new Parquet dataset.
 
     The Parquet edge of :func:`mixupy_dask.mixup_series`, out of core, on the same
     job as :func:`mixupy_dask.augment_parquet`: the source is read by row groups
-    (twice: once to count each series' rows, once to mix), the output is written
-    beside ``dst`` and moved into place when complete, and the source is never
-    touched. Output rows equal ``mixup_series(pandas.read_parquet(src), ...)`` bit
+    (twice: once to count each series' rows, once to mix), the output is committed
+    to ``dst`` all or nothing with its ``_SUCCESS`` manifest last, and the source is
+    never touched. Output rows equal ``mixup_series(pandas.read_parquet(src), ...)`` bit
     for bit for the same seed.
 
     Parameters
@@ -341,7 +358,7 @@ def augment_series_parquet(
         drawn and reported in the summary and the output's metadata.
     columns : list of str, optional
         Columns to read (default: all); must include ``series`` and ``time``.
-    overwrite, client, storage_options, blocksize, progress
+    overwrite, client, storage_options, blocksize, progress, dst_storage_options
         As for :func:`mixupy_dask.augment_parquet`.
 
     Returns

@@ -12,6 +12,7 @@ and exit with status 2; anything else exits with status 1.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -126,6 +127,60 @@ _OUTPUT_OPTIONS = _options(
     ),
 )
 
+
+class _StorageOption(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
+    """One fsspec storage option, ``KEY=VALUE``; the value is read as JSON where it is
+    JSON (``true``, ``3``, ``{"endpoint_url": "http://..."}``) and is a string otherwise.
+
+    Messages never show the value: it may be a credential.
+    """
+
+    name = "key=value"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        key, sep, text = str(value).partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            self.fail("expected KEY=VALUE with KEY an option name, e.g. anon=true", param, ctx)
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = text
+        return key, parsed
+
+
+#: Storage options for SRC and DST, and for DST alone.
+_STORAGE_OPTIONS = _options(
+    click.option(
+        "--storage-option",
+        type=_StorageOption(),
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="fsspec option for SRC and DST, repeatable, e.g. "
+        '\'client_kwargs={"endpoint_url": "http://127.0.0.1:9000"}\' (values are JSON '
+        "where they parse). Without any, the filesystem reads its own settings, such as "
+        "the AWS_* environment variables.",
+    ),
+    click.option(
+        "--dst-storage-option",
+        type=_StorageOption(),
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="fsspec option for DST alone, repeatable; if any is given, DST uses these "
+        "instead of --storage-option.",
+    ),
+)
+
+
+def _storage(options: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Pop the repeated ``KEY=VALUE`` options: (for SRC and DST, for DST alone), each a
+    dict (a later key wins) or None when not given."""
+    both, dst = options.pop("storage_option"), options.pop("dst_storage_option")
+    return (dict(both) if both else None), (dict(dst) if dst else None)
+
+
 #: Where the work runs: ``connect``'s parameters, then --quiet.
 _CLUSTER_OPTIONS = _options(
     click.option(
@@ -176,6 +231,7 @@ def _augment(function: str, src: str, dst: str, options: dict[str, Any], done: s
     quiet = options.pop("quiet")
     for name in ("columns", "labels"):
         options[name] = _names(options[name])
+    options["storage_options"], options["dst_storage_options"] = _storage(options)
     job = plan(function, src, dst, **options)
     with connect(**cluster) as client:
         summary = job.run(client, _progress(quiet))
@@ -216,14 +272,16 @@ def cli() -> None:
 @click.option("--within-class", is_flag=True, help="Mix rows only with rows of the same class.")
 @click.option("--label-preserving", is_flag=True, help="Keep the left row's label; lambda >= 0.5.")
 @_OUTPUT_OPTIONS
+@_STORAGE_OPTIONS
 @_CLUSTER_OPTIONS
 def augment(src: str, dst: str, **options: Any) -> None:
     """Mix the rows of the Parquet file or dataset SRC into a new Parquet dataset DST.
 
-    SRC and DST are paths or fsspec URLs (s3://, gs://, ...). DST is written beside
-    itself under a hidden name and renamed into place when complete, so a failed run
-    leaves nothing behind. Without --scheduler or --scheduler-file the work runs on an
-    embedded local cluster.
+    SRC and DST are paths or fsspec URLs (s3://, gs://, ...). DST is complete once its
+    _SUCCESS manifest exists, written last; on a local disk DST is written under a
+    hidden name beside itself and renamed into place. A failed run leaves nothing
+    behind. Without --scheduler or --scheduler-file the work runs on an embedded local
+    cluster.
 
     \b
     Examples:
@@ -231,6 +289,8 @@ def augment(src: str, dst: str, **options: Any) -> None:
       mixupy-dask augment data/ out/ --batch-size 5e6 --columns x1,x2,y --overwrite
       mixupy-dask augment data/ out/ --workers 4 --memory-limit 2GB
       mixupy-dask augment s3://bucket/data s3://bucket/mixed --scheduler tcp://10.0.0.5:8786
+      mixupy-dask augment s3://bucket/data s3://bucket/mixed \\
+          --storage-option 'client_kwargs={"endpoint_url": "http://127.0.0.1:9000"}'
     """
     _augment("mixup", src, dst, options, "augmented")
 
@@ -265,6 +325,7 @@ def augment(src: str, dst: str, **options: Any) -> None:
 )
 @click.option("--labels", metavar="A,B,...", help="Series-level numeric label columns.")
 @_OUTPUT_OPTIONS
+@_STORAGE_OPTIONS
 @_CLUSTER_OPTIONS
 def augment_series(src: str, dst: str, **options: Any) -> None:
     """Mix whole time series of the long-format Parquet data SRC into a new dataset DST.
@@ -272,9 +333,8 @@ def augment_series(src: str, dst: str, **options: Any) -> None:
     SRC has one row per (series, time step). Each output series is a Dirichlet-weighted
     sum of K input series, ordered by time and aligned step by step (TSMixup); DST has
     the SERIES column (new ids 0, 1, ...), the TIME column (step 0, 1, ...) and the
-    value columns. DST is written under a hidden name and renamed into place when
-    complete. Without --scheduler or --scheduler-file the work runs on an embedded
-    local cluster.
+    value columns. DST is committed as by `augment`, its _SUCCESS manifest last.
+    Without --scheduler or --scheduler-file the work runs on an embedded local cluster.
 
     \b
     Examples:
@@ -299,6 +359,7 @@ def augment_series(src: str, dst: str, **options: Any) -> None:
 @click.option("--partitions", type=_COUNT, help="Number of files (default: sized like augment's).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace DST once the new data set is complete.")
+@_STORAGE_OPTIONS
 @_CLUSTER_OPTIONS
 def make_data(dst: str, **options: Any) -> None:
     """Write a synthetic Parquet dataset DST: normal features, optionally with classes.
@@ -313,7 +374,10 @@ def make_data(dst: str, **options: Any) -> None:
     """
     cluster = {name: options.pop(name) for name in _CLUSTER}
     quiet = options.pop("quiet")
-    Destination.check(dst, {}, options["overwrite"])  # before a cluster starts
+    # DST is make-data's only dataset: either option names its storage options.
+    both, own = _storage(options)
+    options["storage_options"] = own or both or {}
+    Destination.check(dst, options["storage_options"], options["overwrite"])  # before a cluster
     with connect(**cluster) as client:
         files = _datasets.make_data(dst, client=client, progress=_progress(quiet), **options)
     _say(quiet, f"wrote {options['rows']:,} rows x {options['columns']} columns ({files} files)")
