@@ -1,0 +1,713 @@
+"""Object stores for real: S3 through a real S3 API server on 127.0.0.1.
+
+moto's ``ThreadedMotoServer`` serves the S3 API from this process; everything else talks
+to it over HTTP with s3fs, as users talk to AWS or MinIO: the library in this process,
+the ``mixupy-dask`` command in subprocesses, the workers of an embedded cluster and of a
+real ``dask scheduler`` + ``dask worker`` cluster. Every result equals the pandas route
+bit for bit; the commit protocol (``_SUCCESS`` manifest last, files written in place,
+``--overwrite`` staged and swapped in) is checked in the store's own listings; faults are
+real signals to real processes, "mid-write" observed in the store, never timed.
+
+A recognisable secret is the credential of every run here, and is searched for in
+everything a run shows or writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from mixupy_dask import (
+    MixupError,
+    MixupTypeError,
+    NonFiniteError,
+    augment_parquet,
+    augment_series_parquet,
+    make_data,
+    mixup,
+    mixup_series,
+)
+
+from .cluster_utils import ENV, cli_command, real_cluster
+
+s3fs = pytest.importorskip("s3fs")
+moto_server = pytest.importorskip("moto.server")
+psutil = pytest.importorskip("psutil")  # a dependency of distributed
+
+#: The credentials of every run: moto accepts any, so the secret is only searched for.
+KEY = "mixupy-test-key"
+SECRET = "mixupy-SECRET-4f1c9e"
+SEED = 11
+#: Deadline for a run to reach the state a test waits for (a bound, not a measurement).
+DEADLINE = 150
+#: The fault tests' source: 96,000 x 8 float64 (6 MiB) in 8 files of 3 row groups; with
+#: BLOCKSIZE one partition per row group, so 24 files are written one after another.
+ROWS, FILES, ROW_GROUP = 96_000, 8, 4_000
+BLOCKSIZE = "256KiB"
+
+
+# --- the server, the store, and what the tests look at ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    """A real S3 API server on 127.0.0.1, on a free port, for the whole session."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def options(endpoint):
+    """storage_options as users pass them for MinIO or another S3 endpoint."""
+    return {"key": KEY, "secret": SECRET, "client_kwargs": {"endpoint_url": endpoint}}
+
+
+@pytest.fixture(scope="session")
+def aws_env(endpoint):
+    """The same, as the environment variables botocore reads."""
+    return {
+        "AWS_ACCESS_KEY_ID": KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+@pytest.fixture(scope="session")
+def fs(options):
+    """The tests' own view of the store (no listing cache shared with the library)."""
+    return s3fs.S3FileSystem(skip_instance_cache=True, **options)
+
+
+def new_bucket(fs) -> str:
+    name = f"b-{uuid.uuid4().hex[:12]}"
+    fs.mkdir(name)
+    return name
+
+
+@pytest.fixture
+def bucket(fs):
+    """A new, empty bucket for one test."""
+    return new_bucket(fs)
+
+
+def listing(fs, prefix: str) -> dict[str, tuple[int, str]]:
+    """Every object under ``prefix`` → (size, ETag), fresh from the server."""
+    fs.invalidate_cache()
+    return {
+        path: (info["size"], info["ETag"])
+        for path, info in fs.find(prefix, detail=True).items()
+        if info["type"] == "file"
+    }
+
+
+def contents(fs, prefix: str) -> dict[str, str]:
+    """Every object under ``prefix`` by name relative to it → sha256 of its bytes."""
+    return {
+        path[len(prefix) + 1 :]: hashlib.sha256(fs.cat_file(path)).hexdigest()
+        for path in listing(fs, prefix)
+    }
+
+
+def staging(fs, bucket: str) -> list[str]:
+    """Hidden temporary prefixes of any run in ``bucket``."""
+    fs.invalidate_cache()
+    return sorted(p for p in fs.find(bucket) if ".mixupy-" in p)
+
+
+def manifest(fs, dst: str) -> dict:
+    return json.loads(fs.cat_file(f"{dst}/_SUCCESS"))
+
+
+def assert_committed(fs, dst: str, frame: pd.DataFrame) -> dict:
+    """``dst`` is complete: its manifest lists exactly its Parquet files, with their row
+    counts (as in their footers) and sizes; nothing else is there."""
+    record = manifest(fs, dst)
+    objects = listing(fs, dst)
+    files = {path.rsplit("/", 1)[1]: size for path, (size, _) in objects.items()}
+    assert files.pop("_SUCCESS") > 0
+    assert {f["name"]: f["bytes"] for f in record["files"]} == files
+    for f in record["files"]:
+        with fs.open(f"{dst}/{f['name']}", "rb") as handle:
+            assert pq.ParquetFile(handle).metadata.num_rows == f["rows"]
+    assert record["rows"] == len(frame)
+    assert set(record["versions"]) >= {"mixupy_dask", "numpy", "pandas", "dask", "pyarrow"}
+    return record
+
+
+def assert_no_secret(*texts) -> None:
+    for text in texts:
+        if isinstance(text, bytes):
+            assert SECRET.encode() not in text
+        else:
+            assert SECRET not in str(text)
+
+
+def assert_no_secret_stored(fs, bucket: str) -> None:
+    """No object of ``bucket`` (data files' metadata, manifests) holds the secret."""
+    for path in listing(fs, bucket):
+        assert_no_secret(fs.cat_file(path))
+
+
+def read(dst: str, options) -> pd.DataFrame:
+    return pd.read_parquet(f"s3://{dst}", storage_options=options)
+
+
+def upload(fs, frame: pd.DataFrame, prefix: str, files: int, row_group: int) -> None:
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), files)):
+        buffer = io.BytesIO()
+        frame.iloc[rows].to_parquet(buffer, row_group_size=row_group)
+        fs.pipe_file(f"{prefix}/part.{i}.parquet", buffer.getvalue())
+
+
+def small_frame(n: int = 3_000) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    return pd.DataFrame(
+        {
+            "a": rng.standard_normal(n),
+            "b": rng.integers(0, 5, n),
+            "y": rng.choice(["cat", "dog", "eel"], n),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def small(fs):
+    """A small dataset on S3 (3 files, 6 row groups): (bucket, its prefix, the frame,
+    its objects' sizes and ETags when made)."""
+    name = new_bucket(fs)
+    frame = small_frame()
+    upload(fs, frame, f"{name}/src", files=3, row_group=500)
+    return name, f"{name}/src", frame, listing(fs, f"{name}/src")
+
+
+@pytest.fixture(scope="module")
+def faults(fs):
+    """The fault tests' source on S3: (bucket, prefix, frame, objects when made)."""
+    name = new_bucket(fs)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.standard_normal((ROWS, 8)), columns=[f"x{i}" for i in range(8)])
+    upload(fs, frame, f"{name}/src", files=FILES, row_group=ROW_GROUP)
+    return name, f"{name}/src", frame, listing(fs, f"{name}/src")
+
+
+@pytest.fixture(scope="module")
+def expected(faults):
+    """The pandas route's result for the fault tests' source."""
+    return mixup(faults[2], seed=SEED)
+
+
+@pytest.fixture(autouse=True)
+def sources_untouched(request, fs):
+    """Every run, failed, interrupted, killed or not, leaves its S3 source as it was made:
+    the same keys, sizes and ETags."""
+    yield
+    for name in ("small", "faults"):
+        if name in request.fixturenames:
+            _, src, _, made = request.getfixturevalue(name)
+            assert listing(fs, src) == made
+
+
+# --- the Python API, on the threaded scheduler and on worker processes -----------------
+
+
+@pytest.mark.parametrize("on", ["threads", "cluster"])
+def test_augment_parquet_s3_to_s3(small, fs, options, on, request, caplog):
+    """S3 to S3, as pandas would compute it, committed with its manifest; the workers of a
+    LocalCluster (processes without AWS settings) reach the store through the options
+    alone; nothing holds or shows the secret."""
+    bucket, src, frame, _ = small
+    client = request.getfixturevalue("cluster_client") if on == "cluster" else None
+    shown = []
+    dst = f"{bucket}/out-{on}"
+    with caplog.at_level(logging.DEBUG, logger="mixupy_dask"):
+        summary = augment_parquet(
+            f"s3://{src}",
+            f"s3://{dst}",
+            seed=SEED,
+            labels="y",
+            client=client,
+            blocksize=1,
+            storage_options=options,
+            progress=lambda futures: shown.append(repr(futures)),
+        )
+    expected = mixup(frame, seed=SEED, labels="y")
+    out = read(dst, options)
+    pd.testing.assert_frame_equal(out, expected, check_exact=True)
+    record = assert_committed(fs, dst, out)
+    assert summary.files_written == len(record["files"]) == 6
+    assert record["job"]["seed"] == SEED
+    assert record["job"]["source"] == f"s3://{src}"
+    assert "in place" in caplog.text  # a new S3 dataset is written where it stays
+    assert staging(fs, bucket) == []
+    assert shown if client else not shown
+    assert_no_secret(repr(summary), caplog.text, *shown)
+    assert_no_secret_stored(fs, bucket)
+
+
+def test_overwrite_keeps_the_old_dataset_until_the_new_is_complete(small, fs, options):
+    """``overwrite`` on S3: staged, then swapped in; the old files go, the staging too."""
+    bucket, src, frame, _ = small
+    dst = f"{bucket}/replaced"
+    upload(fs, frame[["a"]].iloc[:10], dst, files=2, row_group=5)
+    with pytest.raises(MixupError, match="already exists") as info:
+        augment_parquet(f"s3://{src}", f"s3://{dst}", seed=1, storage_options=options)
+    assert "no _SUCCESS manifest" in str(info.value)
+    summary = augment_parquet(
+        f"s3://{src}",
+        f"s3://{dst}",
+        seed=1,
+        columns=["a", "b"],
+        overwrite=True,
+        storage_options=options,
+    )
+    out = read(dst, options)
+    pd.testing.assert_frame_equal(out, mixup(frame[["a", "b"]], seed=1), check_exact=True)
+    assert_committed(fs, dst, out)
+    assert summary.files_written == 1
+    assert staging(fs, bucket) == []
+
+
+def test_separate_destination_options(small, fs, options, tmp_path):
+    """``dst_storage_options`` are the destination's alone: a dead endpoint there fails
+    at the destination, one in ``storage_options`` at the source (errors that name the
+    endpoint and path, not the secret); right ones on both sides (S3 to local) run."""
+    bucket, src, frame, _ = small
+    dead = {**options, "client_kwargs": {"endpoint_url": "http://127.0.0.1:9"},
+            "config_kwargs": {"retries": {"max_attempts": 1}}}  # fmt: skip
+    sides = [(options, dead, f"{bucket}/never"), (dead, options, src)]
+    for src_options, dst_options, named in sides:
+        with pytest.raises(Exception, match=r"127\.0\.0\.1:9") as info:
+            augment_parquet(
+                f"s3://{src}",
+                f"s3://{bucket}/never",
+                storage_options=src_options,
+                dst_storage_options=dst_options,
+            )
+        assert named in str(info.value)
+        assert_no_secret(info.value, info.getrepr())
+    assert not fs.exists(f"{bucket}/never")
+    dst = tmp_path / "local"
+    augment_parquet(
+        f"s3://{src}", str(dst), seed=2, labels="y", storage_options=options,
+        dst_storage_options={},
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(dst), mixup(frame, seed=2, labels="y"), check_exact=True
+    )
+    assert json.loads((dst / "_SUCCESS").read_text())["rows"] == len(frame)
+    with pytest.raises(MixupTypeError, match="storage_options") as info:
+        augment_parquet(f"s3://{src}", "s3://x/y", storage_options=[("secret", SECRET)])
+    assert_no_secret(info.value)
+
+
+def test_augment_series_parquet_and_make_data_on_s3(fs, options, bucket, cluster_client):
+    """The other two writers commit to S3 the same way, with the same bits as locally."""
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(5, 30, 40)
+    long = pd.DataFrame(
+        {
+            "id": np.repeat(np.arange(40), lengths),
+            "t": np.concatenate([np.arange(n) for n in lengths]),
+            "v": rng.standard_normal(lengths.sum()),
+        }
+    )
+    upload(fs, long, f"{bucket}/long", files=2, row_group=200)
+    summary = augment_series_parquet(
+        f"s3://{bucket}/long", f"s3://{bucket}/mixed", series="id", time="t", k=3,
+        seed=SEED, client=cluster_client, storage_options=options,
+    )  # fmt: skip
+    expected = mixup_series(long, series="id", time="t", k=3, seed=SEED)
+    out = read(f"{bucket}/mixed", options)
+    pd.testing.assert_frame_equal(out, expected, check_exact=True)
+    assert_committed(fs, f"{bucket}/mixed", out)
+    assert summary.rows_out == len(out)
+
+    files = make_data(
+        f"s3://{bucket}/made", 2_000, 3, classes=2, partitions=3, seed=4,
+        client=cluster_client, storage_options=options,
+    )  # fmt: skip
+    made = read(f"{bucket}/made", options)
+    assert files == 3
+    record = assert_committed(fs, f"{bucket}/made", made)
+    assert record["job"] == {"rows": 2_000, "columns": 3, "classes": 2, "seed": 4}
+    assert staging(fs, bucket) == []
+    assert_no_secret_stored(fs, bucket)
+
+
+def test_failed_run_removes_what_it_wrote(fs, options, bucket, cluster_client):
+    """A non-finite value found by a task after others wrote their files: the error
+    names the column, not the secret, and the destination is left absent."""
+    frame = pd.DataFrame({"a": np.arange(3_000.0), "b": np.ones(3_000)})
+    frame.loc[2_900, "b"] = np.inf  # in the last file: its task fails after others wrote
+    upload(fs, frame, f"{bucket}/src", files=6, row_group=500)
+    with pytest.raises(NonFiniteError, match="'b'") as info:
+        augment_parquet(
+            f"s3://{bucket}/src", f"s3://{bucket}/out", seed=1, blocksize=1,
+            client=cluster_client, storage_options=options,
+        )  # fmt: skip
+    assert_no_secret(info.value)
+    assert listing(fs, f"{bucket}/out") == {}
+    assert staging(fs, bucket) == []
+
+
+# --- the command, on an embedded cluster ------------------------------------------------
+
+
+def option_args(options: dict, flag: str = "--storage-option") -> list[str]:
+    """``options`` as repeated ``--storage-option KEY=VALUE`` (JSON values as JSON)."""
+    args = []
+    for key, value in options.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        args += [flag, f"{key}={text}"]
+    return args
+
+
+def run(*args, cwd, env: dict | None = None, timeout: float = 240):
+    """Run ``mixupy-dask ARGS`` to completion with extra environment variables."""
+    return subprocess.run(
+        cli_command(*args), cwd=cwd, env={**ENV, **(env or {})}, capture_output=True,
+        text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def start(*args, cwd, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        cli_command(*args), cwd=cwd, env={**ENV, **(env or {})}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+EMBEDDED = ["--workers", "1", "--threads-per-worker", "2"]
+
+
+def test_cli_augment_with_storage_options(small, fs, options, tmp_path):
+    """``--storage-option`` (a JSON ``client_kwargs`` among them) for SRC and
+    ``--dst-storage-option`` for DST; the summary and the output show no secret."""
+    bucket, src, frame, _ = small
+    dst = f"{bucket}/cli"
+    result = run(
+        "augment", f"s3://{src}", f"s3://{dst}", "--seed", SEED, "--labels", "y",
+        *option_args(options), *option_args(options, "--dst-storage-option"), *EMBEDDED,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"at s3://{dst}" in result.stdout
+    out = read(dst, options)
+    pd.testing.assert_frame_equal(out, mixup(frame, seed=SEED, labels="y"), check_exact=True)
+    assert_committed(fs, dst, out)
+    assert_no_secret(result.stdout, result.stderr)
+    assert_no_secret_stored(fs, bucket)
+
+
+def test_cli_series_and_make_data_with_environment_credentials(fs, options, aws_env, tmp_path):
+    """No option at all: the key, secret and endpoint come from ``AWS_*`` variables, in
+    the command and in its embedded cluster's workers."""
+    bucket = new_bucket(fs)
+    result = run(
+        "make-data", f"s3://{bucket}/made", "--rows", "3000", "--columns", "2",
+        "--partitions", "3", "--seed", "2", *EMBEDDED, cwd=tmp_path, env=aws_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    made = read(f"{bucket}/made", options)
+    make_data(str(tmp_path / "local"), 3000, 2, partitions=3, seed=2)
+    pd.testing.assert_frame_equal(made, pd.read_parquet(tmp_path / "local"), check_exact=True)
+    assert_committed(fs, f"{bucket}/made", made)
+
+    long = made.assign(id=np.arange(3000) % 50, t=np.arange(3000) // 50)
+    upload(fs, long, f"{bucket}/long", files=2, row_group=500)
+    result = run(
+        "augment-series", f"s3://{bucket}/long", f"s3://{bucket}/mixed", "--series", "id",
+        "--time", "t", "--k", "3", "--seed", SEED, "--quiet", *EMBEDDED, cwd=tmp_path,
+        env=aws_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = read(f"{bucket}/mixed", options)
+    expected = mixup_series(long, series="id", time="t", k=3, seed=SEED)
+    pd.testing.assert_frame_equal(out, expected, check_exact=True)
+    assert_committed(fs, f"{bucket}/mixed", out)
+    assert_no_secret(result.stdout, result.stderr)
+    assert_no_secret_stored(fs, bucket)
+
+
+@pytest.mark.parametrize(
+    "given", [SECRET, f"={SECRET}", f"not a key={SECRET}"], ids=["no-key", "empty", "bad-key"]
+)
+def test_cli_bad_storage_option_is_not_echoed(given, tmp_path):
+    result = run("augment", "s3://b/src", "s3://b/dst", "--storage-option", given, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "KEY=VALUE" in error
+    assert "Traceback" not in result.stderr
+    assert_no_secret(result.stdout, result.stderr)
+
+
+# --- faults on the object store ---------------------------------------------------------
+
+
+def wait_until(proc: subprocess.Popen, condition, what: str):
+    """Poll ``condition()`` until it returns something truthy, while ``proc`` runs."""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            _, err = proc.communicate()
+            pytest.fail(f"the run ended (status {proc.returncode}) before {what}:\n{err}")
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    pytest.fail(f"not seen within {DEADLINE} s: {what}")
+
+
+def first_file(fs, bucket: str, under: str):
+    """A function finding a first Parquet object written under ``bucket/under``."""
+
+    def find() -> list[str]:
+        fs.invalidate_cache()
+        prefix = f"{bucket}/{under}"
+        return [p for p in fs.find(bucket) if p.startswith(prefix) and p.endswith(".parquet")]
+
+    return find
+
+
+def old_dataset(fs, dst: str) -> dict:
+    """A small complete dataset at ``dst`` to be replaced: its objects when made."""
+    upload(fs, pd.DataFrame({"old": [1.0, 2.0, 3.0]}), dst, files=1, row_group=3)
+    fs.pipe_file(f"{dst}/_SUCCESS", b"{}")
+    return listing(fs, dst)
+
+
+def still_running(processes: list) -> list:
+    alive = []
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+    return alive
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "status", "message", "existing"),
+    [(signal.SIGINT, 130, "error: interrupted", False),
+     (signal.SIGTERM, 143, "error: terminated", True)],
+    ids=["SIGINT-new-dst", "SIGTERM-overwrite"],
+)  # fmt: skip
+def test_interrupted_run_on_s3(
+    faults, expected, fs, options, aws_env, tmp_path, signum, status, message, existing
+):
+    """Signalled once its first file is in the store: 128 + the signal, no manifest, no
+    file of the run left (a new ``dst`` absent, an old one unchanged: keys, sizes,
+    ETags), the workers gone; a re-run gives the undisturbed result."""
+    bucket, src, _, _ = faults
+    dst = f"{bucket}/interrupted-{signum}"
+    name = dst.rsplit("/", 1)[1]
+    before = old_dataset(fs, dst) if existing else {}
+    flags = ["--seed", SEED, "--quiet", *(["--overwrite"] if existing else [])]
+    proc = start("augment", f"s3://{src}", f"s3://{dst}", *flags, *EMBEDDED, "--blocksize",
+                 BLOCKSIZE, cwd=tmp_path, env=aws_env)  # fmt: skip
+    try:
+        under = f".{name}.mixupy-tmp-" if existing else f"{name}/"
+        wait_until(proc, first_file(fs, bucket, under), "a first output file")
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=DEADLINE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == status, err
+    assert "Traceback" not in err, err
+    assert message in err.splitlines(), err
+    assert_no_secret(out, err)
+    assert listing(fs, dst) == before  # nothing new, and no manifest of this run
+    assert staging(fs, bucket) == []
+    assert children
+    deadline = time.monotonic() + 30
+    while still_running(children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert still_running(children) == []
+
+    result = run("augment", f"s3://{src}", f"s3://{dst}", *flags, "--workers", "2",
+                 "--threads-per-worker", "1", cwd=tmp_path, env=aws_env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = read(dst, options)
+    pd.testing.assert_frame_equal(out, expected, check_exact=True)
+    assert_committed(fs, dst, out)
+    assert staging(fs, bucket) == []
+
+
+# --- a real `dask scheduler` + `dask worker` cluster ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, aws_env):
+    """A scheduler and two ``dask worker`` processes, started (and, after a worker is
+    killed, restarted) with the ``AWS_*`` variables: workers configured as on AWS."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in aws_env.items():
+            patch.setenv(name, value)
+        with real_cluster(tmp_path_factory.mktemp("s3-cluster")) as cluster:
+            yield cluster
+
+
+def on_cluster(cluster, *args) -> list:
+    return [*args, "--seed", SEED, "--blocksize", BLOCKSIZE, "--quiet",
+            "--scheduler-file", cluster.scheduler_file]  # fmt: skip
+
+
+def cluster_log(cluster) -> str:
+    cluster.logs.flush()
+    return (cluster.base / "cluster.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def undisturbed(cluster, faults, expected, fs, options, aws_env, tmp_path_factory):
+    """The README's example: S3 to S3 on a real cluster, with the endpoint and the
+    credentials in the environment only. Returns its objects' contents."""
+    bucket, src, _, _ = faults
+    dst = f"{bucket}/undisturbed"
+    result = run(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}"),
+                 cwd=tmp_path_factory.mktemp("undisturbed"), env=aws_env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = read(dst, options)
+    pd.testing.assert_frame_equal(out, expected, check_exact=True)
+    assert_committed(fs, dst, out)
+    assert_no_secret(result.stdout, result.stderr, cluster_log(cluster))
+    return contents(fs, dst)
+
+
+def wait_idle(cluster) -> None:
+    """Until the scheduler holds no task: a killed client's tasks have all ended."""
+
+    def tasks(dask_scheduler) -> int:  # pickled by value: not importable by the scheduler
+        return len(dask_scheduler.tasks)
+
+    with cluster.client() as client:
+        deadline = time.monotonic() + DEADLINE
+        while client.run_on_scheduler(tasks) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.run_on_scheduler(tasks) == 0
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_write_on_s3(cluster, faults, undisturbed, fs, aws_env, tmp_path):
+    """SIGKILL of the ``dask worker`` (nanny and worker) holding most results once the
+    first file is in the store: the run finishes on the survivor with the same objects,
+    byte for byte, manifest included."""
+    bucket, src, _, _ = faults
+    dst = f"{bucket}/worker-killed"
+    with cluster.client() as client:
+        client.wait_for_workers(2, timeout=60)
+        nanny_pids = client.run(os.getpid, nanny=True)
+        proc = start(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}"),
+                     cwd=tmp_path, env=aws_env)  # fmt: skip
+        try:
+            wait_until(proc, first_file(fs, bucket, "worker-killed/"), "a first output file")
+            held = client.has_what()
+            address = max(held, key=lambda worker: len(held[worker]))
+            [victim] = [p for p in cluster.workers if p.pid == nanny_pids[address]]
+            victim.kill()
+            victim.wait()
+            _, err = proc.communicate(timeout=DEADLINE)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, err
+        [removal] = [e for _, e in client.get_events(address) if e.get("action") == "remove-worker"]
+        assert not removal["expected"]
+        cluster.start_worker()  # two workers again for the tests that follow
+        client.wait_for_workers(2, timeout=60)
+    assert contents(fs, dst) == undisturbed
+    assert staging(fs, bucket) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("existing", [False, True], ids=["new-dst", "overwrite"])
+def test_client_killed_mid_write_on_s3(
+    cluster, faults, undisturbed, fs, options, aws_env, tmp_path, existing
+):
+    """SIGKILL of the command itself, which nothing can clean up after: a new ``dst`` has
+    no manifest and is refused as incomplete; an old one is untouched and readable beside
+    the stale staging prefix, which readers skip. The next ``--overwrite`` run gives the
+    undisturbed objects and removes the stale staging."""
+    bucket, src, _, _ = faults
+    name = f"client-killed-{existing}"
+    dst = f"{bucket}/{name}"
+    before = old_dataset(fs, dst) if existing else None
+    flags = ["--overwrite"] if existing else []
+    proc = start(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}", *flags),
+                 cwd=tmp_path, env=aws_env)  # fmt: skip
+    try:
+        under = f".{name}.mixupy-tmp-" if existing else f"{name}/"
+        wait_until(proc, first_file(fs, bucket, under), "a first output file")
+        proc.kill()
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    wait_idle(cluster)  # tasks that were running when the client died have finished
+    if existing:
+        assert listing(fs, dst) == before
+        pd.testing.assert_frame_equal(read(dst, options), pd.DataFrame({"old": [1.0, 2.0, 3.0]}))
+        assert staging(fs, bucket)  # left behind, hidden
+    else:
+        assert not fs.exists(f"{dst}/_SUCCESS")
+        result = run(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}"),
+                     cwd=tmp_path, env=aws_env)  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert "no _SUCCESS manifest" in result.stderr
+    result = run(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}", "--overwrite"),
+                 cwd=tmp_path, env=aws_env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert contents(fs, dst) == undisturbed
+    assert staging(fs, bucket) == []
+
+
+@pytest.mark.slow
+def test_failed_overwrite_on_s3_keeps_the_old_dataset(cluster, fs, options, aws_env, tmp_path):
+    """A non-finite value found mid-run fails an ``--overwrite`` run on the real cluster
+    with exit 2: the old dataset is complete and readable, the staging removed, and
+    neither the error nor the workers' logs show the secret."""
+    bucket = new_bucket(fs)
+    frame = pd.DataFrame({"a": np.arange(3_000.0), "b": np.ones(3_000)})
+    frame.loc[2_900, "b"] = np.inf
+    upload(fs, frame, f"{bucket}/src", files=6, row_group=500)
+    made = listing(fs, f"{bucket}/src")
+    before = old_dataset(fs, f"{bucket}/out")
+    result = run(
+        "augment", f"s3://{bucket}/src", f"s3://{bucket}/out", "--seed", "1", "--overwrite",
+        "--blocksize", "8kB", "--quiet", "--scheduler-file", cluster.scheduler_file,
+        *option_args(options), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "'b' (1)" in error, error
+    assert listing(fs, f"{bucket}/out") == before
+    pd.testing.assert_frame_equal(
+        read(f"{bucket}/out", options), pd.DataFrame({"old": [1.0, 2.0, 3.0]})
+    )
+    assert staging(fs, bucket) == []
+    assert listing(fs, f"{bucket}/src") == made
+    log = cluster_log(cluster)
+    assert "Compute Failed" in log  # the workers logged the failing task ...
+    assert_no_secret(result.stdout, result.stderr, log)  # ... and no credential
