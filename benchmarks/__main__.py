@@ -15,10 +15,10 @@ from typing import Any
 
 from dask.utils import parse_bytes
 
-from . import in_memory, parquet_route, peak_memory, report, variants
+from . import in_memory, object_store, parquet_route, peak_memory, report, variants
 from .timing import machine
 
-SECTIONS = ("in-memory", "memory", "variants", "parquet")
+SECTIONS = ("in-memory", "memory", "variants", "parquet", "s3")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
         "(default: 1GB, or 2MB with --quick).",
     )
     parser.add_argument(
+        "--s3-base-size",
+        default=None,
+        help="Object store: in-memory size of the 1x data set on the S3 API server "
+        "(default: 128MB, or 1MB with --quick).",
+    )
+    parser.add_argument(
         "--sections",
         default=",".join(SECTIONS),
         help=f"Comma-separated subset of: {', '.join(SECTIONS)}.",
@@ -69,6 +75,8 @@ def _noise(results: dict[str, Any]) -> dict[str, Any]:
             spreads.append((row, f"variant {row['variant']}"))
     for row in (results.get("parquet") or {}).get("results") or []:
         spreads.append((row, f"Parquet {row['method']} {row['scale']}x"))
+    for row in (results.get("object_store") or {}).get("results") or []:
+        spreads.append((row, f"{row['store']} {row['method']} {row['scale']}x"))
     if not spreads:
         return {"widest_spread": 0.0, "median_spread": 0.0, "where": "nothing timed"}
     values = sorted(((r["max"] - r["min"]) / r["median"], where) for r, where in spreads)
@@ -88,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         sizes, memory_sizes, variant_rows = [10**3, 10**4], [10**4], 10**4
         base = parse_bytes(args.base_size or "2MB")
+        s3_base = parse_bytes(args.s3_base_size or "1MB")
     else:
         sizes = [10**4, 10**5, 10**6] + ([10**7] if args.large else [])
         memory_sizes, variant_rows = [10**6] + ([10**7] if args.large else []), 10**6
         base = parse_bytes(args.base_size or "1GB")
+        s3_base = parse_bytes(args.s3_base_size or "128MB")
 
     def log(message: str) -> None:
         print(message, flush=True)
@@ -113,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
             os.makedirs(args.workdir, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="mixupy-bench-", dir=args.workdir) as work:
             results["parquet"] = parquet_route.run(base, args.repeats, work, log)
+    if "s3" in sections:
+        if args.workdir:
+            os.makedirs(args.workdir, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="mixupy-bench-s3-", dir=args.workdir) as work:
+            results["object_store"] = object_store.run(s3_base, args.repeats, work, log)
     results["load_average_after"] = machine()["load_average"]
     results["targets"] = report.targets(results)
     results["noise"] = _noise(results)
