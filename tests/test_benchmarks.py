@@ -86,6 +86,21 @@ def test_json_holds_every_figure_with_machine_facts(quick_run):
         ours[0]["rows"] // ours[0]["scale"] * s for s in (1, 2, 4)
     ]
 
+    store = results["object_store"]["results"]
+    methods = ("parquet copy", "mixupy_dask", "mixupy_dask overwrite")
+    assert {(r["store"], r["method"], r["scale"]) for r in store} == {
+        (where, m, s) for where in ("local", "s3") for m in methods for s in (1, 4)
+    }
+    for row in store:
+        _timed(row)
+        if row["method"] == "parquet copy":
+            assert "commit_share" not in row
+        else:  # measured by the library in the same runs
+            assert 0 < row["commit_share"] < 1
+            expected = {"local": "rename", "s3": "in place"}[row["store"]]
+            assert row["commit_mode"] == ("swap" if "overwrite" in row["method"] and
+                                          row["store"] == "s3" else expected)  # fmt: skip
+
     for peak in results["peak_memory"]:
         assert peak["tracemalloc_peak_over_input"] > 0
     for variant in results["variants"]:
@@ -101,7 +116,8 @@ def test_markdown_has_a_table_per_section(quick_run):
     out, _ = quick_run
     text = (out / "results.md").read_text()
     results = json.loads((out / "results.json").read_text())
-    for heading in ("## Targets", "## In-memory route", "## Parquet to Parquet", "## Variants"):
+    for heading in ("## Targets", "## In-memory route", "## Parquet to Parquet", "## Variants",
+                    "## Object store"):  # fmt: skip
         assert heading in text
     for n in {r["rows"] for r in results["in_memory"]}:
         assert f"\n| {n:,} | " in text
