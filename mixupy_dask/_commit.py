@@ -41,7 +41,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dask
@@ -97,7 +97,8 @@ class Destination:
     path: str
     url: str
     overwrite: bool
-    storage_options: dict[str, Any]
+    # Credentials: kept out of the repr (of this and of every Job holding it).
+    storage_options: dict[str, Any] = field(repr=False)
 
     @classmethod
     def check(

@@ -40,6 +40,7 @@ from mixupy_dask import (
     mixup,
     mixup_series,
 )
+from mixupy_dask._job import plan_rows
 
 from .cluster_utils import ENV, cli_command, real_cluster
 
@@ -258,7 +259,8 @@ def test_augment_parquet_s3_to_s3(small, fs, options, on, request, caplog):
     assert "in place" in caplog.text  # a new S3 dataset is written where it stays
     assert staging(fs, bucket) == []
     assert shown if client else not shown
-    assert_no_secret(repr(summary), caplog.text, *shown)
+    job = plan_rows(f"s3://{src}", f"s3://{bucket}/planned", labels="y", storage_options=options)
+    assert_no_secret(repr(summary), repr(job), caplog.text, *shown)
     assert_no_secret_stored(fs, bucket)
 
 
