@@ -189,28 +189,30 @@ def _write(
     # files back in output order.
     names = [f"part.{i:0{width}d}.parquet" for i in range(frame.npartitions)]
     custom = {METADATA_KEY: json.dumps(metadata).encode()} if metadata else None
-    write = frame.to_parquet(
-        fs.unstrip_protocol(target),
-        engine="pyarrow",
-        compression="snappy",
-        write_index=False,
-        write_metadata_file=False,
-        name_function=lambda i: names[i],
-        custom_metadata=custom,
-        storage_options=destination.storage_options,
-        # Mixed values are all distinct, so a dictionary never pays for float columns:
-        # trying one made writing 2.6x slower and files 20 % larger (8 MiB of float64,
-        # pyarrow 26). Other columns (make-data's labels) keep it: a categorical's
-        # categories round-trip through it in their order.
-        use_dictionary=[str(c) for c, t in frame.dtypes.items() if not is_float_dtype(t)],
-        compute=False,
-    )
-    # Each file's row count for the manifest, from the same partitions as the write
-    # (computed together, so each partition is computed once).
-    lengths = frame.map_partitions(_length, meta=pd.Series([], dtype="int64"))
     start = time.perf_counter()
     run = _Run(client)
     try:
+        # Inside the clean-up's reach: building the write already creates the directory
+        # on local disks.
+        write = frame.to_parquet(
+            fs.unstrip_protocol(target),
+            engine="pyarrow",
+            compression="snappy",
+            write_index=False,
+            write_metadata_file=False,
+            name_function=lambda i: names[i],
+            custom_metadata=custom,
+            storage_options=destination.storage_options,
+            # Mixed values are all distinct, so a dictionary never pays for float
+            # columns: trying one made writing 2.6x slower and files 20 % larger (8 MiB
+            # of float64, pyarrow 26). Other columns (make-data's labels) keep it: a
+            # categorical's categories round-trip through it in their order.
+            use_dictionary=[str(c) for c, t in frame.dtypes.items() if not is_float_dtype(t)],
+            compute=False,
+        )
+        # Each file's row count for the manifest, from the same partitions as the write
+        # (computed together, so each partition is computed once).
+        lengths = frame.map_partitions(_length, meta=pd.Series([], dtype="int64"))
         rows = run.compute(write, lengths, progress)
         written = time.perf_counter()
         manifest = _manifest(fs, target, names, rows, metadata, destination.url)
