@@ -40,9 +40,9 @@ from mixupy_dask import (
     mixup,
     mixup_series,
 )
-from mixupy_dask._job import plan_rows
+from mixupy_dask._job import plan
 
-from .cluster_utils import ENV, cli_command, real_cluster
+from .helpers import ENV, cli_command, real_cluster
 
 s3fs = pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -259,7 +259,9 @@ def test_augment_parquet_s3_to_s3(small, fs, options, on, request, caplog):
     assert "in place" in caplog.text  # a new S3 dataset is written where it stays
     assert staging(fs, bucket) == []
     assert shown if client else not shown
-    job = plan_rows(f"s3://{src}", f"s3://{bucket}/planned", labels="y", storage_options=options)
+    job = plan(
+        "mixup", f"s3://{src}", f"s3://{bucket}/planned", labels="y", storage_options=options
+    )
     assert_no_secret(repr(summary), repr(job), caplog.text, *shown)
     assert_no_secret_stored(fs, bucket)
 
