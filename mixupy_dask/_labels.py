@@ -56,6 +56,16 @@ class Labels:
             return self.block
         return tuple(f"{self.column}_{c}" for c in self.categories)
 
+    @property
+    def classes(self) -> tuple:
+        """The classes in class order: a class column's categories, a block's columns."""
+        return self.block if self.column is None else self.categories
+
+    @property
+    def name(self) -> str:
+        """What the labels are called in errors: the class column, or the block."""
+        return str(self.column) if self.column is not None else ", ".join(map(str, self.block))
+
     def with_categories(self, observed: Sequence) -> Labels:
         """Fix the categories from the distinct values seen in the data (sorted)."""
         try:
