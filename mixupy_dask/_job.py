@@ -32,7 +32,7 @@ import pyarrow as pa
 from . import _mixup, _series
 from ._cluster import as_current, auto_blocksize, resolve_client
 from ._commit import Destination
-from ._dask_route import mixup_dask
+from ._dask_route import planned
 from ._source import ParquetSource, Source
 from ._validation import JOB_RULES, check_rows, validate
 
@@ -57,6 +57,9 @@ class AugmentSummary:
         so passing it back as ``seed`` reproduces the output bit for bit.
     dst : str
         The destination dataset.
+    classes : tuple of (class, rows in, mixed rows, rows out), optional
+        Rows per class, when rows were made per class (a dict ``batch_size`` or a
+        ``sampling_strategy``); rows out count the originals too with ``concat``.
     """
 
     rows_in: int
@@ -65,10 +68,12 @@ class AugmentSummary:
     seconds: float
     seed: Any
     dst: str
+    classes: tuple[tuple[Any, int, int, int], ...] | None = None
 
 
-#: Builds the lazy result from the source on the (current) client: (frame, rows out).
-Build = Callable[[Source, Any, Progress | None], tuple[dd.DataFrame, int]]
+#: Builds the lazy result from the source on the (current) client:
+#: (frame, rows out, rows per class or None).
+Build = Callable[[Source, Any, Progress | None], tuple[dd.DataFrame, int, Any]]
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ class Job:
         client = resolve_client(client)
         source = self.source.source(self.blocksize or auto_blocksize(client))
         with as_current(client):
-            frame, rows_out = self.build(source, client, progress)
+            frame, rows_out, classes = self.build(source, client, progress)
         files = self.destination.write(frame, self.metadata, client, progress)
         return AugmentSummary(
             rows_in=self.source.rows,
@@ -97,6 +102,7 @@ class Job:
             seconds=time.perf_counter() - start,
             seed=self.seed,
             dst=self.destination.url,
+            classes=classes,
         )
 
 
@@ -178,6 +184,7 @@ def plan_rows(
     labels: Hashable | Sequence[Hashable] | None = None,
     within_class: bool = False,
     label_preserving: bool = False,
+    sampling_strategy: Any = None,
     columns: Sequence[str] | None = None,
     overwrite: bool = False,
     storage_options: dict[str, Any] | None = None,
@@ -201,12 +208,17 @@ def plan_rows(
         "labels": labels,
         "within_class": within_class,
         "label_preserving": label_preserving,
+        "sampling_strategy": sampling_strategy,
     }
     call = _mixup.prepare(source.meta, **options)
-    rows_out = call.rows_out(source.rows)
+    rows_out = call.rows_out(source.rows)  # None until the label pass counts the classes
 
-    def build(data: Source, client: Any, progress: Progress | None) -> tuple[dd.DataFrame, int]:
-        return mixup_dask(data, call), rows_out
+    def build(data: Source, client: Any, progress: Progress | None):
+        frame, plan, labels = planned(data, call)
+        if not call.per_class:
+            return frame, rows_out, None
+        table = plan.class_table(labels.classes, call.concat)
+        return frame, sum(row[3] for row in table), table
 
     return Job(
         source, destination, build, options["seed"], _metadata("mixup", source, options), blocksize
@@ -247,8 +259,8 @@ def plan_series(
     }
     call = _series.prepare(source.meta, **options)
 
-    def build(data: Source, client: Any, progress: Progress | None) -> tuple[dd.DataFrame, int]:
-        return _series.mix_dask(data, call, client, progress)
+    def build(data: Source, client: Any, progress: Progress | None):
+        return (*_series.mix_dask(data, call, client, progress), None)
 
     return Job(
         source,
@@ -271,6 +283,7 @@ def augment_parquet(
     labels: Hashable | Sequence[Hashable] | None = None,
     within_class: bool = False,
     label_preserving: bool = False,
+    sampling_strategy: Any = None,
     columns: Sequence[str] | None = None,
     overwrite: bool = False,
     client: Any = None,
@@ -297,6 +310,10 @@ def augment_parquet(
     alpha, concat, batch_size, seed, labels, within_class, label_preserving
         As for :func:`mixupy_dask.mixup`. With ``seed=None`` fresh entropy is drawn
         and reported in the summary and the output's metadata.
+    sampling_strategy : str, float, dict or callable, optional
+        As for :func:`mixupy_dask.mixup`: rows per class from the class counts of the
+        one pass over the label column, which runs on ``client``. The summary's
+        ``classes`` gives the rows per class before and after.
     columns : list of str, optional
         Columns to read and mix (default: all).
     overwrite : bool, default False
@@ -353,6 +370,7 @@ def augment_parquet(
         labels=labels,
         within_class=within_class,
         label_preserving=label_preserving,
+        sampling_strategy=sampling_strategy,
         columns=columns,
         overwrite=overwrite,
         storage_options=storage_options,

@@ -12,6 +12,7 @@ and exit with status 2; anything else exits with status 1.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -26,6 +27,7 @@ import pandas as pd
 from dask.utils import format_bytes, parse_bytes
 
 from . import __version__, _datasets
+from ._balancing import STRATEGIES, ClassNames
 from ._cluster import connect
 from ._commit import Destination
 from ._job import AugmentSummary, Job, plan_rows, plan_series
@@ -74,6 +76,71 @@ class _Count(click.ParamType):
         if number < 1:
             self.fail(f"{value!r} must be at least 1", param, ctx)
         return number
+
+
+def _class_rows(text: str) -> ClassNames | None:
+    """``a:500,b:300`` or JSON ``{"a": 500}`` as rows per class, keyed by the classes'
+    text; None if ``text`` is not of either form."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            pairs = list(json.loads(text).items())
+        except (ValueError, AttributeError):
+            return None
+    elif ":" in text:
+        pairs = [item.rsplit(":", 1) for item in text.split(",") if item.strip()]
+    else:
+        return None
+    rows = ClassNames()
+    for key, value in pairs:
+        try:
+            number = float(str(value).strip().replace("_", ""))
+        except ValueError:
+            return None
+        if not number.is_integer():
+            return None
+        rows[str(key).strip()] = int(number)
+    return rows
+
+
+class _BatchSize(click.ParamType):
+    """A number of rows (``1e6``), or rows per class (``a:500,b:0`` or JSON)."""
+
+    name = "rows"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, dict)):
+            return value
+        if ":" in str(value):
+            rows = _class_rows(str(value))
+            if rows is None:
+                self.fail(f"{value!r} is not rows per class such as a:500,b:300", param, ctx)
+            return rows
+        return _Count().convert(value, param, ctx)
+
+
+class _Strategy(click.ParamType):
+    """``auto`` and the other strategy names, a ratio such as ``0.5``, or ``a:500,b:300``."""
+
+    name = "strategy"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        if value in STRATEGIES or value == "majority":
+            return value  # "majority" is refused by the library, in its own words
+        rows = _class_rows(value)
+        if rows is not None:
+            return rows
+        try:
+            return float(value)
+        except ValueError:
+            self.fail(
+                f"{value!r} is not one of {', '.join(STRATEGIES)}, a ratio such as 0.5 or "
+                f"rows per class after resampling such as a:500,b:300",
+                param,
+                ctx,
+            )
 
 
 class _Seed(click.ParamType):
@@ -180,6 +247,17 @@ def _report(quiet: bool, done: str, summary: AugmentSummary, dst: str) -> None:
     )
 
 
+def _class_report(quiet: bool, summary: AugmentSummary) -> None:
+    """Rows per class before and after, when rows were made per class."""
+    if not summary.classes:
+        return
+    width = max(5, *(len(str(c)) for c, *_ in summary.classes))
+    lines = [f"{'class':<{width}}  {'before':>12}  {'synthetic':>12}  {'after':>12}"]
+    for c, before, made, after in summary.classes:
+        lines.append(f"{c!s:<{width}}  {before:>12,}  {made:>12,}  {after:>12,}")
+    _say(quiet, "\n".join(lines))
+
+
 def _run(job: Job, cluster: dict[str, Any], quiet: bool) -> AugmentSummary:
     """Run a planned job on the cluster the options choose, with a progress bar."""
     with connect(**cluster) as client:
@@ -207,8 +285,9 @@ def cli() -> None:
 @click.option("--alpha", type=float, default=4.0, show_default=True, help="Beta(alpha, alpha).")
 @click.option(
     "--batch-size",
-    type=_Count(),
-    help="Number of mixed rows, any value >= 1 (default: as many as SRC has).",
+    type=_BatchSize(),
+    help="Number of mixed rows, any value >= 1 (default: as many as SRC has), or mixed rows "
+    "per class, e.g. a:500,b:0 (needs --labels).",
 )
 @click.option("--concat", is_flag=True, help="Write the original rows first, then the mixed rows.")
 @SEED_OPTION
@@ -216,6 +295,19 @@ def cli() -> None:
 @click.option("--labels", metavar="A,B,...", help="Label column(s), passed to mixup.")
 @click.option("--within-class", is_flag=True, help="Mix rows only with rows of the same class.")
 @click.option("--label-preserving", is_flag=True, help="Keep the left row's label; lambda >= 0.5.")
+@click.option(
+    "--sampling-strategy",
+    type=_Strategy(),
+    help="Balance the classes as imbalanced-learn over-samples: auto, minority, 'not "
+    "minority', 'not majority', all, a ratio (two classes) or rows per class after "
+    "resampling such as a:500,b:300. Writes the originals, then the synthetic rows; "
+    "needs --labels and --within-class or --label-preserving.",
+)
+@click.option(
+    "--synthetic-only",
+    is_flag=True,
+    help="With --sampling-strategy: write the synthetic rows only, not the originals.",
+)
 @OVERWRITE_OPTION
 @BLOCKSIZE_OPTION
 @_cluster_options
@@ -230,6 +322,8 @@ def augment(
     labels: str | None,
     within_class: bool,
     label_preserving: bool,
+    sampling_strategy: str | float | dict | None,
+    synthetic_only: bool,
     overwrite: bool,
     blocksize: int | None,
     quiet: bool,
@@ -248,7 +342,17 @@ def augment(
       mixupy-dask augment data/ out/ --batch-size 5e6 --columns x1,x2,y --overwrite
       mixupy-dask augment data/ out/ --workers 4 --memory-limit 2GB
       mixupy-dask augment s3://bucket/data s3://bucket/mixed --scheduler tcp://10.0.0.5:8786
+      mixupy-dask augment train/ balanced/ --labels y --within-class --sampling-strategy auto
     """
+    if synthetic_only and sampling_strategy is None:
+        raise click.UsageError(
+            "--synthetic-only applies with --sampling-strategy (without it only the mixed "
+            "rows are written, unless --concat)"
+        )
+    if synthetic_only and concat:
+        raise click.UsageError("--synthetic-only and --concat contradict each other")
+    if sampling_strategy is not None:
+        concat = not synthetic_only
     names = _names(labels)
     job = plan_rows(
         src,
@@ -260,11 +364,14 @@ def augment(
         labels=names[0] if names and len(names) == 1 else names,
         within_class=within_class,
         label_preserving=label_preserving,
+        sampling_strategy=sampling_strategy,
         columns=_names(columns),
         overwrite=overwrite,
         blocksize=blocksize,
     )
-    _report(quiet, "augmented", _run(job, cluster, quiet), dst)
+    summary = _run(job, cluster, quiet)
+    _report(quiet, "augmented", summary, dst)
+    _class_report(quiet, summary)
 
 
 @cli.command("augment-series")
