@@ -22,6 +22,7 @@ except PackageNotFoundError:  # running from a source tree
 __all__ = [
     "AugmentSummary",
     "MixupError",
+    "MixupOverSampler",
     "MixupTypeError",
     "NonFiniteError",
     "__version__",
@@ -33,3 +34,13 @@ __all__ = [
     "mixup",
     "mixup_series",
 ]
+
+
+def __getattr__(name: str):
+    # Loaded on first use: scikit-learn and imbalanced-learn are an optional extra
+    # ("balance"), and importing mixupy_dask must not import them.
+    if name == "MixupOverSampler":
+        from ._oversampler import MixupOverSampler
+
+        return MixupOverSampler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
