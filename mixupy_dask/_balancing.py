@@ -49,7 +49,7 @@ def _whole(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _named(mapping: Mapping, classes: list, parameter: str) -> dict:
+def _named(mapping: Mapping, classes: list) -> dict:
     """``mapping`` keyed by the classes themselves (text keys of ``ClassNames`` matched)."""
     if not isinstance(mapping, ClassNames):
         return dict(mapping)
@@ -189,7 +189,7 @@ def _from_ratio(ratio: numbers.Real, counts: Mapping, classes: list) -> dict:
 
 
 def _from_dict(wanted: Mapping, counts: Mapping, classes: list) -> dict:
-    wanted = _named(wanted, classes, "sampling_strategy")
+    wanted = _named(wanted, classes)
     missing = set(wanted) - set(classes)
     if missing:
         raise MixupError(f"The {missing} target class is/are not present in the data.")
@@ -221,7 +221,7 @@ def class_rows(
     >>> class_rows({"b": 4}, ("a", "b"), (10, 2))
     (0, 4)
     """
-    named = _named(batch_size, list(classes), "batch_size")
+    named = _named(batch_size, list(classes))
     unknown = [k for k in named if k not in classes]
     if unknown:
         raise MixupError(
