@@ -15,10 +15,10 @@ from typing import Any
 
 from dask.utils import parse_bytes
 
-from . import in_memory, object_store, parquet_route, peak_memory, report, variants
+from . import balancing, in_memory, object_store, parquet_route, peak_memory, report, variants
 from .timing import machine
 
-SECTIONS = ("in-memory", "memory", "variants", "parquet", "s3")
+SECTIONS = ("in-memory", "memory", "variants", "parquet", "s3", "balancing")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -56,6 +56,18 @@ def _parser() -> argparse.ArgumentParser:
         "--sections",
         default=",".join(SECTIONS),
         help=f"Comma-separated subset of: {', '.join(SECTIONS)}.",
+    )
+    parser.add_argument(
+        "--smote-timeout",
+        type=float,
+        default=900.0,
+        help="balancing: stop SMOTE after this many seconds (default: 900).",
+    )
+    parser.add_argument(
+        "--balancing-rows",
+        default=None,
+        help="balancing: rows of the Parquet run, e.g. 6e7 (default: 1.5 GiB of data, "
+        "or 2e4 with --quick).",
     )
     parser.add_argument(
         "--workdir",
@@ -128,6 +140,33 @@ def main(argv: list[str] | None = None) -> int:
             os.makedirs(args.workdir, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="mixupy-bench-s3-", dir=args.workdir) as work:
             results["object_store"] = object_store.run(s3_base, args.repeats, work, log)
+    if "balancing" in sections:
+        if args.quick:
+            balance_sizes, balance_rows, balance_files = [2000, 10**4], 20_000, 4
+        else:
+            balance_sizes = [10**5, 10**6] + ([10**7] if args.large else [])
+            default_rows = int(1.5 * 2**30 / ((balancing.COLUMNS + 1) * 8))
+            balance_rows = int(float(args.balancing_rows or default_rows))
+            balance_files = max(4, balance_rows // 10**6)
+        found = {
+            "when_utc": results["when_utc"],
+            "machine": results["machine"],
+            "in_memory": balancing.run(balance_sizes, args.repeats, log, args.smote_timeout),
+        }
+        if args.workdir:
+            os.makedirs(args.workdir, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="mixupy-balance-", dir=args.workdir) as work:
+            found["parquet"] = balancing.run_parquet(balance_rows, balance_files, work, log)
+        found["targets"] = balancing.targets(found)
+        results["balancing"] = found
+        for t in found["targets"]:
+            log(
+                f"target     {t['target']}: {t['value']:.2f} ({t['bound']}) "
+                f"{'met' if t['met'] else 'NOT met'}"
+            )
+        log(f"wrote {', '.join(balancing.write(found, args.out).values())}")
+        if sections == ["balancing"]:  # leave the other sections' committed results be
+            return 0
     results["load_average_after"] = machine()["load_average"]
     results["targets"] = report.targets(results)
     results["noise"] = _noise(results)

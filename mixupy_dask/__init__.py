@@ -5,6 +5,7 @@ underscore is internal and may change without notice.
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from . import _accessors  # noqa: F401  (registers df.mixup / ddf.mixup)
 from ._cluster import local_cluster
@@ -22,6 +23,7 @@ except PackageNotFoundError:  # running from a source tree
 __all__ = [
     "AugmentSummary",
     "MixupError",
+    "MixupOverSampler",
     "MixupTypeError",
     "NonFiniteError",
     "__version__",
@@ -33,3 +35,13 @@ __all__ = [
     "mixup",
     "mixup_series",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: scikit-learn and imbalanced-learn are an optional extra
+    # ("balance"), and importing mixupy_dask must not import them.
+    if name == "MixupOverSampler":
+        from ._oversampler import MixupOverSampler
+
+        return MixupOverSampler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,30 +37,30 @@ _SLOT = "_mixupy_slot"
 def describe(
     frame: dd.DataFrame,
     labels: Labels | None,
-    within_class: bool,
+    by_class: bool,
     lengths: tuple[int, ...] | None = None,
 ) -> tuple[Labels | None, np.ndarray]:
     """What the plan needs to know about the partitions, in at most one pass.
 
     Returns the labels with their categories fixed, and ``class_starts`` (K, P + 1):
-    cumulative rows per class (one class of all rows unless ``within_class``).
+    cumulative rows per class (one class of all rows unless ``by_class``).
     Parquet metadata can supply ``lengths``; then plain mixup needs no pass at all.
     The pass runs on the current scheduler: the caller makes the user's client current.
     """
     column = labels.column if labels is not None else None
-    if labels is not None and column is not None and (within_class or labels.needs_categories):
+    if labels is not None and column is not None and (by_class or labels.needs_categories):
         counts = dask.compute(*[dask.delayed(_value_counts)(p) for p in frame[column].to_delayed()])
         labels = labels.from_counts(counts)
         per_class = np.array([c.reindex(list(labels.classes), fill_value=0) for c in counts])
         lengths = tuple(int(c.sum()) for c in counts)
-    elif labels is not None and within_class:
+    elif labels is not None and by_class:
         layout = Layout.from_dtypes(frame.dtypes, labels.names)
         per_class = np.array(
             dask.compute(*[dask.delayed(_class_counts)(p, layout) for p in frame.to_delayed()])
         )
     elif lengths is None:
         lengths = tuple(int(x) for x in frame.map_partitions(len).compute())
-    if not within_class:
+    if not by_class:
         per_class = np.asarray(lengths, dtype=np.int64)[:, None]
     per_class = per_class.reshape(frame.npartitions, -1).T.astype(np.int64)
     starts = np.zeros((per_class.shape[0], per_class.shape[1] + 1), dtype=np.int64)
@@ -81,8 +81,11 @@ class Plan:
     """Where every left row sits, from per-partition class counts (no data needed).
 
     ``class_starts[g, p]`` is the class rank of class ``g``'s first row in input
-    partition ``p``; ``slot_starts(c)[g, p]`` the slot rank of its first left row in
-    cycle ``c``. The plan is O(classes x partitions), never O(rows).
+    partition ``p``; ``group_starts`` the same for the partner groups (the classes, or
+    one group of all rows); ``slot_starts(c)[h, p]`` the slot rank of group ``h``'s
+    first left row of partition ``p`` in cycle ``c``. The plan is O(classes x
+    partitions), never O(rows); only the list of output partition sizes grows with the
+    cycles.
     """
 
     sampler: Sampler
@@ -98,21 +101,40 @@ class Plan:
         return self.class_starts.sum(axis=0)
 
     @cached_property
+    def group_starts(self) -> np.ndarray:
+        """(G, P + 1): group ranks of each group's first row in each partition."""
+        return self.class_starts if self.sampler.groups > 1 else self.offsets[None, :]
+
+    @cached_property
     def _partial_starts(self) -> np.ndarray:
-        full = self.sampler.full_cycles
+        """(K, P + 1): slot ranks in each class's partial pass."""
+        sampler = self.sampler
         return np.array(
             [
-                [self.sampler.slot_start(full, g, int(r)) for r in row]
+                [sampler.slot_start(sampler.full(g), g, int(r)) for r in row]
                 for g, row in enumerate(self.class_starts)
             ],
             dtype=np.int64,
         ).reshape(self.class_starts.shape)
 
+    def _class_slot_starts(self, cycle: int) -> np.ndarray:
+        rows = []
+        for g, row in enumerate(self.class_starts):
+            full = self.sampler.full(g)
+            if cycle < full:
+                rows.append(row)
+            elif cycle == full:
+                rows.append(self._partial_starts[g])
+            else:
+                rows.append(np.zeros_like(row))
+        return np.array(rows, dtype=np.int64).reshape(self.class_starts.shape)
+
     def slot_starts(self, cycle: int) -> np.ndarray:
-        return self.class_starts if cycle < self.sampler.full_cycles else self._partial_starts
+        starts = self._class_slot_starts(cycle)
+        return starts if self.sampler.groups > 1 else starts.sum(axis=0, keepdims=True)
 
     def slot_bases(self, cycle: int) -> np.ndarray:
-        """(K, P): first slot of class g's run inside output partition (cycle, p)."""
+        """(G, P): first slot of group h's run inside output partition (cycle, p)."""
         sizes = np.diff(self.slot_starts(cycle), axis=1)
         return np.cumsum(sizes, axis=0) - sizes
 
@@ -123,6 +145,16 @@ class Plan:
         for c in range(self.sampler.cycles):
             sizes.extend(np.diff(self.slot_starts(c), axis=1).sum(axis=0).tolist())
         return [0, *np.cumsum(sizes).tolist()] if sizes else [0]
+
+    def class_table(self, classes: tuple, concat: bool) -> tuple[tuple, ...]:
+        """(class, rows before, mixed rows made, rows written) for each class."""
+        sampler = self.sampler
+        table = []
+        for g, c in enumerate(classes):
+            before = int(self.class_starts[g, -1])
+            made = sum(sampler.size(cycle, g) for cycle in range(sampler.cycles))
+            table.append((c, before, made, made + (before if concat else 0)))
+        return tuple(table)
 
 
 def _row_classes(blocks, layout: Layout, plan: Plan) -> np.ndarray | None:
@@ -156,15 +188,19 @@ def _route(part, number: pd.Series, layout: Layout, plan: Plan, cycle: int):
     p, P, sampler = int(number.iloc[0]), plan.partitions, plan.sampler
     blocks = to_blocks(part, layout)
     starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
+    groups = _row_classes(blocks, layout, plan) if sampler.groups > 1 else None
     rows, parts, slots = [], [], []
-    for g, local in _class_rows(_row_classes(blocks, layout, plan), part.shape[0]):
-        keep, slot = sampler.destinations(g, plan.class_starts[g, p] + np.arange(len(local)), cycle)
+    for h, local in _class_rows(groups, part.shape[0]):
+        if not sampler.group_slots(cycle, h):  # no left rows of this group: no partners
+            continue
+        ranks = plan.group_starts[h, p] + np.arange(len(local))
+        keep, slot = sampler.destinations(h, ranks, cycle)
         # The partition owning slot v is the last one starting at or before v
         # ("right"), which skips empty partitions that start at the same slot.
-        dest = np.searchsorted(starts[g, :-1], slot, "right") - 1
+        dest = np.searchsorted(starts[h, :-1], slot, "right") - 1
         rows.append(local[keep])
         parts.append(cycle * P + dest)
-        slots.append(bases[g, dest] + slot - starts[g, dest])
+        slots.append(bases[h, dest] + slot - starts[h, dest])
     rows, parts, slots = _concat(rows), _concat(parts), _concat(slots)
     if len(rows) == part.shape[0]:
         # Every row is a partner (a full cycle): rows may travel in any order, so tag
@@ -201,10 +237,13 @@ def _mix_partition(part, partners, number: pd.Series, layout: Layout, plan: Plan
         first = int(plan.class_starts[g, p])
         chosen = sampler.left_ranks(cycle, g, first, first + len(local)) - first
         rows.append(local[chosen])
-        slots.append(bases[g, p] + np.arange(len(chosen)))
-    rows, slots = _concat(rows), _concat(slots)
+        if sampler.groups > 1:  # each class fills its own run of slots
+            slots.append(bases[g, p] + np.arange(len(chosen)))
+    rows = _concat(rows)
     order = np.argsort(rows, kind="stable")  # left rows in input order
-    rows, slots = rows[order], slots[order]
+    rows = rows[order]
+    # Classes fill runs of their own; one group's slots follow input order.
+    slots = _concat(slots)[order] if sampler.groups > 1 else bases[0, p] + np.arange(len(rows))
     if len(rows) != part.shape[0]:
         blocks = [block.take(rows, axis=1) for block in blocks]
     # Partner rows arrive in any order, one per slot: place them, then read by slot.
@@ -232,13 +271,25 @@ def mixup_dask(source: Source, call: RowCall) -> dd.DataFrame:
     the shuffle, instead of every input partition being held in memory (or spilled)
     across the shuffle's barrier: worker memory stays O(partition), not O(n).
     """
+    return planned(source, call)[0]
+
+
+def planned(
+    source: Source, call: RowCall, argument: Callable[[], object] | None = None
+) -> tuple[dd.DataFrame, Plan, Labels | None]:
+    """``mixup_dask``, with the plan and labels it was built from (rows per class).
+
+    A callable ``sampling_strategy`` is given ``argument()`` (default: the class counts).
+    """
     frame = source.frame
-    labels, class_starts = describe(frame, call.labels, call.within_class, source.lengths)
+    labels, class_starts = describe(frame, call.labels, call.by_class, source.lengths)
     meta = frame._meta if labels is None else labels.encode(frame._meta)
     layout = Layout.from_dtypes(meta.dtypes, labels.names if labels else ())
-    plan = Plan(call.sampler(tuple(int(s) for s in class_starts[:, -1])), class_starts)
+    sizes = tuple(int(s) for s in class_starts[:, -1])
+    classes = labels.classes if labels is not None and call.by_class else None
+    plan = Plan(call.sampler(sizes, classes, argument), class_starts)
     encoder = labels if labels is not None and labels.column is not None else None
-    return _graph(frame, plan, layout, call.concat, encoder, source.read)
+    return _graph(frame, plan, layout, call.concat, encoder, source.read), plan, labels
 
 
 def _graph(
@@ -255,8 +306,11 @@ def _graph(
     if labels is not None:  # encoded once per partition, shared by routing and mixing
         frame = frame.map_partitions(labels.encode, meta=labels.encode(frame._meta))
     meta = layout.empty_frame()
-    routed_meta = _tagged(meta, np.int64(0), np.int64(0)).iloc[:0]
     numbers = partition_numbers(P)
+    if sampler.cycles == 0:  # no mixed rows at all (rows per class, all zero)
+        mixed = dd.from_pandas(meta, npartitions=1)
+        return _with_originals(mixed, frame, numbers, layout, plan) if concat else mixed
+    routed_meta = _tagged(meta, np.int64(0), np.int64(0)).iloc[:0]
     routed = dd.concat(
         [
             dd.map_partitions(
@@ -296,10 +350,16 @@ def _graph(
         )
     if not concat:
         return mixed
+    return _with_originals(mixed, frame, numbers, layout, plan)
+
+
+def _with_originals(mixed, frame, numbers, layout: Layout, plan: Plan) -> dd.DataFrame:
+    """The original rows (as floats), then the mixed rows."""
+    meta = layout.empty_frame()
     offsets = plan.offsets.tolist()
     originals = dd.map_partitions(
         _originals, frame, numbers, layout, offsets, meta=meta, clear_divisions=True
     )
-    n = sampler.n
+    n = plan.sampler.n
     shifted = mixed.map_partitions(lambda df: df.set_axis(df.index + n), meta=meta)
     return dd.concat([originals, shifted])

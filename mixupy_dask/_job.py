@@ -32,7 +32,7 @@ import pyarrow as pa
 from . import _mixup, _series
 from ._cluster import as_current, auto_blocksize, resolve_client
 from ._commit import Destination
-from ._dask_route import mixup_dask
+from ._dask_route import planned
 from ._source import ParquetSource, Source
 from ._validation import JOB_RULES, Optional, Options, arguments, check_rows, validate
 
@@ -57,6 +57,9 @@ class AugmentSummary:
         so passing it back as ``seed`` reproduces the output bit for bit.
     dst : str
         The destination dataset.
+    classes : tuple of (class, rows in, mixed rows, rows out), optional
+        Rows per class, when rows were made per class (a dict ``batch_size`` or a
+        ``sampling_strategy``); rows out count the originals too with ``concat``.
     """
 
     rows_in: int
@@ -65,10 +68,13 @@ class AugmentSummary:
     seconds: float
     seed: Any
     dst: str
+    classes: tuple[tuple[Any, int, int, int], ...] | None = None
 
 
-#: Builds the lazy result from the source on the (current) client: (frame, rows out).
-Build = Callable[[Source, Any, Progress | None], tuple[dd.DataFrame, int]]
+#: Builds the lazy result from the source on the (current) client:
+#: (frame, rows out, rows per class or None).
+Built = tuple[dd.DataFrame, int, Any]
+Build = Callable[[Source, Any, Progress | None], Built]
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,7 @@ class Job:
         client = resolve_client(client)
         source = self.source.source(self.blocksize or auto_blocksize(client))
         with as_current(client):
-            frame, rows_out = self.build(source, client, progress)
+            frame, rows_out, classes = self.build(source, client, progress)
         files = self.destination.write(frame, self.metadata, client, progress)
         return AugmentSummary(
             rows_in=self.source.rows,
@@ -97,6 +103,7 @@ class Job:
             seconds=time.perf_counter() - start,
             seed=self.seed,
             dst=self.destination.url,
+            classes=classes,
         )
 
 
@@ -203,17 +210,23 @@ def plan(
         names = [labels] if isinstance(labels, str) else labels
         source.check_object_columns(set(names) if isinstance(names, (list, tuple)) else set())
         row_call = _mixup.prepare(source.meta, **options)
-        rows_out = row_call.rows_out(source.rows)
+        rows_out = row_call.rows_out(source.rows)  # None until the label pass counts classes
 
-        def build(data: Source, client: Any, progress: Progress | None) -> tuple[dd.DataFrame, int]:
-            return mixup_dask(data, row_call), rows_out
+        def build(data: Source, client: Any, progress: Progress | None) -> Built:
+            frame, row_plan, resolved = planned(data, row_call)
+            if not row_call.per_class:
+                assert rows_out is not None
+                return frame, rows_out, None
+            assert resolved is not None
+            table = row_plan.class_table(resolved.classes, row_call.concat)
+            return frame, sum(row[3] for row in table), table
 
         twin: Callable[..., Any] = _mixup.mixup
     else:
         series_call = _series.prepare(source.meta, **options)
 
-        def build(data: Source, client: Any, progress: Progress | None) -> tuple[dd.DataFrame, int]:
-            return _series.mix_dask(data, series_call, client, progress)
+        def build(data: Source, client: Any, progress: Progress | None) -> Built:
+            return (*_series.mix_dask(data, series_call, client, progress), None)
 
         twin = _series.mixup_series
     recorded = arguments(twin, source.meta, **options)
@@ -233,6 +246,7 @@ def augment_parquet(
     labels: Hashable | Sequence[Hashable] | None = None,
     within_class: bool = False,
     label_preserving: bool = False,
+    sampling_strategy: Any = None,
     columns: Sequence[str] | None = None,
     overwrite: bool = False,
     client: Any = None,
@@ -262,6 +276,10 @@ def augment_parquet(
     alpha, concat, batch_size, seed, labels, within_class, label_preserving
         As for :func:`mixupy_dask.mixup`. With ``seed=None`` fresh entropy is drawn
         and reported in the summary and the output's metadata.
+    sampling_strategy : str, float, dict or callable, optional
+        As for :func:`mixupy_dask.mixup`: rows per class from the class counts of the
+        one pass over the label column, which runs on ``client``. The summary's
+        ``classes`` gives the rows per class before and after.
     columns : list of str, optional
         Columns to read and mix (default: all).
     overwrite : bool, default False

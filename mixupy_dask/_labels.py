@@ -51,7 +51,10 @@ class Labels:
 
     @property
     def classes(self) -> tuple:
-        """The class column's categories, once fixed (``with_categories``)."""
+        """The classes in class order: a block's columns, or a class column's categories
+        once fixed (``with_categories``)."""
+        if self.column is None:
+            return self.block
         if self.categories is None:
             raise RuntimeError(f"the categories of {self.column!r} are not known yet")
         return self.categories
@@ -62,6 +65,11 @@ class Labels:
         if self.column is None:
             return self.block
         return tuple(f"{self.column}_{c}" for c in self.classes)
+
+    @property
+    def name(self) -> str:
+        """What the labels are called in errors: the class column, or the block."""
+        return str(self.column) if self.column is not None else ", ".join(map(str, self.block))
 
     def with_categories(self, observed: Iterable) -> Labels:
         """Fix the categories from the distinct values seen in the data (sorted)."""

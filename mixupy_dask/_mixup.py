@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +10,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from ._balancing import class_rows, strategy_rows
 from ._dask_route import mixup_dask
 from ._kernel import Layout
 from ._labels import Labels, resolve_labels
@@ -23,6 +24,7 @@ from ._validation import (
     check_data,
     check_rows,
     needs_labels,
+    per_class_rules,
     validate,
 )
 from .errors import MixupError
@@ -35,18 +37,74 @@ class RowCall:
 
     alpha: float
     concat: bool
-    batch_size: int | None
+    batch_size: int | Mapping[Hashable, int] | None
     keys: Keys
     labels: Labels | None
     within_class: bool
     label_preserving: bool
+    sampling_strategy: Any = None
 
-    def sampler(self, class_sizes: tuple[int, ...]) -> Sampler:
-        """The row plan, once the rows per class are known."""
-        m = check_rows(sum(class_sizes), self.batch_size)
-        return Sampler(self.keys, class_sizes, m, self.alpha, self.label_preserving)
+    @property
+    def per_class(self) -> bool:
+        """Rows to make per class (a dict ``batch_size`` or a ``sampling_strategy``)."""
+        return isinstance(self.batch_size, Mapping) or self.sampling_strategy is not None
 
-    def rows_out(self, n: int) -> int:
+    @property
+    def by_class(self) -> bool:
+        """The plan needs the rows of each class."""
+        return self.within_class or self.per_class
+
+    def class_rows(
+        self,
+        class_sizes: tuple[int, ...],
+        classes: tuple[Any, ...] | None,
+        argument: Callable[[], Any] | None = None,
+    ) -> tuple[int, ...]:
+        """Rows to make per class; a callable strategy gets ``argument()`` (default: the
+        class counts as a pandas Series)."""
+        assert classes is not None  # rows per class need the classes and labels
+        assert self.labels is not None
+        if isinstance(self.batch_size, Mapping):
+            return class_rows(self.batch_size, classes, class_sizes)
+        if argument is None:
+
+            def argument() -> pd.Series:
+                counts = pd.Series(list(class_sizes), index=pd.Index(classes), name="rows")
+                return counts[counts > 0]
+
+        return strategy_rows(
+            self.sampling_strategy, classes, class_sizes, self.labels.name, argument
+        )
+
+    def sampler(
+        self,
+        class_sizes: tuple[int, ...],
+        classes: tuple[Any, ...] | None = None,
+        argument: Callable[[], Any] | None = None,
+    ) -> Sampler:
+        """The row plan, once the rows per class (and the classes) are known."""
+        if not self.per_class:
+            assert not isinstance(self.batch_size, Mapping)
+            m = check_rows(sum(class_sizes), self.batch_size)
+            return Sampler(self.keys, class_sizes, m, self.alpha, self.label_preserving)
+        check_rows(sum(class_sizes), None)
+        rows = self.class_rows(class_sizes, classes, argument)
+        m = check_rows(sum(class_sizes), sum(rows))
+        return Sampler(
+            self.keys,
+            class_sizes,
+            m,
+            self.alpha,
+            self.label_preserving,
+            class_rows=rows,
+            pooled=not self.within_class,
+        )
+
+    def rows_out(self, n: int) -> int | None:
+        """Rows written for ``n`` input rows; None while rows per class are unknown."""
+        if self.per_class:
+            return None
+        assert not isinstance(self.batch_size, Mapping)
         return (n if self.concat else 0) + check_rows(n, self.batch_size)
 
 
@@ -60,12 +118,24 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
     p = validate(MIXUP_RULES, **{name: options[name] for name in MIXUP_RULES})
     labels = options["labels"]
     needs_labels(labels, within_class=p["within_class"], label_preserving=p["label_preserving"])
+    per_class_rules(
+        labels, p["batch_size"], p["sampling_strategy"], p["within_class"], p["label_preserving"]
+    )
     check_data(data)
     spec = resolve_labels(data.dtypes, labels)
-    if p["within_class"] and spec is not None and spec.column is None and len(spec.block) < 2:
-        raise MixupError(
-            "`within_class=True` needs class labels: a class column or at least two label columns"
-        )
+    per_class = isinstance(p["batch_size"], Mapping) or p["sampling_strategy"] is not None
+    if spec is not None and spec.column is None and len(spec.block) < 2:
+        if p["within_class"]:
+            raise MixupError(
+                "`within_class=True` needs class labels: a class column or at least two label "
+                "columns"
+            )
+        if per_class:
+            name = "sampling_strategy" if p["sampling_strategy"] is not None else "batch_size"
+            raise MixupError(
+                f"`{name}` per class needs class labels: a class column or at least two label "
+                f"columns"
+            )
     # Refuse non-numeric features before any pass over the data.
     features = data.dtypes if spec is None or spec.column is None else data.dtypes.drop(spec.column)
     Layout.from_dtypes(features)
@@ -77,6 +147,7 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
         spec,
         p["within_class"],
         p["label_preserving"],
+        p["sampling_strategy"],
     )
 
 
@@ -84,12 +155,13 @@ def mixup(
     data: pd.DataFrame | dd.DataFrame,
     alpha: float = 4.0,
     concat: bool = False,
-    batch_size: int | None = None,
+    batch_size: int | Mapping[Hashable, int] | None = None,
     *,
     seed: int | Sequence[int] | np.random.SeedSequence | None = None,
     labels: Hashable | Sequence[Hashable] | None = None,
     within_class: bool = False,
     label_preserving: bool = False,
+    sampling_strategy: str | float | Mapping[Hashable, int] | Callable[..., Any] | None = None,
 ) -> pd.DataFrame | dd.DataFrame:
     """Create convex combinations of pairs of rows: mixup data augmentation.
 
@@ -109,10 +181,13 @@ def mixup(
         originals; ``alpha=0`` makes exact copies of the left rows.
     concat : bool, default False
         Put the original rows (as floats) before the mixed rows.
-    batch_size : int, optional
+    batch_size : int or dict, optional
         Number of mixed rows, any value >= 1 (default: as many as ``data`` has).
         Every full pass over the data uses each row once as left row and once as
-        partner; a last partial pass uses a uniform random subset of rows.
+        partner; a last partial pass uses a uniform random subset of rows. A dict
+        ``{class: rows}`` (needs ``labels``) says how many mixed rows to make with left
+        rows of each class (absent classes: none); each class then makes its own full
+        passes and a partial pass of a uniform random subset of its rows.
     seed : int, sequence of int or numpy.random.SeedSequence, optional
         Fixes the result: the same seed gives bit-identical output on pandas and
         dask, for any partitioning and number of workers. ``seed=(base, epoch)``
@@ -129,6 +204,15 @@ def mixup(
     label_preserving : bool, default False
         Use ``max(lam, 1 - lam)``, so each row stays closest to its left row, and
         give it the left row's own label as a hard one-hot. Needs ``labels``.
+    sampling_strategy : str, float, dict or callable, optional
+        Balance the classes, with imbalanced-learn's meaning for over-sampling:
+        ``'auto'`` (= ``'not majority'``), ``'minority'``, ``'not minority'``, ``'all'``,
+        a float (two classes: minority / majority rows after resampling), a dict
+        ``{class: rows after resampling}``, or a callable given the rows per class (a
+        pandas Series) that returns such a dict. Resolved into rows per class, as a dict
+        ``batch_size``, from the class counts; needs ``labels`` and ``within_class`` or
+        ``label_preserving`` (so each mixed row has a class); instead of ``batch_size``.
+        With ``concat=True`` the result holds the originals and the synthetic rows.
 
     Returns
     -------
@@ -165,6 +249,10 @@ def mixup(
     True
     >>> mixup(df.drop(columns="y"), alpha=0, seed=0).equals(df[["x"]])  # alpha=0: copies
     True
+    >>> df = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, 4.0], "y": ["a", "a", "a", "b", "b"]})
+    >>> out = mixup(df, seed=0, labels="y", within_class=True, sampling_strategy="auto")
+    >>> out[["y_a", "y_b"]].sum().tolist()  # one more "b" row: 3 of each
+    [0.0, 1.0]
     """
     call = prepare(
         data,
@@ -175,6 +263,7 @@ def mixup(
         labels=labels,
         within_class=within_class,
         label_preserving=label_preserving,
+        sampling_strategy=sampling_strategy,
     )
     if isinstance(data, pd.DataFrame):
         return mixup_frame(data, call)

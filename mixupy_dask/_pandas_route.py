@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,35 +15,93 @@ if TYPE_CHECKING:
     from ._mixup import RowCall
 
 
+def _phases(sampler: Sampler) -> list[tuple[int, int]]:
+    """Runs of cycles ``[a, b)`` in which no class changes between full, partial and done.
+
+    A class is partial in one cycle only, so a run holding a partial class is one cycle
+    long; runs of full cycles repeat the same left rows and are drawn in one go.
+    """
+    cuts = {0, sampler.cycles}
+    for g in range(len(sampler.class_sizes)):
+        cuts.update((sampler.full(g), sampler.full(g) + 1))
+    cuts = sorted(c for c in cuts if 0 <= c <= sampler.cycles)
+    return list(itertools.pairwise(cuts))
+
+
 def _pairs(sampler: Sampler, members: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
     """Left and partner input positions of every output row, in output order.
 
     ``members[g]`` lists the positions of class ``g``'s rows in input order (None: one
     class of all rows, where class ranks are positions).
     """
-    n, full = sampler.n, sampler.full_cycles
-    at = (lambda g, ranks: ranks) if members is None else (lambda g, ranks: members[g][ranks])
-    partners = np.empty(full * n, dtype=np.int64)
-    for g, size in enumerate(sampler.class_sizes):
-        slots = np.tile(np.arange(size, dtype=np.int64), full)
-        cycles = np.repeat(np.arange(full), size) if full > 1 else 0
-        # Full cycles: left rows are all rows, so output index = cycle * n + position.
-        partners[np.repeat(np.arange(full) * n, size) + at(g, slots)] = at(
-            g, sampler.partners(g, slots, cycles)
-        )
-    left = np.tile(np.arange(n, dtype=np.int64), full)
-    if full == sampler.cycles:
-        return left, partners
-    rest_left, rest_partners = [], []
-    for g, size in enumerate(sampler.class_sizes):
-        rest_left.append(at(g, sampler.left_ranks(full, g, 0, size)))
-        slots = np.arange(sampler.size(full, g), dtype=np.int64)
-        rest_partners.append(at(g, sampler.partners(g, slots, full)))
-    rest_left, rest_partners = np.concatenate(rest_left), np.concatenate(rest_partners)
-    order = np.argsort(rest_left, kind="stable")  # left rows in input order
-    return np.concatenate([left, rest_left[order]]), np.concatenate(
-        [partners, rest_partners[order]]
-    )
+    n, K = sampler.n, len(sampler.class_sizes)
+    if members is None:
+        members = [np.arange(n, dtype=np.int64)]
+    lefts, partners = [], []
+    for a, b in _phases(sampler):
+        full = [g for g in range(K) if a < sampler.full(g) and sampler.class_sizes[g]]
+        partial = [g for g in range(K) if a == sampler.full(g) and sampler.quotas[g]]
+        if not partial:
+            left, partner = _full_cycles(sampler, members, full, a, b)
+        else:
+            left, partner = _one_cycle(sampler, members, a)
+        lefts.append(left)
+        partners.append(partner)
+    if not lefts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return np.concatenate(lefts), np.concatenate(partners)
+
+
+def _full_cycles(sampler: Sampler, members, full: list[int], a: int, b: int):
+    """Cycles ``[a, b)``, in which the classes ``full`` make full passes and no other."""
+    n, t = sampler.n, b - a
+    if len(full) == len(sampler.class_sizes):
+        left = np.arange(n, dtype=np.int64)  # every row: output index = cycle * n + position
+        at = members
+    else:
+        left = np.sort(np.concatenate([members[g] for g in full]), kind="stable")
+        at = {g: np.searchsorted(left, members[g]) for g in full}  # index within `left`
+    width = len(left)
+    if width == 0:
+        return left, left
+    if sampler.groups == 1:
+        slots = np.tile(np.arange(width, dtype=np.int64), t)
+        cycles = np.repeat(np.arange(a, b), width) if t > 1 else a
+        # One group of all rows: its ranks are positions.
+        return np.tile(left, t), sampler.partners(0, slots, cycles)
+    partner = np.empty(t * width, dtype=np.int64)
+    for g in full:
+        size = sampler.class_sizes[g]
+        slots = np.tile(np.arange(size, dtype=np.int64), t)
+        class_cycles = np.repeat(np.arange(a, b), size) if t > 1 else a
+        where = np.repeat(np.arange(t) * width, size) + np.tile(at[g], t)
+        partner[where] = members[g][sampler.partners(g, slots, class_cycles)]
+    return np.tile(left, t), partner
+
+
+def _one_cycle(sampler: Sampler, members, cycle: int):
+    """One cycle with partial passes: left rows chosen per class, then in input order."""
+    K = len(sampler.class_sizes)
+    lefts = [members[g][sampler.left_ranks(cycle, g, 0, sampler.class_sizes[g])] for g in range(K)]
+    if sampler.groups == 1:
+        left = np.sort(np.concatenate(lefts), kind="stable")
+        slots = np.arange(len(left), dtype=np.int64)
+        return left, sampler.partners(0, slots, cycle)
+    partners = []
+    for g in range(K):
+        slots = np.arange(sampler.size(cycle, g), dtype=np.int64)
+        partners.append(members[g][sampler.partners(g, slots, cycle)])
+    left, partner = np.concatenate(lefts), np.concatenate(partners)
+    order = np.argsort(left, kind="stable")  # left rows in input order
+    return left[order], partner[order]
+
+
+def class_members(blocks, layout: Layout) -> list[np.ndarray]:
+    """Positions of each class's rows, in input order."""
+    row_classes = classes(blocks, layout)
+    order = np.argsort(row_classes, kind="stable")
+    bounds = np.searchsorted(row_classes[order], np.arange(len(layout.labels) + 1))
+    return [order[bounds[g] : bounds[g + 1]] for g in range(len(layout.labels))]
 
 
 def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
@@ -54,16 +113,15 @@ def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
     layout = Layout.from_dtypes(encoded.dtypes, labels.names if labels else ())
     blocks = to_blocks(encoded, layout)
     members = None
-    if call.within_class:
-        row_classes = classes(blocks, layout)
-        members = [np.flatnonzero(row_classes == g) for g in range(len(layout.labels))]
-        sampler = call.sampler(tuple(len(m) for m in members))
+    if call.by_class:
+        members = class_members(blocks, layout)
+        assert labels is not None
+        sampler = call.sampler(tuple(len(m) for m in members), labels.classes)
     else:
         sampler = call.sampler((len(frame),))
     left, partners = _pairs(sampler, members)
     lam = sampler.weights(0, sampler.m)
-    same_left = sampler.m == sampler.n  # one full cycle: left rows are the input as is
-    lefts = blocks if same_left else [block.take(left, axis=1) for block in blocks]
+    lefts = blocks if sampler.left_is_input else [block.take(left, axis=1) for block in blocks]
     rights = [block.take(partners, axis=1) for block in blocks]
     mixed = mix_blocks(lefts, rights, lam, layout, sampler.label_preserving)
     if call.concat:

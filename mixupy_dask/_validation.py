@@ -203,18 +203,84 @@ class IsCallable(Rule):
         return value
 
 
+@dataclass(frozen=True)
+class ClassRows(Rule):
+    """A dict of rows per class, ``{class: int >= 0}`` (classes are checked later,
+    against the labels)."""
+
+    allows: str = "a dict {class: rows >= 0}"
+
+    def __call__(self, name: str, value: Any) -> Mapping[Any, int]:
+        if not isinstance(value, Mapping):
+            raise self.wrong_type(name, value)
+        for key, rows in value.items():
+            if not is_int(rows):
+                raise MixupTypeError(
+                    f"`{name}`: the rows of class {key!r} must be an int >= 0, not {rows!r}"
+                )
+            if rows < 0 or rows >= MAX_ROWS:
+                raise MixupError(
+                    f"`{name}`: the rows of class {key!r} must be between 0 and 2**53 - 1, "
+                    f"got {rows!r}"
+                )
+        return value  # as given: the CLI's ClassNames match classes by their text
+
+
+@dataclass(frozen=True)
+class Either(Rule):
+    """What ``first`` allows (tried for ints), else what ``second`` allows."""
+
+    first: Rule
+    second: Rule
+
+    @property
+    def allows(self) -> str:  # type: ignore[override]
+        return f"{self.first.allows}, or {self.second.allows}"
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return self.second(name, value)
+        try:
+            return self.first(name, value)
+        except MixupTypeError:
+            raise self.wrong_type(name, value) from None
+        except MixupError:
+            raise self.out_of_range(name, value) from None
+
+
+@dataclass(frozen=True)
+class Strategy(Rule):
+    """``sampling_strategy``'s types; its values are checked against the class counts
+    (``_balancing.over_sampling_targets``), once they are known."""
+
+    allows: str = (
+        "None, one of 'auto', 'minority', 'not minority', 'not majority', 'all', a float "
+        "in (0, 1], a dict {class: rows after resampling} or a callable"
+    )
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value is None or isinstance(value, (str, Mapping, list)) or callable(value):
+            return value
+        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+            return value
+        raise self.wrong_type(name, value)
+
+
 FLAG = Flag()
 SEED = Seed()
 BATCH_SIZE = Optional(Int(1, MAX_ROWS - 1, words="an int between 1 and 2**53 - 1"))
+#: mixup's ``batch_size``: one number of rows, or rows per class.
+ROW_BATCH_SIZE = Either(BATCH_SIZE, ClassRows())
 
 #: ``mixup``'s parameters (``labels`` is a column rule: ``_labels.resolve_labels``).
 MIXUP_RULES: dict[str, Rule] = {
     "alpha": Real(0),
     "concat": FLAG,
-    "batch_size": BATCH_SIZE,
+    "batch_size": ROW_BATCH_SIZE,
     "seed": SEED,
     "within_class": FLAG,
     "label_preserving": FLAG,
+    "sampling_strategy": Strategy(),
 }
 
 #: ``mixup_series``'s parameters (``series``, ``time`` and ``labels`` are column rules).
@@ -274,6 +340,24 @@ def check_data(data: Any) -> None:
     if columns.has_duplicates:
         dups = sorted({repr(c) for c in columns[columns.duplicated()]})
         raise MixupError(f"column names must be unique; repeated: {', '.join(dups)}")
+
+
+def per_class_rules(
+    labels: Any, batch_size: Any, sampling_strategy: Any, within_class: bool, label_preserving: bool
+) -> None:
+    """Rows per class need labels; a strategy counts classes, so its rows need one."""
+    if sampling_strategy is not None and batch_size is not None:
+        raise MixupError("give `batch_size` or `sampling_strategy`, not both")
+    if isinstance(batch_size, Mapping) and labels is None:
+        raise MixupError("`batch_size` as a dict of rows per class needs `labels`")
+    if sampling_strategy is not None:
+        if labels is None:
+            raise MixupError("`sampling_strategy` needs `labels`: the label column(s) to balance")
+        if not (within_class or label_preserving):
+            raise MixupError(
+                "`sampling_strategy` needs `within_class=True` or `label_preserving=True`: "
+                "otherwise a mixed row's label is soft and it belongs to no class"
+            )
 
 
 def check_rows(n: int, batch_size: int | None) -> int:

@@ -27,9 +27,10 @@ import pandas as pd
 from dask.utils import format_bytes, parse_bytes
 
 from . import __version__, _datasets
+from ._balancing import STRATEGIES, ClassNames
 from ._cluster import connect
 from ._commit import Destination
-from ._job import plan
+from ._job import AugmentSummary, plan
 from ._source import DEFAULT_BLOCKSIZE
 from ._validation import MAX_K
 from .errors import MixupError
@@ -68,6 +69,71 @@ class _Positive(click.ParamType):  # type: ignore[type-arg]  # generic from clic
 
 _SIZE = _Positive("size", parse_bytes, "a size such as 400MB or 2GiB")
 _COUNT = _Positive("integer", _whole, "a whole number such as 1e6 or 1_000_000")
+
+
+def _class_rows(text: str) -> ClassNames | None:
+    """``a:500,b:300`` or JSON ``{"a": 500}`` as rows per class, keyed by the classes'
+    text; None if ``text`` is not of either form."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            pairs = list(json.loads(text).items())
+        except (ValueError, AttributeError):
+            return None
+    elif ":" in text:
+        pairs = [item.rsplit(":", 1) for item in text.split(",") if item.strip()]
+    else:
+        return None
+    rows = ClassNames()
+    for key, value in pairs:
+        try:
+            number = float(str(value).strip().replace("_", ""))
+        except ValueError:
+            return None
+        if not number.is_integer():
+            return None
+        rows[str(key).strip()] = int(number)
+    return rows
+
+
+class _BatchSize(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
+    """A number of rows (``1e6``), or rows per class (``a:500,b:0`` or JSON)."""
+
+    name = "rows"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (int, dict)):
+            return value
+        if ":" in str(value):
+            rows = _class_rows(str(value))
+            if rows is None:
+                self.fail(f"{value!r} is not rows per class such as a:500,b:300", param, ctx)
+            return rows
+        return _COUNT.convert(value, param, ctx)
+
+
+class _Strategy(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
+    """``auto`` and the other strategy names, a ratio such as ``0.5``, or ``a:500,b:300``."""
+
+    name = "strategy"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value in STRATEGIES or value == "majority":
+            return value  # "majority" is refused by the library, in its own words
+        rows = _class_rows(value)
+        if rows is not None:
+            return rows
+        try:
+            return float(value)
+        except ValueError:
+            self.fail(
+                f"{value!r} is not one of {', '.join(STRATEGIES)}, a ratio such as 0.5 or "
+                f"rows per class after resampling such as a:500,b:300",
+                param,
+                ctx,
+            )
 
 
 class _Seed(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.5 only
@@ -241,6 +307,18 @@ def _augment(function: str, src: str, dst: str, options: dict[str, Any], done: s
         f"({summary.files_written} files) at {dst} in {summary.seconds:.1f} s, "
         f"seed {summary.seed}",
     )
+    _class_report(quiet, summary)
+
+
+def _class_report(quiet: bool, summary: AugmentSummary) -> None:
+    """Rows per class before and after, when rows were made per class."""
+    if not summary.classes:
+        return
+    width = max(5, *(len(str(c)) for c, *_ in summary.classes))
+    lines = [f"{'class':<{width}}  {'before':>12}  {'synthetic':>12}  {'after':>12}"]
+    for c, before, made, after in summary.classes:
+        lines.append(f"{c!s:<{width}}  {before:>12,}  {made:>12,}  {after:>12,}")
+    _say(quiet, "\n".join(lines))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -264,13 +342,27 @@ def cli() -> None:
 @click.option("--alpha", type=float, default=4.0, show_default=True, help="Beta(alpha, alpha).")
 @click.option(
     "--batch-size",
-    type=_COUNT,
-    help="Number of mixed rows, any value >= 1 (default: as many as SRC has).",
+    type=_BatchSize(),
+    help="Number of mixed rows, any value >= 1 (default: as many as SRC has), or mixed rows "
+    "per class, e.g. a:500,b:0 (needs --labels).",
 )
 @click.option("--concat", is_flag=True, help="Write the original rows first, then the mixed rows.")
 @click.option("--labels", metavar="A,B,...", help="Label column(s), as mixup's `labels`.")
 @click.option("--within-class", is_flag=True, help="Mix rows only with rows of the same class.")
 @click.option("--label-preserving", is_flag=True, help="Keep the left row's label; lambda >= 0.5.")
+@click.option(
+    "--sampling-strategy",
+    type=_Strategy(),
+    help="Balance the classes as imbalanced-learn over-samples: auto, minority, 'not "
+    "minority', 'not majority', all, a ratio (two classes) or rows per class after "
+    "resampling such as a:500,b:300. Writes the originals, then the synthetic rows; "
+    "needs --labels and --within-class or --label-preserving.",
+)
+@click.option(
+    "--synthetic-only",
+    is_flag=True,
+    help="With --sampling-strategy: write the synthetic rows only, not the originals.",
+)
 @_OUTPUT_OPTIONS
 @_STORAGE_OPTIONS
 @_CLUSTER_OPTIONS
@@ -291,7 +383,18 @@ def augment(src: str, dst: str, **options: Any) -> None:
       mixupy-dask augment s3://bucket/data s3://bucket/mixed --scheduler tcp://10.0.0.5:8786
       mixupy-dask augment s3://bucket/data s3://bucket/mixed \\
           --storage-option 'client_kwargs={"endpoint_url": "http://127.0.0.1:9000"}'
+      mixupy-dask augment train/ balanced/ --labels y --within-class --sampling-strategy auto
     """
+    synthetic_only = options.pop("synthetic_only")
+    if synthetic_only and options["sampling_strategy"] is None:
+        raise click.UsageError(
+            "--synthetic-only applies with --sampling-strategy (without it only the mixed "
+            "rows are written, unless --concat)"
+        )
+    if synthetic_only and options["concat"]:
+        raise click.UsageError("--synthetic-only and --concat contradict each other")
+    if options["sampling_strategy"] is not None:
+        options["concat"] = not synthetic_only
     _augment("mixup", src, dst, options, "augmented")
 
 

@@ -142,3 +142,17 @@ def test_committed_results_are_untouched_by_out(quick_run):
     out, done = quick_run
     assert str(out) in done.stdout
     assert os.path.join(ROOT, "benchmarks", "results.json") not in done.stdout
+
+
+def test_balancing_section_compares_the_three_samplers(quick_run):
+    out, _ = quick_run
+    found = json.loads((out / "balancing.json").read_text())
+    rows = found["in_memory"]
+    assert {r["method"] for r in rows} == {"MixupOverSampler", "RandomOverSampler", "SMOTE"}
+    for row in rows:
+        assert row["seconds"] > 0
+        assert row["rows_out"] > row["rows"]
+    parquet = found["parquet"]
+    assert parquet["rows_out"] == sum(after for _, _, _, after in parquet["classes"])
+    assert len({after for _, _, _, after in parquet["classes"]}) == 1  # balanced
+    assert "## Parquet to Parquet, out of core" in (out / "balancing.md").read_text()
