@@ -21,6 +21,7 @@ from .helpers import run_cli
 PUBLIC = {
     "AugmentSummary",
     "MixupError",
+    "MixupOverSampler",
     "MixupTypeError",
     "NonFiniteError",
     "__version__",
