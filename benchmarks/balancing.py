@@ -289,6 +289,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {r['rows']:,} | {r['method']} | {seconds} | {ratio} | "
             f"{_mib(r.get('peak_rss_above_start_bytes'))} | {f'{mem:.2f}' if mem else '-'} |"
         )
+    if results.get("parquet_note"):
+        lines += ["", "## Parquet to Parquet, out of core", "", results["parquet_note"]]
     parquet = results.get("parquet")
     if parquet:
         lines += [
