@@ -165,3 +165,37 @@ def test_nan_fails_at_compute_leaving_nothing(tmp_path, use_client, request):
     with pytest.raises(NonFiniteError, match="a"):
         augment_parquet(src, str(out_parent / "out"), seed=1, client=client)
     assert os.listdir(out_parent) == []
+
+
+@pytest.fixture(scope="module")
+def large_row_groups(tmp_path_factory):
+    """Two files whose row groups (~2.5 MB and ~1.3 MB) are far larger than a tiny
+    blocksize, so each is cut into slices (of at least ``MIN_SLICE_BYTES``)."""
+    base = tmp_path_factory.mktemp("large-row-groups")
+    return write_dir(make_frame(200_000, seed=3), base / "src", files=2, row_group_size=65_000)
+
+
+@pytest.mark.parametrize("name", ["default", "batch-larger-concat", "within-class"])
+def test_row_groups_larger_than_blocksize_are_sliced(large_row_groups, name, tmp_path, request):
+    from mixupy_dask._source import MIN_SLICE_BYTES, ParquetSource
+
+    options = {**OPTIONS[name], **({"batch_size": 400_017} if "concat" in name else {})}
+    source = ParquetSource.open(large_row_groups, None, {}).source(1)
+    row_groups = sum(pq.ParquetFile(os.path.join(large_row_groups, f)).num_row_groups
+                     for f in parquet_files(large_row_groups))  # fmt: skip
+    assert len(source.lengths) > row_groups  # sliced: more partitions than row groups
+    assert sum(source.lengths) == 200_000
+    parts = [source.read(p) for p in range(len(source.lengths))]
+    assert [len(p) for p in parts] == list(source.lengths)
+    assert min(p.memory_usage(index=False).sum() for p in parts) >= MIN_SLICE_BYTES * 0.9
+    pd.testing.assert_frame_equal(
+        pd.concat(parts, ignore_index=True), pd.read_parquet(large_row_groups), check_exact=True
+    )
+    columns = None if "labels" in options else ["a", "b", "c"]
+    dst = tmp_path / "out"
+    client = request.getfixturevalue("cluster_client") if name == "default" else None
+    augment_parquet(
+        large_row_groups, str(dst), seed=7, columns=columns, blocksize=1, client=client, **options
+    )
+    expected = mixup(pd.read_parquet(large_row_groups, columns=columns), seed=7, **options)
+    pd.testing.assert_frame_equal(pd.read_parquet(dst), expected, check_exact=True)
