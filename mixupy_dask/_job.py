@@ -296,7 +296,8 @@ def augment_parquet(
         inside the task graph; they are never written into the output, the manifest,
         the summary or an error message.
     blocksize : int, optional
-        Target uncompressed bytes per partition; partitions are whole row groups.
+        Target uncompressed bytes per partition: whole row groups, or slices of a
+        larger row group.
         Default: 1/64 of the memory per worker thread of the cluster, at most 64 MiB
         (64 MiB without a cluster).
     progress : callable, optional

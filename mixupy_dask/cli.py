@@ -187,8 +187,8 @@ _OUTPUT_OPTIONS = _options(
     click.option(
         "--blocksize",
         type=_SIZE,
-        help="Target uncompressed size of a partition, e.g. 32MiB; partitions are whole "
-        "row groups (default: 1/64 of a worker thread's memory, at most "
+        help="Target uncompressed size of a partition, e.g. 32MiB; larger row groups are "
+        "read in slices (default: 1/64 of a worker thread's memory, at most "
         f"{format_bytes(DEFAULT_BLOCKSIZE)}).",
     ),
 )
