@@ -11,6 +11,7 @@ import itertools
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,3 +192,17 @@ def real_cluster(base: Path, n_workers: int = 2) -> Iterator[RealCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+def wait_until(proc: subprocess.Popen, condition, what: str, seconds: float = 150):
+    """Poll ``condition()`` until it returns something truthy, while ``proc`` runs."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            _, err = proc.communicate()
+            pytest.fail(f"the run ended (status {proc.returncode}) before {what}:\n{err}")
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    pytest.fail(f"not seen within {seconds} s: {what}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pytest
 
 from mixupy_dask import mixup
 
-from .helpers import real_cluster, run_cli, snapshot, start_cli
+from .helpers import real_cluster, run_cli, snapshot, start_cli, wait_until
 
 psutil = pytest.importorskip("psutil")  # a dependency of distributed
 
@@ -102,20 +101,6 @@ def assert_same_output(dst: Path, undisturbed) -> None:
 def leftovers(parent: Path) -> list[str]:
     """Hidden temporary or displaced datasets beside a destination in ``parent``."""
     return sorted(name for name in os.listdir(parent) if ".mixupy-" in name)
-
-
-def wait_until(proc: subprocess.Popen, condition, what: str):
-    """Poll ``condition()`` until it returns something truthy, while ``proc`` runs."""
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            _, err = proc.communicate()
-            pytest.fail(f"the run ended (status {proc.returncode}) before {what}:\n{err}")
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    pytest.fail(f"not seen within {DEADLINE} s: {what}")
 
 
 def partial_output(parent: Path, name: str):

@@ -42,7 +42,7 @@ from mixupy_dask import (
 )
 from mixupy_dask._job import plan
 
-from .helpers import ENV, cli_command, real_cluster
+from .helpers import ENV, cli_command, real_cluster, wait_until
 
 s3fs = pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -464,20 +464,6 @@ def test_cli_bad_storage_option_is_not_echoed(given, tmp_path):
 
 
 # --- faults on the object store ---------------------------------------------------------
-
-
-def wait_until(proc: subprocess.Popen, condition, what: str):
-    """Poll ``condition()`` until it returns something truthy, while ``proc`` runs."""
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            _, err = proc.communicate()
-            pytest.fail(f"the run ended (status {proc.returncode}) before {what}:\n{err}")
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    pytest.fail(f"not seen within {DEADLINE} s: {what}")
 
 
 def first_file(fs, bucket: str, under: str):
