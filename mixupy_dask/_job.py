@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,7 +241,7 @@ def augment_parquet(
     *,
     alpha: float = 4.0,
     concat: bool = False,
-    batch_size: int | None = None,
+    batch_size: int | Mapping[Hashable, int] | None = None,
     seed: SeedLike = None,
     labels: Hashable | Sequence[Hashable] | None = None,
     within_class: bool = False,
