@@ -251,7 +251,8 @@ def _graph(
 ) -> dd.DataFrame:
     """Build the lazy mixup graph for ``frame`` laid out as ``plan`` says."""
     sampler, P = plan.sampler, plan.partitions
-    frame = frame.clear_divisions()
+    # No clear_divisions(): dd.map_partitions pairs partitions by position (it does not
+    # align them), and a clear_divisions node costs a task per partition.
     if labels is not None:  # encoded once per partition, shared by routing and mixing
         frame = frame.map_partitions(labels.encode, meta=labels.encode(frame._meta))
     meta = layout.empty_frame()
