@@ -15,10 +15,19 @@ from typing import Any
 
 from dask.utils import parse_bytes
 
-from . import balancing, in_memory, object_store, parquet_route, peak_memory, report, variants
+from . import (
+    balancing,
+    graph,
+    in_memory,
+    object_store,
+    parquet_route,
+    peak_memory,
+    report,
+    variants,
+)
 from .timing import machine
 
-SECTIONS = ("in-memory", "memory", "variants", "parquet", "s3", "balancing")
+SECTIONS = ("in-memory", "memory", "variants", "graph", "parquet", "s3", "balancing")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -130,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         results["peak_memory"] = peak_memory.run(memory_sizes, log)
     if "variants" in sections:
         results["variants"] = variants.run(variant_rows, args.repeats, log)
+    if "graph" in sections:
+        results["graph"] = graph.run([100] if args.quick else [1000, 10000], args.repeats, log)
     if "parquet" in sections:
         if args.workdir:
             os.makedirs(args.workdir, exist_ok=True)

@@ -6,6 +6,14 @@ Three jobs on the same files, each reading every row and writing every row:
 - ``dask shuffle``: read, add a uniform random column, ``set_index`` on it with
   explicit divisions (one all-to-all shuffle, Dask's default method), write.
   Mixup's own data movement is one such shuffle, so this is its natural peer.
+- ``hash shuffle``: read, add a uniform random column, ``shuffle(on=)`` it (p2p), write:
+  the plainest all-to-all shuffle Dask has.
+- ``naive dask``: what a user without this package would write: partners by a hash
+  shuffle on a random key, lined up with the input by position (partition by
+  partition, cut to the shorter), ``lam * x + (1 - lam) * y`` with Beta draws seeded
+  per partition. Rows whose partner partition is shorter are dropped, and the p2p
+  shuffle delivers rows in arrival order, so its output is not reproducible; the
+  benchmark runs it twice on the 1x data and reports whether the outputs agree.
 - ``mixupy_dask``: ``augment_parquet(src, dst, client=client)``.
 
 The data sets (1x, 2x, 4x a base size) are one ``mixupy-dask make-data`` run of the
@@ -98,6 +106,52 @@ def _shuffle(client, src: str, dst: str) -> int:
     return shuffled.npartitions
 
 
+def _hash_shuffle(client, src: str, dst: str) -> int:
+    import dask.dataframe as dd
+
+    frame = dd.read_parquet(src)
+    keyed = frame.map_partitions(_with_key, meta=frame._meta.assign(_key=0.0))
+    shuffled = keyed.shuffle(on="_key", npartitions=frame.npartitions).drop(columns="_key")
+    client.compute(shuffled.to_parquet(dst, compute=False, **WRITE)).result()
+    return shuffled.npartitions
+
+
+def _naive_mix(left: pd.DataFrame, right: pd.DataFrame, partition_info=None) -> pd.DataFrame:
+    n = min(len(left), len(right))
+    rng = np.random.default_rng(partition_info["number"] if partition_info else 0)
+    lam = rng.beta(4.0, 4.0, n)[:, None]
+    x, y = left.to_numpy()[:n], right.drop(columns="_key").to_numpy()[:n]
+    return pd.DataFrame(lam * x + (1 - lam) * y, columns=left.columns)
+
+
+def _naive(client, src: str, dst: str) -> int:
+    import dask.dataframe as dd
+
+    frame = dd.read_parquet(src)
+    keyed = frame.map_partitions(_with_key, meta=frame._meta.assign(_key=0.0))
+    partners = keyed.shuffle(on="_key", npartitions=frame.npartitions)
+    mixed = dd.map_partitions(_naive_mix, frame.clear_divisions(), partners, meta=frame._meta)
+    client.compute(mixed.to_parquet(dst, compute=False, **WRITE)).result()
+    return mixed.npartitions
+
+
+def _digest(path: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(pd.read_parquet(path).to_numpy().tobytes()).hexdigest()
+
+
+def _reproducible(client, method, src: str, workdir: str) -> bool:
+    """Whether two runs of ``method`` on ``src`` write the same values."""
+    digests = []
+    for i in range(2):
+        dst = os.path.join(workdir, f"repro-{i}")
+        method(client, src, dst)
+        digests.append(_digest(dst))
+        shutil.rmtree(dst, ignore_errors=True)
+    return digests[0] == digests[1]
+
+
 def _mixup(client, src: str, dst: str) -> int:
     from mixupy_dask import augment_parquet
 
@@ -108,6 +162,8 @@ def _mixup(client, src: str, dst: str) -> int:
 METHODS: dict[str, Callable[[Any, str, str], int]] = {
     "parquet copy": _copy,
     "dask shuffle": _shuffle,
+    "hash shuffle": _hash_shuffle,
+    "naive dask": _naive,
     "mixupy_dask": _mixup,
 }
 
@@ -213,8 +269,14 @@ def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any
                         **facts[name],
                         "vs_copy": s.median / stats["parquet copy"].median,
                         "vs_shuffle": s.median / stats["dask shuffle"].median,
+                        "vs_hash_shuffle": s.median / stats["hash shuffle"].median,
                     }
                 )
+        reproducible = {
+            name: _reproducible(client, METHODS[name], paths[min(SCALES)], workdir)
+            for name in ("naive dask", "mixupy_dask")
+        }
+        log(f"parquet    reproducible output: {reproducible}")
         limits = [w["memory_limit"] for w in client.scheduler_info()["workers"].values()]
     finally:
         client.close()
@@ -224,6 +286,7 @@ def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any
         r["vs_own_1x"] = r["median"] / first[r["method"]]
     return {
         "results": results,
+        "reproducible": reproducible,
         "cluster": {
             "workers": 2,
             "threads_per_worker": 1,

@@ -5,7 +5,7 @@ partition ``p``, in input order, so each full cycle lines up with the input's
 partitions. Within an output partition, the left rows of class ``g`` fill a
 contiguous run of *slots*, so every source row computes, element-wise, the output
 partition and slot of the left row it is the partner of (``Sampler.destinations``)
-and travels there in a single ``set_index`` shuffle on the output partition id; the
+and travels there in a single shuffle on the output partition id (``_exchange``); the
 kernel pairs left and partner partitions by position with ``map_partitions`` and
 lines partners up by slot, with no sort and no lookup.
 """
@@ -302,7 +302,8 @@ def _graph(
 ) -> dd.DataFrame:
     """Build the lazy mixup graph for ``frame`` laid out as ``plan`` says."""
     sampler, P = plan.sampler, plan.partitions
-    frame = frame.clear_divisions()
+    # No clear_divisions(): dd.map_partitions pairs partitions by position (it does not
+    # align them), and a clear_divisions node costs a task per partition.
     if labels is not None:  # encoded once per partition, shared by routing and mixing
         frame = frame.map_partitions(labels.encode, meta=labels.encode(frame._meta))
     meta = layout.empty_frame()

@@ -358,7 +358,13 @@ def _read_partition(
     table = (
         tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
     )
-    return table.to_pandas()
+    frame = table.to_pandas()
+    del table, tables
+    # Arrow's allocator (mimalloc) keeps freed pages for reuse; a worker's memory then
+    # reads as unmanaged and creeps up with each task. Measured on 2 x 512 MiB workers,
+    # ~60 MiB per worker stayed held after a job; releasing after each read returns it.
+    pa.default_memory_pool().release_unused()
+    return frame
 
 
 def _read_slice(f: Any, piece: Piece, names: tuple[str, ...]) -> pa.Table:

@@ -206,3 +206,58 @@ def wait_until(proc: subprocess.Popen, condition, what: str, seconds: float = 15
             return found
         time.sleep(0.05)
     pytest.fail(f"not seen within {seconds} s: {what}")
+
+
+def _worker_states(dask_scheduler) -> dict[str, tuple[str, int]]:
+    return {a: (ws.status.name, ws.memory.process) for a, ws in dask_scheduler.workers.items()}
+
+
+@dataclass
+class WorkerWatch:
+    """Samples every worker's status and process memory (RSS) as the scheduler sees them.
+
+    The scheduler learns of a pause at once (the worker reports its status change) and
+    of memory with every heartbeat; sampling it from a client thread every ``interval``
+    seconds gives the longest pause per worker to within about one interval.
+    """
+
+    client: distributed.Client
+    interval: float = 0.25
+    samples: list[tuple[float, dict[str, tuple[str, int]]]] = field(default_factory=list)
+
+    def __enter__(self) -> WorkerWatch:
+        import threading
+        import time
+
+        self._stop = threading.Event()
+
+        def sample() -> None:
+            while not self._stop.is_set():
+                states = self.client.run_on_scheduler(_worker_states)
+                self.samples.append((time.monotonic(), states))
+                self._stop.wait(self.interval)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def longest_pause(self) -> float:
+        """Seconds of the longest run of samples in which one worker was paused."""
+        longest = 0.0
+        since: dict[str, float] = {}
+        for t, states in self.samples:
+            for address, (status, _) in states.items():
+                if status == "paused":
+                    since.setdefault(address, t)
+                    longest = max(longest, t - since[address])
+                else:
+                    since.pop(address, None)
+        return longest
+
+    def peak_memory(self) -> int:
+        """The largest process memory any worker reported."""
+        return max((m for _, states in self.samples for _, m in states.values()), default=0)

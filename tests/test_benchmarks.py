@@ -74,8 +74,16 @@ def test_json_holds_every_figure_with_machine_facts(quick_run):
 
     parquet = results["parquet"]["results"]
     assert {(r["method"], r["scale"]) for r in parquet} == {
-        (m, s) for m in ("parquet copy", "dask shuffle", "mixupy_dask") for s in (1, 2, 4)
+        (m, s)
+        for m in ("parquet copy", "dask shuffle", "hash shuffle", "naive dask", "mixupy_dask")
+        for s in (1, 2, 4)
     }
+    assert set(results["parquet"]["reproducible"]) == {"naive dask", "mixupy_dask"}
+    graph = results["graph"]
+    assert {r["method"] for r in graph} == {"mixupy_dask", "set_index", "hash shuffle"}
+    for row in graph:
+        _timed(row)
+        assert row["tasks_per_partition"] > 0
     for row in parquet:
         _timed(row)
         assert row["parquet_bytes"] > 0
