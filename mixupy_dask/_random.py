@@ -57,6 +57,8 @@ SELECTION_LEAF = 4096
 FEISTEL_ROUNDS = 4
 #: Output series per draw block of series mixup. Fixed for the same reason.
 SERIES_BLOCK = 1024
+#: Elements per pass of the Feistel network: its buffers (4 x 512 KiB) stay in cache.
+_NETWORK_CHUNK = 65536
 #: numpy's hypergeometric sampler is exact only below this population per side.
 _HYPERGEOMETRIC_LIMIT = 10**9
 
@@ -187,6 +189,20 @@ class Permutation:
 
     def _apply(self, x, cycle, inverse: bool) -> np.ndarray:
         x = np.asarray(x, dtype=np.int64)
+        if x.size <= _NETWORK_CHUNK:
+            return self._apply_chunk(x, cycle, inverse)
+        # The network is ~40 element-wise passes; over chunks that stay in the CPU's
+        # cache they run about twice as fast as over the whole array (measured at 1e6).
+        flat = x.reshape(-1)
+        cycles = None if np.ndim(cycle) == 0 else np.broadcast_to(cycle, x.shape).reshape(-1)
+        out = np.empty(flat.shape, dtype=np.int64)
+        for start in range(0, flat.size, _NETWORK_CHUNK):
+            part = slice(start, start + _NETWORK_CHUNK)
+            c = cycle if cycles is None else cycles[part]
+            out[part] = self._apply_chunk(flat[part], c, inverse)
+        return out.reshape(x.shape)
+
+    def _apply_chunk(self, x: np.ndarray, cycle, inverse: bool) -> np.ndarray:
         keys = self._round_keys(cycle)
         y = self._network(x.astype(np.uint64), keys, inverse)
         n = _U64(self.n)

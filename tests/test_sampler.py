@@ -24,6 +24,23 @@ def test_permutation_is_a_bijection_with_an_elementwise_inverse(n, seed, cycle):
     assert np.array_equal(perm.forward(subset, cycle), y[subset])
 
 
+@settings(max_examples=5, deadline=None)
+@given(n=st.integers(140_000, 300_000), seed=st.integers(0, 2**64 - 1))
+def test_long_arrays_map_as_their_pieces_do(n, seed):
+    # Long arrays go through the network in chunks: every element, whichever chunk it
+    # falls in, must map as it does alone, with scalar and per-element cycles.
+    perm = Permutation(Keys(seed), n)
+    x = np.arange(n)
+    cycles = x % 7
+    assert np.array_equal(np.sort(perm.forward(x, 3)), x)
+    for cycle in (3, cycles):
+        y = perm.forward(x, cycle)
+        picks = np.r_[0:5, 65_530:65_540, n - 5 : n]
+        c = cycle if np.ndim(cycle) == 0 else cycles[picks]
+        assert np.array_equal(perm.forward(x[picks], c), y[picks])
+        assert np.array_equal(perm.inverse(y, cycle), x)
+
+
 @settings(max_examples=30, deadline=None)
 @given(n=st.integers(2, 3000), cycles=st.lists(st.integers(0, 99), min_size=1, max_size=40))
 def test_per_element_cycles_match_scalar_cycles(n, cycles):
