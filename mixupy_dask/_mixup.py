@@ -12,7 +12,7 @@ import pandas as pd
 
 from ._balancing import class_rows, strategy_rows
 from ._dask_route import mixup_dask
-from ._kernel import Layout
+from ._kernel import DEFAULT_POLICY, Layout, Policy
 from ._labels import Labels, resolve_labels
 from ._pandas_route import mixup_frame
 from ._random import Keys
@@ -20,6 +20,7 @@ from ._sampler import Sampler
 from ._source import Source
 from ._validation import (
     MIXUP_RULES,
+    PROVENANCE,
     arguments,
     check_data,
     check_rows,
@@ -43,6 +44,8 @@ class RowCall:
     within_class: bool
     label_preserving: bool
     sampling_strategy: Any = None
+    policy: Policy = DEFAULT_POLICY
+    provenance: bool = False
 
     @property
     def per_class(self) -> bool:
@@ -136,9 +139,18 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
                 f"`{name}` per class needs class labels: a class column or at least two label "
                 f"columns"
             )
-    # Refuse non-numeric features before any pass over the data.
+    policy = Policy(p["categorical"], p["integers"], p["missing"])
+    # Refuse columns the policies cannot mix before any pass over the data.
     features = data.dtypes if spec is None or spec.column is None else data.dtypes.drop(spec.column)
-    Layout.from_dtypes(features)
+    Layout.from_dtypes(features, policy=policy)
+    check_categories(features)
+    if p["provenance"]:
+        clash = [repr(c) for c in PROVENANCE if c in data.columns]
+        if clash:
+            raise MixupError(
+                f"`provenance=True` adds the columns {', '.join(map(repr, PROVENANCE))}; "
+                f"`data` already has {', '.join(clash)}: rename it"
+            )
     return RowCall(
         p["alpha"],
         p["concat"],
@@ -148,7 +160,27 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
         p["within_class"],
         p["label_preserving"],
         p["sampling_strategy"],
+        policy,
+        p["provenance"],
     )
+
+
+def check_categories(dtypes: pd.Series) -> None:
+    """Categorical features must have known categories: the output's dtype is theirs,
+    and a lazy frame's ``meta`` must say it before any data is read."""
+    from dask.dataframe.utils import UNKNOWN_CATEGORIES
+
+    unknown = [
+        repr(name)
+        for name, dt in dtypes.items()
+        if isinstance(dt, pd.CategoricalDtype) and UNKNOWN_CATEGORIES in dt.categories
+    ]
+    if unknown:
+        raise MixupError(
+            f"categorical columns {', '.join(unknown)} have unknown categories (a dask "
+            f"frame that has not read them); make them known first, e.g. "
+            f"`ddf[column] = ddf[column].cat.as_known()`"
+        )
 
 
 def mixup(
@@ -162,6 +194,11 @@ def mixup(
     within_class: bool = False,
     label_preserving: bool = False,
     sampling_strategy: str | float | Mapping[Hashable, int] | Callable[..., Any] | None = None,
+    categorical: str = "raise",
+    max_categories: int = 64,
+    integers: str = "float",
+    missing: str = "raise",
+    provenance: bool = False,
 ) -> pd.DataFrame | dd.DataFrame:
     """Create convex combinations of pairs of rows: mixup data augmentation.
 
@@ -264,6 +301,11 @@ def mixup(
         within_class=within_class,
         label_preserving=label_preserving,
         sampling_strategy=sampling_strategy,
+        categorical=categorical,
+        max_categories=max_categories,
+        integers=integers,
+        missing=missing,
+        provenance=provenance,
     )
     if isinstance(data, pd.DataFrame):
         return mixup_frame(data, call)
