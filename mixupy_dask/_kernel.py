@@ -370,7 +370,7 @@ def _passenger_output(values, p: Passenger):
             return naive.tz_localize("UTC").tz_convert(dtype.tz).array
         return values.view(dtype)
     if isinstance(values, np.ndarray) and values.dtype == object:
-        return pd.array(values, dtype=object)  # not inferred as strings: object stays object
+        return pd.Index(values, dtype=object)  # not inferred as strings: object stays object
     return values
 
 
