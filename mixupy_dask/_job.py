@@ -208,7 +208,10 @@ def plan(
         check_rows(source.rows, None)
         labels = options.get("labels")
         names = [labels] if isinstance(labels, str) else labels
-        source.check_object_columns(set(names) if isinstance(names, (list, tuple)) else set())
+        names = list(names) if isinstance(names, (list, tuple)) else None
+        source.check_object_columns(set(names or ()))
+        if options.get("categorical") in ("dominant", "sample"):
+            source = source.with_categories(set(names) if isinstance(names, list) else set())
         row_call = _mixup.prepare(source.meta, **options)
         rows_out = row_call.rows_out(source.rows)  # None until the label pass counts classes
 
@@ -247,6 +250,11 @@ def augment_parquet(
     within_class: bool = False,
     label_preserving: bool = False,
     sampling_strategy: Any = None,
+    categorical: str = "raise",
+    max_categories: int = 64,
+    integers: str = "float",
+    missing: str = "raise",
+    provenance: bool = False,
     columns: Sequence[str] | None = None,
     overwrite: bool = False,
     client: Any = None,
@@ -280,6 +288,10 @@ def augment_parquet(
         As for :func:`mixupy_dask.mixup`: rows per class from the class counts of the
         one pass over the label column, which runs on ``client``. The summary's
         ``classes`` gives the rows per class before and after.
+    categorical, max_categories, integers, missing, provenance
+        As for :func:`mixupy_dask.mixup`. A categorical column's categories are read
+        from the dictionary of each file's first row group when the job is planned;
+        files whose categories differ are refused.
     columns : list of str, optional
         Columns to read and mix (default: all).
     overwrite : bool, default False

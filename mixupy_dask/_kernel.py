@@ -318,7 +318,9 @@ def _passenger_values(column: pd.Series, p: Passenger, name, wire: bool):
         if column.dtype != p.dtype:
             column = column.astype(p.dtype)
         return np.asarray(column.array.asi8)
-    if p.dtype == object:
+    if p.dtype == object and column.dtype != object:  # e.g. strings back from Arrow
+        column = column.astype(object)
+    if column.dtype == object:  # also where a lazy frame's meta calls it strings
         values = column.to_numpy(dtype=object, copy=True)
         missing = pd.isna(values)
         values[missing] = None  # one missing value, whatever the route carried
@@ -328,7 +330,9 @@ def _passenger_values(column: pd.Series, p: Passenger, name, wire: bool):
                 f"object column {name!r} must hold only strings (and missing values) to be "
                 f"mixed with `categorical=`; it holds {kind} values"
             )
-        return values
+        if p.dtype == object:
+            return values
+        column = pd.Series(values, dtype=p.dtype)
     if column.dtype != p.dtype:
         column = column.astype(p.dtype)
     return column.to_numpy() if isinstance(p.dtype, np.dtype) else column.array
