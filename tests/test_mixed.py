@@ -272,3 +272,58 @@ def test_irregular_partitions_with_every_policy_and_missing_values():
                "provenance": True, "concat": True, "batch_size": 50}  # fmt: skip
     out = mixup(split_frame(df, irregular_lengths(len(df))), **options)
     assert_exact(out.compute(scheduler="threads"), mixup(df, **options), check_exact=True)
+
+
+# --- Parquet and the CLI ---------------------------------------------------------------
+
+PARQUET_POLICIES = [
+    {"categorical": "dominant", "integers": "round", "missing": "propagate"},
+    {"categorical": "sample", "integers": "float", "missing": "available", "provenance": True,
+     "concat": True, "batch_size": 70},
+]  # fmt: skip
+
+
+def _write_files(df: pd.DataFrame, path) -> None:
+    path.mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(df)), 3)):
+        df.iloc[part].to_parquet(path / f"{i}.parquet", row_group_size=7)
+
+
+@pytest.mark.parametrize("options", PARQUET_POLICIES)
+def test_parquet_keeps_the_schema_and_the_bits(tmp_path, options):
+    from mixupy_dask import augment_parquet
+
+    df = mixed_frame(60, seed=11, missing=True)
+    _write_files(df, tmp_path / "src")
+    augment_parquet(tmp_path / "src", tmp_path / "dst", seed=9, blocksize=1, **options)
+    out = pd.read_parquet(tmp_path / "dst")
+    assert_exact(out, mixup(df, seed=9, **options), check_exact=True)
+    assert_exact(out, mixup(pd.read_parquet(tmp_path / "src"), seed=9, **options),
+                 check_exact=True)  # fmt: skip
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(next((tmp_path / "dst").glob("*.parquet")))
+    assert str(schema.field("c").type) == "dictionary<values=string, indices=int8, ordered=0>"
+    unit = df["t"].dtype.unit
+    assert str(schema.field("t").type) == f"timestamp[{unit}, tz=America/New_York]"
+    assert str(schema.field("t_us").type) == "timestamp[us]"
+    assert str(schema.field("s").type) in ("string", "large_string")
+    assert out["c"].cat.categories.tolist() == CATEGORIES
+    assert out["ni"].dtype == ("Int64" if options["integers"] == "round" else np.float64)
+
+
+@pytest.mark.slow
+def test_cli_takes_every_policy(tmp_path):
+    from .helpers import run_cli
+
+    df = mixed_frame(40, seed=12, missing=True)
+    _write_files(df, tmp_path / "src")
+    result = run_cli(
+        "augment", tmp_path / "src", tmp_path / "dst", "--seed", 3, "--categorical", "sample",
+        "--integers", "round", "--missing", "available", "--provenance", "--workers", 1,
+        "--threads-per-worker", 1, "--quiet", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    expected = mixup(df, seed=3, categorical="sample", integers="round", missing="available",
+                     provenance=True)  # fmt: skip
+    assert_exact(pd.read_parquet(tmp_path / "dst"), expected, check_exact=True)
