@@ -33,7 +33,7 @@ from ._kernel import (
     wire_frame,
     with_provenance,
 )
-from ._labels import Labels
+from ._labels import Encoders, Labels, check_onehot
 from ._sampler import Sampler
 from ._source import Source
 
@@ -50,34 +50,58 @@ def describe(
     labels: Labels | None,
     by_class: bool,
     lengths: tuple[int, ...] | None = None,
-) -> tuple[Labels | None, np.ndarray]:
+    onehot: tuple[Labels, ...] = (),
+) -> tuple[Labels | None, np.ndarray, tuple[Labels, ...]]:
     """What the plan needs to know about the partitions, in at most one pass.
 
-    Returns the labels with their categories fixed, and ``class_starts`` (K, P + 1):
-    cumulative rows per class (one class of all rows unless ``by_class``).
+    Returns the labels with their categories fixed, ``class_starts`` (K, P + 1):
+    cumulative rows per class (one class of all rows unless ``by_class``), and the
+    one-hot encoded features with their categories fixed (their value counts are
+    computed in the same pass).
     Parquet metadata can supply ``lengths``; then plain mixup needs no pass at all.
     The pass runs on the current scheduler: the caller makes the user's client current.
     """
+    needing = [e for e in onehot if e.needs_categories]
+    feature_counts = [
+        dask.delayed(_value_counts)(p) for e in needing for p in frame[e.column].to_delayed()
+    ]
+
+    def compute(*tasks):  # the pass, with the one-hot features' value counts
+        results = dask.compute(*tasks, *feature_counts)
+        return results[: len(tasks)], results[len(tasks) :]
+
+    counted: tuple = ()
     column = labels.column if labels is not None else None
     if labels is not None and column is not None and (by_class or labels.needs_categories):
-        counts = dask.compute(*[dask.delayed(_value_counts)(p) for p in frame[column].to_delayed()])
+        counts, counted = compute(
+            *[dask.delayed(_value_counts)(p) for p in frame[column].to_delayed()]
+        )
         labels = labels.from_counts(counts)
         per_class = np.array([c.reindex(list(labels.classes), fill_value=0) for c in counts])
         lengths = tuple(int(c.sum()) for c in counts)
     elif labels is not None and by_class:
         # The label block alone: other columns may be anything the policies mix.
         layout = Layout.from_dtypes(frame.dtypes[list(labels.names)], labels.names)
-        per_class = np.array(
-            dask.compute(*[dask.delayed(_class_counts)(p, layout) for p in frame.to_delayed()])
+        per_class, counted = compute(
+            *[dask.delayed(_class_counts)(p, layout) for p in frame.to_delayed()]
         )
+        per_class = np.array(per_class)
+    elif lengths is None and feature_counts:  # delayed tasks, computed with the counts
+        sizes, counted = compute(*[dask.delayed(len)(p) for p in frame.to_delayed()])
+        lengths = tuple(int(x) for x in sizes)
     elif lengths is None:
         lengths = tuple(int(x) for x in frame.map_partitions(len).compute())
+    elif feature_counts:
+        _, counted = compute()
+    P = frame.npartitions
+    fixed = {e.column: e.from_counts(counted[i * P : (i + 1) * P]) for i, e in enumerate(needing)}
+    onehot = tuple(fixed.get(e.column, e) for e in onehot)
     if not by_class:
         per_class = np.asarray(lengths, dtype=np.int64)[:, None]
     per_class = per_class.reshape(frame.npartitions, -1).T.astype(np.int64)
     starts = np.zeros((per_class.shape[0], per_class.shape[1] + 1), dtype=np.int64)
     np.cumsum(per_class, axis=1, out=starts[:, 1:])
-    return labels, starts
+    return labels, starts, onehot
 
 
 def _value_counts(series: pd.Series) -> pd.Series:
@@ -324,13 +348,17 @@ def planned(
     A callable ``sampling_strategy`` is given ``argument()`` (default: the class counts).
     """
     frame = source.frame
-    labels, class_starts = describe(frame, call.labels, call.by_class, source.lengths)
-    meta = frame._meta if labels is None else labels.encode(frame._meta)
+    labels, class_starts, onehot = describe(
+        frame, call.labels, call.by_class, source.lengths, call.onehot
+    )
+    check_onehot(onehot, frame.columns, call.max_categories)
+    parts = (labels,) if labels is not None and labels.column is not None else ()
+    encoder = Encoders(parts + onehot) if parts or onehot else None
+    meta = frame._meta if encoder is None else encoder.encode(frame._meta)
     layout = Layout.from_dtypes(meta.dtypes, labels.names if labels else (), call.policy)
     sizes = tuple(int(s) for s in class_starts[:, -1])
     classes = labels.classes if labels is not None and call.by_class else None
     plan = Plan(call.sampler(sizes, classes, argument), class_starts)
-    encoder = labels if labels is not None and labels.column is not None else None
     graph = _graph(frame, plan, layout, call.concat, encoder, source.read, call.provenance)
     return graph, plan, labels
 
@@ -340,7 +368,7 @@ def _graph(
     plan: Plan,
     layout: Layout,
     concat: bool,
-    labels: Labels | None = None,
+    labels: Encoders | None = None,
     read_partition: Callable[[int], pd.DataFrame] | None = None,
     provenance: bool = False,
 ) -> dd.DataFrame:

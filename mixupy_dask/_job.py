@@ -210,7 +210,7 @@ def plan(
         names = [labels] if isinstance(labels, str) else labels
         names = list(names) if isinstance(names, (list, tuple)) else None
         source.check_object_columns(set(names or ()))
-        if options.get("categorical") in ("dominant", "sample"):
+        if options.get("categorical") in ("dominant", "sample", "onehot"):
             source = source.with_categories(set(names) if isinstance(names, list) else set())
         row_call = _mixup.prepare(source.meta, **options)
         rows_out = row_call.rows_out(source.rows)  # None until the label pass counts classes

@@ -13,7 +13,7 @@ import pandas as pd
 from ._balancing import class_rows, strategy_rows
 from ._dask_route import mixup_dask
 from ._kernel import DEFAULT_POLICY, Layout, Policy
-from ._labels import Labels, resolve_labels
+from ._labels import Labels, check_onehot, onehot_features, resolve_labels
 from ._pandas_route import mixup_frame
 from ._random import Keys
 from ._sampler import Sampler
@@ -46,6 +46,9 @@ class RowCall:
     sampling_strategy: Any = None
     policy: Policy = DEFAULT_POLICY
     provenance: bool = False
+    #: ``categorical="onehot"``: the features to encode (categories may be unknown yet)
+    onehot: tuple[Labels, ...] = ()
+    max_categories: int = 64
 
     @property
     def per_class(self) -> bool:
@@ -142,6 +145,11 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
     policy = Policy(p["categorical"], p["integers"], p["missing"])
     # Refuse columns the policies cannot mix before any pass over the data.
     features = data.dtypes if spec is None or spec.column is None else data.dtypes.drop(spec.column)
+    onehot: tuple[Labels, ...] = ()
+    if p["categorical"] == "onehot":
+        onehot = onehot_features(features, p["missing"])
+        check_onehot(onehot, data.columns, p["max_categories"])
+        features = features.drop([e.column for e in onehot])
     Layout.from_dtypes(features, policy=policy)
     check_categories(features)
     if p["provenance"]:
@@ -162,6 +170,8 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
         p["sampling_strategy"],
         policy,
         p["provenance"],
+        onehot,
+        p["max_categories"],
     )
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._kernel import Layout, classes, concat_rows, from_rows, mix_rows, to_rows, with_provenance
+from ._labels import Encoders, check_onehot
 from ._sampler import Sampler
 
 if TYPE_CHECKING:
@@ -109,7 +110,13 @@ def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
     labels = call.labels
     if labels is not None and labels.needs_categories:
         labels = labels.from_counts([frame[labels.column].value_counts(dropna=False)])
-    encoded = frame if labels is None else labels.encode(frame)
+    onehot = tuple(
+        e.from_counts([frame[e.column].value_counts(dropna=False)]) if e.needs_categories else e
+        for e in call.onehot
+    )
+    check_onehot(onehot, frame.columns, call.max_categories)
+    parts = (labels,) if labels is not None else ()
+    encoded = Encoders(parts + onehot).encode(frame)
     layout = Layout.from_dtypes(encoded.dtypes, labels.names if labels else (), call.policy)
     rows = to_rows(encoded, layout)
     blocks = rows.blocks

@@ -287,6 +287,14 @@ CASES = [
          with_column("s", pd.Series(["a", 1] * (N // 2), dtype=object)), routes=IN_MEMORY,
          options={"categorical": "dominant"}, keep_objects=True,
          error=(MixupTypeError, r"object column 's' must hold only strings.*mixed")),
+    Case("onehot-above-max-categories",
+         with_column("s", pd.array(list("abcd") * 3, dtype="string[pyarrow]")),
+         options={"categorical": "onehot", "max_categories": 3},
+         error=(MixupError, r"column 's' has 4 categories, more than `max_categories` \(3\)")),
+    Case("onehot-strings-and-categorical",
+         lambda: base().assign(c=pd.Categorical(list("abc") * 4, categories=list("cbaz")),
+                               s=pd.array(list("pq") * 6, dtype="string[pyarrow]")),
+         options={"categorical": "onehot"}),
     Case("categorical-and-strings-dominant",
          lambda: base().assign(c=pd.Categorical(list("abc") * 4, categories=list("cbaz")),
                                s=pd.array(list("pq") * 6, dtype="string[pyarrow]")),
@@ -421,9 +429,10 @@ def run_pandas(case: Case, request) -> None:
             mixup(df, seed=SEED, **mixup_options(case))
         return
     out = mixup(df, seed=SEED, **mixup_options(case))
-    assert list(out.columns) == list(df.columns)
+    if case.options.get("categorical") != "onehot":  # one-hot: columns per category
+        assert list(out.columns) == list(df.columns)
     assert isinstance(out.index, pd.RangeIndex)
-    numeric = [c for c in out.columns if output_dtype(df[c].dtype) is not None]
+    numeric = [c for c in out.columns if c in df and output_dtype(df[c].dtype) is not None]
     if not any(k in case.options for k in POLICIES):  # numbers come out as finite floats
         assert set(out[numeric].dtypes) <= {np.dtype(np.float64), np.dtype(np.float32)}
         assert np.isfinite(out[numeric].to_numpy(dtype=np.float64)).all()

@@ -69,7 +69,7 @@ def cases(draw):
         "concat": draw(st.booleans()),
         "batch_size": draw(st.one_of(st.none(), st.integers(1, 2 * n + 5))),
         "seed": draw(st.integers(0, 2**32)),
-        "categorical": draw(st.sampled_from(["dominant", "sample"])),
+        "categorical": draw(st.sampled_from(["dominant", "sample", "onehot"])),
         "integers": draw(st.sampled_from(["float", "round"])),
         "missing": missing,
         "provenance": draw(st.booleans()),
@@ -210,6 +210,24 @@ def test_provenance_with_concat_and_copies(route):
     expected = df.iloc[copies["mixup_left"].to_numpy()].reset_index(drop=True)
     mixed = copies[df.columns]
     assert_exact(mixed, expected.astype(mixed.dtypes.to_dict()), check_exact=True)
+
+
+def test_onehot_encodes_like_labels(route):
+    df = mixed_frame(40, seed=13, missing=True)
+    options = {"seed": 6, "categorical": "onehot", "missing": "propagate", "provenance": True}
+    out = route(lambda d: mixup(d, **options), df)
+    assert_exact(out, mixup(df, **options), check_exact=True)
+    names = [f"c_{c}" for c in CATEGORIES] + ["s_EWR", "s_JFK", "s_LGA"]  # own order; sorted
+    assert [c for c in out.columns if c[:2] in ("c_", "s_")] == names
+    lam = out["mixup_lambda"].to_numpy()
+    for column in ["c", "s"]:
+        dummies = pd.get_dummies(df[column], prefix=column, dtype=float)
+        dummies[df[column].isna()] = np.nan  # a missing category: missing in every column
+        left = dummies.iloc[out["mixup_left"]].to_numpy()
+        partner = dummies.iloc[out["mixup_partner"]].to_numpy()
+        expected = lam[:, None] * left + (1 - lam[:, None]) * partner
+        got = out[dummies.columns].to_numpy()
+        assert np.array_equal(got, expected, equal_nan=True)
 
 
 def test_default_policies_refuse_as_before():
