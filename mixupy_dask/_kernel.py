@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,7 +78,7 @@ class Passenger:
 
     position: int
     kind: str
-    dtype: object
+    dtype: Any  # numpy or pandas dtype
 
 
 @dataclass(frozen=True)
