@@ -266,11 +266,16 @@ def _tagged(frame: pd.DataFrame, parts, slots, positions=None) -> pd.DataFrame:
     Strings, because the p2p shuffle converts to Arrow, whose names are strings.
     """
     tagged = frame.set_axis([f"_{i}" for i in range(frame.shape[1])], axis=1)
-    tagged[DESTINATION] = parts
-    tagged[_SLOT] = slots
+    tags = {DESTINATION: parts, _SLOT: slots}
     if positions is not None:
-        tagged[_POSITION] = positions
-    return tagged
+        tags[_POSITION] = positions
+    if frame.shape[1] < 64:
+        for name, values in tags.items():
+            tagged[name] = values
+        return tagged
+    # Mixed types give one block per column: inserting into a frame of many blocks is
+    # slow (and pandas warns), so the tags are joined at once.
+    return pd.concat([tagged, pd.DataFrame(tags, index=tagged.index)], axis=1)
 
 
 def _mix_partition(
