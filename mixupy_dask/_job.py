@@ -226,6 +226,8 @@ def plan(
 
         twin: Callable[..., Any] = _mixup.mixup
     else:
+        if options.get("categorical") == "dominant":
+            source = source.with_categories(set())
         series_call = _series.prepare(source.meta, **options)
 
         def build(data: Source, client: Any, progress: Progress | None) -> Built:
@@ -363,6 +365,7 @@ def augment_series_parquet(
     scale: str | None = "mean",
     seed: SeedLike = None,
     labels: Hashable | Sequence[Hashable] | None = None,
+    categorical: str = "raise",
     columns: Sequence[str] | None = None,
     overwrite: bool = False,
     client: Any = None,
@@ -384,7 +387,7 @@ def augment_series_parquet(
     ----------
     src, dst : str
         Source file or dataset, and the new dataset directory (paths or fsspec URLs).
-    series, time, alpha, k, batch_size, scale, seed, labels
+    series, time, alpha, k, batch_size, scale, seed, labels, categorical
         As for :func:`mixupy_dask.mixup_series`. With ``seed=None`` fresh entropy is
         drawn and reported in the summary and the output's metadata.
     columns : list of str, optional

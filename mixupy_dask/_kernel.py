@@ -102,7 +102,11 @@ class Layout:
 
     @classmethod
     def from_dtypes(
-        cls, dtypes: pd.Series, labels: Sequence = (), policy: Policy = Policy()
+        cls,
+        dtypes: pd.Series,
+        labels: Sequence = (),
+        policy: Policy = DEFAULT_POLICY,
+        accepted: str = "`categorical='dominant'`, 'sample' or 'onehot'",
     ) -> Layout:
         """Check that every column can be mixed under ``policy``; raise naming the ones
         that cannot.
@@ -122,8 +126,7 @@ class Layout:
             message = f"columns must be bool, integer or float to be mixed; not so: {shown}"
             if policy.categorical == "raise" and any(is_categorical_like(dt) for _, dt in bad):
                 message += (
-                    "; categorical, string and object (string) columns are taken by "
-                    "`categorical='dominant'`, 'sample' or 'onehot'"
+                    f"; categorical, string and object (string) columns are taken by {accepted}"
                 )
             raise MixupTypeError(message)
         groups: dict[np.dtype, list[int]] = {}

@@ -302,6 +302,7 @@ SERIES_RULES: dict[str, Rule] = {
     "batch_size": BATCH_SIZE,
     "scale": OneOf(("mean", None)),
     "seed": SEED,
+    "categorical": OneOf(("raise", "dominant")),
 }
 
 #: The Parquet jobs' own parameters, the same for rows and series.

@@ -464,6 +464,14 @@ def augment(src: str, dst: str, **options: Any) -> None:
     help="Divide each series by its mean |value| before mixing, or mix raw values.",
 )
 @click.option("--labels", metavar="A,B,...", help="Series-level numeric label columns.")
+@click.option(
+    "--categorical",
+    default="raise",
+    show_default=True,
+    metavar="POLICY",
+    help="Categorical and string columns constant within each series: raise, or dominant "
+    "(each output series takes its series of largest weight's value).",
+)
 @_OUTPUT_OPTIONS
 @_STORAGE_OPTIONS
 @_CLUSTER_OPTIONS
