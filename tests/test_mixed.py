@@ -345,3 +345,12 @@ def test_cli_takes_every_policy(tmp_path):
     expected = mixup(df, seed=3, categorical="sample", integers="round", missing="available",
                      provenance=True)  # fmt: skip
     assert_exact(pd.read_parquet(tmp_path / "dst"), expected, check_exact=True)
+
+
+def test_accessors_take_the_policies():
+    df = mixed_frame(12, seed=14)
+    options = {"seed": 7, "categorical": "sample", "integers": "round", "provenance": True}
+    expected = mixup(df, **options)
+    assert_exact(df.mixup(**options), expected, check_exact=True)
+    lazy = split_frame(df, [5, 0, 7]).mixup(**options)
+    assert_exact(lazy.compute(scheduler="threads"), expected, check_exact=True)
