@@ -354,3 +354,14 @@ def test_accessors_take_the_policies():
     assert_exact(df.mixup(**options), expected, check_exact=True)
     lazy = split_frame(df, [5, 0, 7]).mixup(**options)
     assert_exact(lazy.compute(scheduler="threads"), expected, check_exact=True)
+
+
+def test_unknown_categories_on_dask_are_refused():
+    data = split_frame(mixed_frame(12), [6, 6])
+    data["c"] = data["c"].cat.as_unknown()
+    with pytest.raises(MixupError, match=r"columns 'c' have unknown categories.*as_known"):
+        mixup(data, seed=0, categorical="dominant")
+    known = data.assign(c=data["c"].cat.as_known())  # categories in the order dask finds
+    out = mixup(known, seed=0, categorical="dominant")
+    expected = mixup(known.compute(), seed=0, categorical="dominant")
+    assert_exact(out.compute(scheduler="threads"), expected, check_exact=True)
