@@ -139,6 +139,11 @@ def check_columns(
             raise MixupError("`data` has no numeric value columns to mix")
     # Raises naming the columns that cannot be mixed.
     layout = Layout.from_dtypes(dtypes[list(values)], accepted="`categorical='dominant'`")
+    if layout.passengers:  # datetimes as values: series mixup sums scaled numbers only
+        shown = ", ".join(f"{layout.columns[p.position]!r} ({p.dtype})" for p in layout.passengers)
+        raise MixupTypeError(
+            f"value columns must be bool, integer or float to be mixed; not so: {shown}"
+        )
     label_set = set(labels)
     return Columns(
         series,

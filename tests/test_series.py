@@ -587,3 +587,9 @@ def test_categorical_must_be_constant_within_a_series():
         mixup_series(df, series="id", time="t", seed=0, categorical="dominant")
     with pytest.raises(MixupTypeError, match=r"'kind' \(category\).*`categorical='dominant'`"):
         mixup_series(df, series="id", time="t", seed=0)
+
+
+def test_datetime_value_columns_are_refused():
+    df = _sensors().drop(columns=["kind", "site"]).assign(w=pd.Timestamp("2024-01-01"))
+    with pytest.raises(MixupTypeError, match=r"value columns.*not so: 'w' \(datetime64"):
+        mixup_series(df, series="id", time="t", seed=0)
