@@ -98,7 +98,7 @@ class Layout:
     passengers: tuple[Passenger, ...] = ()
     #: (group, row within the group's block, dtype) of each rounded integer column
     rounded: tuple[tuple[int, int, object], ...] = ()
-    policy: Policy = Policy()
+    policy: Policy = DEFAULT_POLICY
 
     @classmethod
     def from_dtypes(
@@ -117,13 +117,16 @@ class Layout:
         label_set = set(labels)
         kinds: list[str | np.dtype | None] = []
         for name, dt in zip(dtypes.index, dtypes, strict=True):
-            kinds.append(_kind(dt, policy if name not in label_set else Policy()))
+            kinds.append(_kind(dt, policy if name not in label_set else DEFAULT_POLICY))
         bad = [
             (name, dt) for name, dt, k in zip(dtypes.index, dtypes, kinds, strict=True) if k is None
         ]
         if bad:
             shown = ", ".join(f"{name!r} ({dt})" for name, dt in bad)
-            message = f"columns must be bool, integer or float to be mixed; not so: {shown}"
+            message = (
+                f"columns must be bool, integer, float, datetime or timedelta to be mixed; "
+                f"not so: {shown}"
+            )
             if policy.categorical == "raise" and any(is_categorical_like(dt) for _, dt in bad):
                 message += (
                     f"; categorical, string and object (string) columns are taken by {accepted}"

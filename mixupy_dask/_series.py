@@ -622,8 +622,9 @@ def mixup_series(
     data : pandas.DataFrame or dask.dataframe.DataFrame
         Long format: one row per (series id, time step). Every column other than
         ``series`` and ``time`` is a value column and is mixed; value columns must
-        be bool, integer or float with finite values. Rows may come in any order,
-        and on dask a series may be spread over several partitions.
+        be bool, integer or float with finite values (see ``categorical`` for
+        categorical and string columns). Rows may come in any order, and on dask a
+        series may be spread over several partitions.
     series : column name
         Series id column, any sortable type without missing values.
     time : column name

@@ -229,7 +229,7 @@ class Case:
     keep_objects: bool = False
 
 
-NOT_NUMERIC = r"bool, integer or float.*not so: "
+NOT_NUMERIC = r"must be bool, integer.* to be mixed; not so: "
 
 CASES = [
     # --- sizes
