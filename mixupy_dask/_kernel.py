@@ -560,6 +560,20 @@ def _shift_left(x: np.ndarray, s: np.ndarray) -> np.ndarray:
     return np.left_shift(x, s.astype(np.uint64))
 
 
+def _quotient_high(hi: np.ndarray, lo: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """``round_half_even((hi * 2**64 + lo) / 2**shift)`` for shifts >= 64."""
+    one = np.ones_like(lo)
+    # The product is below 2**117: shifts from 118 on round to zero like 120 does.
+    t = (np.minimum(shift, 120) - 64).astype(np.uint64)  # 0..56
+    q = hi >> t
+    r_hi = hi & (_shift_left(one, t) - one)
+    half_hi = np.where(t > 0, _shift_left(one, np.maximum(t, one) - one), 0).astype(np.uint64)
+    half_lo = np.where(t > 0, 0, np.uint64(1) << np.uint64(63)).astype(np.uint64)
+    above = (r_hi > half_hi) | ((r_hi == half_hi) & (lo > half_lo))
+    tie = (r_hi == half_hi) & (lo == half_lo)
+    return q + (above | (tie & (q & one).astype(bool)))
+
+
 def mix_times(left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``left + round(w * (right - left))``, exactly, for int64 times and float64
     weights ``w`` in [0, 1]; rounding half to even.
@@ -585,25 +599,18 @@ def mix_times(left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:
     middle = (lh & _M32) + (hl & _M32) + (ll >> np.uint64(32))
     lo = (ll & _M32) | ((middle & _M32) << np.uint64(32))
     hi = hh + (lh >> np.uint64(32)) + (hl >> np.uint64(32)) + (middle >> np.uint64(32))
-    # The product is below 2**117: shifts from 118 on round to zero.
-    s = np.minimum(shift, 120)
-    low = s < 64  # s in [52, 63]: the quotient takes bits of hi and lo
-    sa = np.where(low, s, 63)
+    # Most weights are >= 2**-10, so the shift is 52..63 and the quotient takes bits
+    # of hi and lo; larger shifts (tiny weights) are done apart, on their rows only.
     one = np.ones_like(lo)
-    q_low = _shift_left(hi, 64 - sa) | (lo >> sa.astype(np.uint64))
-    r_low = lo & (_shift_left(one, sa) - one)
-    half_low = _shift_left(one, sa - 1)
-    up_low = (r_low > half_low) | ((r_low == half_low) & (q_low & one).astype(bool))
-    t = np.where(low, 0, s - 64)  # s in [64, 120]: the quotient is hi >> (s - 64)
-    tb = np.minimum(t, 63)
-    q_high = np.where(t < 64, hi >> tb.astype(np.uint64), 0).astype(np.uint64)
-    r_hi = hi & (_shift_left(one, tb) - one)
-    half_hi = np.where(t > 0, _shift_left(one, np.maximum(tb - 1, 0)), 0).astype(np.uint64)
-    half_lo = np.where(t > 0, 0, np.uint64(1) << np.uint64(63)).astype(np.uint64)
-    above = (r_hi > half_hi) | ((r_hi == half_hi) & (lo > half_lo))
-    tie = (r_hi == half_hi) & (lo == half_lo)
-    up_high = above | (tie & (q_high & one).astype(bool))
-    q = np.where(low, q_low + up_low, q_high + up_high).astype(np.uint64)
+    low = shift < 64
+    sa = np.where(low, shift, 63).astype(np.uint64)
+    q = _shift_left(hi, 64 - sa) | (lo >> sa)
+    remainder = lo & (_shift_left(one, sa) - one)
+    half = _shift_left(one, sa - one)
+    q += (remainder > half) | ((remainder == half) & (q & one).astype(bool))
+    high = np.flatnonzero(~low)
+    if len(high):
+        q[high] = _quotient_high(hi[high], lo[high], shift[high])
     return np.where(up, ul + q, ul - q).view(np.int64)
 
 
