@@ -578,7 +578,9 @@ def mix_times(left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``left + round(w * (right - left))``, exactly, for int64 times and float64
     weights ``w`` in [0, 1]; rounding half to even.
 
-    The difference can need 65 bits, so it is held as its sign and magnitude (uint64);
+    The difference can need 65 bits, so it is held as its sign and magnitude (uint64).
+    Where the magnitude is below 2**52 and the float product is not within its error
+    bound of a half, the float product's nearest integer is the exact one; elsewhere
     ``w = mantissa * 2**(exponent - 53)`` with an integer mantissa below 2**53, so
     ``mantissa * |difference|`` is a 117-bit integer, formed from 32-bit limbs whose
     partial products fit uint64, and shifted right with round-half-even. The result
@@ -587,12 +589,29 @@ def mix_times(left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:
     """
     left = np.asarray(left, dtype=np.int64)
     right = np.asarray(right, dtype=np.int64)
-    fraction, exponent = np.frexp(np.asarray(w, dtype=np.float64))
-    mantissa = np.ldexp(fraction, 53).astype(np.uint64)  # exact: 53 significant bits
-    shift = (53 - exponent).astype(np.int64)  # >= 52, as w <= 1
+    w = np.asarray(w, dtype=np.float64)
     ul, ur = left.view(np.uint64), right.view(np.uint64)
     up = right >= left
     magnitude = np.where(up, ur - ul, ul - ur)  # |right - left| < 2**64, mod 2**64
+    # Fast path: below 2**52 the difference is an exact float and w * |d| is off by at
+    # most 2**-52 of itself; where that cannot move it across a half, its nearest
+    # integer is the exact one. The rest (near halves, larger differences) is exact.
+    product = w * magnitude.astype(np.float64)
+    q = np.rint(product)
+    offset = np.abs(product - np.floor(product) - 0.5)
+    slow = (magnitude >= np.uint64(2**52)) | (offset <= product * 2.0**-50)
+    q = np.where(slow, 0.0, q).astype(np.uint64)  # large products would not fit
+    rows = np.flatnonzero(slow)
+    if len(rows):
+        q[rows] = _exact_quotient(magnitude[rows], w[rows])
+    return np.where(up, ul + q, ul - q).view(np.int64)
+
+
+def _exact_quotient(magnitude: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``round_half_even(w * magnitude)`` exactly, in integer arithmetic (``mix_times``)."""
+    fraction, exponent = np.frexp(w)
+    mantissa = np.ldexp(fraction, 53).astype(np.uint64)  # exact: 53 significant bits
+    shift = (53 - exponent).astype(np.int64)  # >= 52, as w <= 1
     mh, ml = mantissa >> np.uint64(32), mantissa & _M32
     dh, dl = magnitude >> np.uint64(32), magnitude & _M32
     ll, lh, hl, hh = ml * dl, ml * dh, mh * dl, mh * dh
@@ -611,7 +630,7 @@ def mix_times(left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:
     high = np.flatnonzero(~low)
     if len(high):
         q[high] = _quotient_high(hi[high], lo[high], shift[high])
-    return np.where(up, ul + q, ul - q).view(np.int64)
+    return q
 
 
 def with_provenance(

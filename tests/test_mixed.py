@@ -242,6 +242,8 @@ def test_default_policies_refuse_as_before():
 
 extreme_ints = st.one_of(
     st.integers(I64.min + 1, I64.max),
+    st.integers(-(2**50), 2**50),  # differences below 2**52: the float fast path
+    st.integers(-1000, 1000),  # small ones, where halves are frequent
     st.sampled_from([I64.min + 1, I64.max, 0, 1, -1, 2**53, -(2**62)]),
 )
 weights = st.one_of(
