@@ -23,8 +23,17 @@ import numpy as np
 import pandas as pd
 
 from ._exchange import DESTINATION, exchange, partition_numbers
-from ._kernel import Layout, classes, from_blocks, mix_blocks, to_blocks
-from ._labels import Labels
+from ._kernel import (
+    Layout,
+    classes,
+    from_rows,
+    mix_rows,
+    to_blocks,
+    to_rows,
+    wire_frame,
+    with_provenance,
+)
+from ._labels import Encoders, Labels, check_onehot
 from ._sampler import Sampler
 from ._source import Source
 
@@ -32,6 +41,8 @@ if TYPE_CHECKING:
     from ._mixup import RowCall
 
 _SLOT = "_mixupy_slot"
+#: With ``provenance``: each routed row's global input position.
+_POSITION = "_mixupy_position"
 
 
 def describe(
@@ -39,33 +50,58 @@ def describe(
     labels: Labels | None,
     by_class: bool,
     lengths: tuple[int, ...] | None = None,
-) -> tuple[Labels | None, np.ndarray]:
+    onehot: tuple[Labels, ...] = (),
+) -> tuple[Labels | None, np.ndarray, tuple[Labels, ...]]:
     """What the plan needs to know about the partitions, in at most one pass.
 
-    Returns the labels with their categories fixed, and ``class_starts`` (K, P + 1):
-    cumulative rows per class (one class of all rows unless ``by_class``).
+    Returns the labels with their categories fixed, ``class_starts`` (K, P + 1):
+    cumulative rows per class (one class of all rows unless ``by_class``), and the
+    one-hot encoded features with their categories fixed (their value counts are
+    computed in the same pass).
     Parquet metadata can supply ``lengths``; then plain mixup needs no pass at all.
     The pass runs on the current scheduler: the caller makes the user's client current.
     """
+    needing = [e for e in onehot if e.needs_categories]
+    feature_counts = [
+        dask.delayed(_value_counts)(p) for e in needing for p in frame[e.column].to_delayed()
+    ]
+
+    def compute(*tasks):  # the pass, with the one-hot features' value counts
+        results = dask.compute(*tasks, *feature_counts)
+        return results[: len(tasks)], results[len(tasks) :]
+
+    counted: tuple = ()
     column = labels.column if labels is not None else None
     if labels is not None and column is not None and (by_class or labels.needs_categories):
-        counts = dask.compute(*[dask.delayed(_value_counts)(p) for p in frame[column].to_delayed()])
+        counts, counted = compute(
+            *[dask.delayed(_value_counts)(p) for p in frame[column].to_delayed()]
+        )
         labels = labels.from_counts(counts)
         per_class = np.array([c.reindex(list(labels.classes), fill_value=0) for c in counts])
         lengths = tuple(int(c.sum()) for c in counts)
     elif labels is not None and by_class:
-        layout = Layout.from_dtypes(frame.dtypes, labels.names)
-        per_class = np.array(
-            dask.compute(*[dask.delayed(_class_counts)(p, layout) for p in frame.to_delayed()])
+        # The label block alone: other columns may be anything the policies mix.
+        layout = Layout.from_dtypes(frame.dtypes[list(labels.names)], labels.names)
+        per_class, counted = compute(
+            *[dask.delayed(_class_counts)(p, layout) for p in frame.to_delayed()]
         )
+        per_class = np.array(per_class)
+    elif lengths is None and feature_counts:  # delayed tasks, computed with the counts
+        sizes, counted = compute(*[dask.delayed(len)(p) for p in frame.to_delayed()])
+        lengths = tuple(int(x) for x in sizes)
     elif lengths is None:
         lengths = tuple(int(x) for x in frame.map_partitions(len).compute())
+    elif feature_counts:
+        _, counted = compute()
+    P = frame.npartitions
+    fixed = {e.column: e.from_counts(counted[i * P : (i + 1) * P]) for i, e in enumerate(needing)}
+    onehot = tuple(fixed.get(e.column, e) for e in onehot)
     if not by_class:
         per_class = np.asarray(lengths, dtype=np.int64)[:, None]
     per_class = per_class.reshape(frame.npartitions, -1).T.astype(np.int64)
     starts = np.zeros((per_class.shape[0], per_class.shape[1] + 1), dtype=np.int64)
     np.cumsum(per_class, axis=1, out=starts[:, 1:])
-    return labels, starts
+    return labels, starts, onehot
 
 
 def _value_counts(series: pd.Series) -> pd.Series:
@@ -73,7 +109,8 @@ def _value_counts(series: pd.Series) -> pd.Series:
 
 
 def _class_counts(part: pd.DataFrame, layout: Layout) -> np.ndarray:
-    return np.bincount(classes(to_blocks(part, layout), layout), minlength=len(layout.labels))
+    blocks = to_blocks(part[list(layout.columns)], layout)
+    return np.bincount(classes(blocks, layout), minlength=len(layout.labels))
 
 
 @dataclass(frozen=True)
@@ -177,16 +214,23 @@ def _concat(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)
 
 
-def _originals(part: pd.DataFrame, number: pd.Series, layout: Layout, offsets):
+def _originals(part: pd.DataFrame, number: pd.Series, layout: Layout, offsets, provenance=False):
     p = int(number.iloc[0])
-    blocks = to_blocks(part, layout)
-    return from_blocks(blocks, layout, pd.RangeIndex(offsets[p], offsets[p + 1]))
+    out = from_rows(to_rows(part, layout), layout, pd.RangeIndex(offsets[p], offsets[p + 1]))
+    if not provenance:
+        return out
+    # The originals come from themselves: left = partner = own position, lambda 1.
+    own = np.arange(offsets[p], offsets[p + 1], dtype=np.int64)
+    return with_provenance(out, own, own, np.ones(len(own)))
 
 
-def _route(part, number: pd.Series, layout: Layout, plan: Plan, cycle: int):
+def _route(
+    part, number: pd.Series, layout: Layout, plan: Plan, cycle: int, provenance: bool = False
+):
     """A source partition's rows that are partners in ``cycle``, tagged with where they go."""
     p, P, sampler = int(number.iloc[0]), plan.partitions, plan.sampler
-    blocks = to_blocks(part, layout)
+    values = to_rows(part, layout)
+    blocks = values.blocks
     starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
     groups = _row_classes(blocks, layout, plan) if sampler.groups > 1 else None
     rows, parts, slots = [], [], []
@@ -206,12 +250,15 @@ def _route(part, number: pd.Series, layout: Layout, plan: Plan, cycle: int):
         # Every row is a partner (a full cycle): rows may travel in any order, so tag
         # them in input order rather than copying the values into routing order.
         parts[rows], slots[rows] = parts.copy(), slots.copy()
+        rows = np.arange(len(rows))
     else:
-        blocks = [b.take(rows, axis=1) for b in blocks]
-    return _tagged(from_blocks(blocks, layout, pd.RangeIndex(len(rows))), parts, slots)
+        values = values.take(rows)
+    frame = wire_frame(values, layout, pd.RangeIndex(len(rows)))
+    positions = plan.offsets[p] + rows if provenance else None
+    return _tagged(frame, parts, slots, positions)
 
 
-def _tagged(frame: pd.DataFrame, parts, slots) -> pd.DataFrame:
+def _tagged(frame: pd.DataFrame, parts, slots, positions=None) -> pd.DataFrame:
     """``frame`` with its routing columns added, under positional column names.
 
     The kernel reads partner rows by position, and positional names take the two
@@ -219,18 +266,28 @@ def _tagged(frame: pd.DataFrame, parts, slots) -> pd.DataFrame:
     Strings, because the p2p shuffle converts to Arrow, whose names are strings.
     """
     tagged = frame.set_axis([f"_{i}" for i in range(frame.shape[1])], axis=1)
-    tagged[DESTINATION] = parts
-    tagged[_SLOT] = slots
-    return tagged
+    tags = {DESTINATION: parts, _SLOT: slots}
+    if positions is not None:
+        tags[_POSITION] = positions
+    if frame.shape[1] < 64:
+        for name, values in tags.items():
+            tagged[name] = values
+        return tagged
+    # Mixed types give one block per column: inserting into a frame of many blocks is
+    # slow (and pandas warns), so the tags are joined at once.
+    return pd.concat([tagged, pd.DataFrame(tags, index=tagged.index)], axis=1)
 
 
-def _mix_partition(part, partners, number: pd.Series, layout: Layout, plan: Plan):
+def _mix_partition(
+    part, partners, number: pd.Series, layout: Layout, plan: Plan, provenance: bool = False
+):
     q, sampler = int(number.iloc[0]), plan.sampler
     cycle, p = divmod(q, plan.partitions)
     start, stop = plan.out_offsets[q], plan.out_offsets[q + 1]
     if len(partners) != stop - start:  # the shuffle must deliver one partner per row
         raise RuntimeError(f"partition {q}: {len(partners)} partner rows for {stop - start} rows")
-    blocks = to_blocks(part, layout)
+    values = to_rows(part, layout)
+    blocks = values.blocks
     bases = plan.slot_bases(cycle)
     rows, slots = [], []
     for g, local in _class_rows(_row_classes(blocks, layout, plan), part.shape[0]):
@@ -245,22 +302,36 @@ def _mix_partition(part, partners, number: pd.Series, layout: Layout, plan: Plan
     # Classes fill runs of their own; one group's slots follow input order.
     slots = _concat(slots)[order] if sampler.groups > 1 else bases[0, p] + np.arange(len(rows))
     if len(rows) != part.shape[0]:
-        blocks = [block.take(rows, axis=1) for block in blocks]
+        values = values.take(rows)
     # Partner rows arrive in any order, one per slot: place them, then read by slot.
     by_slot = np.empty(len(partners), dtype=np.int64)
     by_slot[partners[_SLOT].to_numpy()] = np.arange(len(partners))
     partner_rows = by_slot[slots]
-    partner_blocks = [block.take(partner_rows, axis=1) for block in to_blocks(partners, layout)]
+    partner_values = to_rows(partners, layout, wire=True).take(partner_rows)
     lam = sampler.weights(start, stop)
-    mixed = mix_blocks(blocks, partner_blocks, lam, layout, sampler.label_preserving)
-    return from_blocks(mixed, layout, pd.RangeIndex(start, stop))
+    mixed = mix_rows(
+        values, partner_values, lam, layout, sampler.label_preserving, sampler.keys, start
+    )
+    out = from_rows(mixed, layout, pd.RangeIndex(start, stop))
+    if not provenance:
+        return out
+    partner_positions = partners[_POSITION].to_numpy()[partner_rows]
+    return with_provenance(out, plan.offsets[p] + rows, partner_positions, lam)
 
 
-def _read_and_mix(partners, number: pd.Series, read_partition, labels, layout: Layout, plan: Plan):
+def _read_and_mix(
+    partners,
+    number: pd.Series,
+    read_partition,
+    labels,
+    layout: Layout,
+    plan: Plan,
+    provenance: bool = False,
+):
     """The kernel for a source that can re-read its partitions: read, encode, mix."""
     part = read_partition(int(number.iloc[0]) % plan.partitions)
     part = part if labels is None else labels.encode(part)
-    return _mix_partition(part, partners, number, layout, plan)
+    return _mix_partition(part, partners, number, layout, plan, provenance)
 
 
 def mixup_dask(source: Source, call: RowCall) -> dd.DataFrame:
@@ -282,14 +353,19 @@ def planned(
     A callable ``sampling_strategy`` is given ``argument()`` (default: the class counts).
     """
     frame = source.frame
-    labels, class_starts = describe(frame, call.labels, call.by_class, source.lengths)
-    meta = frame._meta if labels is None else labels.encode(frame._meta)
-    layout = Layout.from_dtypes(meta.dtypes, labels.names if labels else ())
+    labels, class_starts, onehot = describe(
+        frame, call.labels, call.by_class, source.lengths, call.onehot
+    )
+    check_onehot(onehot, frame.columns, call.max_categories)
+    parts = (labels,) if labels is not None and labels.column is not None else ()
+    encoder = Encoders(parts + onehot) if parts or onehot else None
+    meta = frame._meta if encoder is None else encoder.encode(frame._meta)
+    layout = Layout.from_dtypes(meta.dtypes, labels.names if labels else (), call.policy)
     sizes = tuple(int(s) for s in class_starts[:, -1])
     classes = labels.classes if labels is not None and call.by_class else None
     plan = Plan(call.sampler(sizes, classes, argument), class_starts)
-    encoder = labels if labels is not None and labels.column is not None else None
-    return _graph(frame, plan, layout, call.concat, encoder, source.read), plan, labels
+    graph = _graph(frame, plan, layout, call.concat, encoder, source.read, call.provenance)
+    return graph, plan, labels
 
 
 def _graph(
@@ -297,8 +373,9 @@ def _graph(
     plan: Plan,
     layout: Layout,
     concat: bool,
-    labels: Labels | None = None,
+    labels: Encoders | None = None,
     read_partition: Callable[[int], pd.DataFrame] | None = None,
+    provenance: bool = False,
 ) -> dd.DataFrame:
     """Build the lazy mixup graph for ``frame`` laid out as ``plan`` says."""
     sampler, P = plan.sampler, plan.partitions
@@ -306,16 +383,27 @@ def _graph(
     # align them), and a clear_divisions node costs a task per partition.
     if labels is not None:  # encoded once per partition, shared by routing and mixing
         frame = frame.map_partitions(labels.encode, meta=labels.encode(frame._meta))
-    meta = layout.empty_frame()
+    meta = _meta(layout, provenance)
     numbers = partition_numbers(P)
     if sampler.cycles == 0:  # no mixed rows at all (rows per class, all zero)
         mixed = dd.from_pandas(meta, npartitions=1)
-        return _with_originals(mixed, frame, numbers, layout, plan) if concat else mixed
-    routed_meta = _tagged(meta, np.int64(0), np.int64(0)).iloc[:0]
+        if not concat:
+            return mixed
+        return _with_originals(mixed, frame, numbers, layout, plan, provenance)
+    zero = np.int64(0)
+    routed_meta = _tagged(layout.empty_wire(), zero, zero, zero if provenance else None).iloc[:0]
     routed = dd.concat(
         [
             dd.map_partitions(
-                _route, frame, numbers, layout, plan, c, meta=routed_meta, clear_divisions=True
+                _route,
+                frame,
+                numbers,
+                layout,
+                plan,
+                c,
+                provenance,
+                meta=routed_meta,
+                clear_divisions=True,
             )
             for c in range(sampler.cycles)
         ]
@@ -332,6 +420,7 @@ def _graph(
             labels,
             layout,
             plan,
+            provenance,
             meta=meta,
             clear_divisions=True,
         )
@@ -346,20 +435,31 @@ def _graph(
             out_numbers,
             layout,
             plan,
+            provenance,
             meta=meta,
             clear_divisions=True,
         )
     if not concat:
         return mixed
-    return _with_originals(mixed, frame, numbers, layout, plan)
+    return _with_originals(mixed, frame, numbers, layout, plan, provenance)
 
 
-def _with_originals(mixed, frame, numbers, layout: Layout, plan: Plan) -> dd.DataFrame:
-    """The original rows (as floats), then the mixed rows."""
+def _meta(layout: Layout, provenance: bool) -> pd.DataFrame:
     meta = layout.empty_frame()
+    if not provenance:
+        return meta
+    empty = np.empty(0, dtype=np.int64)
+    return with_provenance(meta, empty, empty, np.empty(0))
+
+
+def _with_originals(
+    mixed, frame, numbers, layout: Layout, plan: Plan, provenance: bool = False
+) -> dd.DataFrame:
+    """The original rows (as floats), then the mixed rows."""
+    meta = _meta(layout, provenance)
     offsets = plan.offsets.tolist()
     originals = dd.map_partitions(
-        _originals, frame, numbers, layout, offsets, meta=meta, clear_divisions=True
+        _originals, frame, numbers, layout, offsets, provenance, meta=meta, clear_divisions=True
     )
     n = plan.sampler.n
     shifted = mixed.map_partitions(lambda df: df.set_axis(df.index + n), meta=meta)

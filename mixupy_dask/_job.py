@@ -208,7 +208,10 @@ def plan(
         check_rows(source.rows, None)
         labels = options.get("labels")
         names = [labels] if isinstance(labels, str) else labels
-        source.check_object_columns(set(names) if isinstance(names, (list, tuple)) else set())
+        names = list(names) if isinstance(names, (list, tuple)) else None
+        source.check_object_columns(set(names or ()))
+        if options.get("categorical") in ("dominant", "sample", "onehot"):
+            source = source.with_categories(set(names) if isinstance(names, list) else set())
         row_call = _mixup.prepare(source.meta, **options)
         rows_out = row_call.rows_out(source.rows)  # None until the label pass counts classes
 
@@ -223,6 +226,8 @@ def plan(
 
         twin: Callable[..., Any] = _mixup.mixup
     else:
+        if options.get("categorical") == "dominant":
+            source = source.with_categories(set())
         series_call = _series.prepare(source.meta, **options)
 
         def build(data: Source, client: Any, progress: Progress | None) -> Built:
@@ -247,6 +252,11 @@ def augment_parquet(
     within_class: bool = False,
     label_preserving: bool = False,
     sampling_strategy: Any = None,
+    categorical: str = "raise",
+    max_categories: int = 64,
+    integers: str = "float",
+    missing: str = "raise",
+    provenance: bool = False,
     columns: Sequence[str] | None = None,
     overwrite: bool = False,
     client: Any = None,
@@ -280,6 +290,10 @@ def augment_parquet(
         As for :func:`mixupy_dask.mixup`: rows per class from the class counts of the
         one pass over the label column, which runs on ``client``. The summary's
         ``classes`` gives the rows per class before and after.
+    categorical, max_categories, integers, missing, provenance
+        As for :func:`mixupy_dask.mixup`. A categorical column's categories are read
+        from the dictionary of each file's first row group when the job is planned;
+        files whose categories differ are refused.
     columns : list of str, optional
         Columns to read and mix (default: all).
     overwrite : bool, default False
@@ -351,6 +365,7 @@ def augment_series_parquet(
     scale: str | None = "mean",
     seed: SeedLike = None,
     labels: Hashable | Sequence[Hashable] | None = None,
+    categorical: str = "raise",
     columns: Sequence[str] | None = None,
     overwrite: bool = False,
     client: Any = None,
@@ -372,7 +387,7 @@ def augment_series_parquet(
     ----------
     src, dst : str
         Source file or dataset, and the new dataset directory (paths or fsspec URLs).
-    series, time, alpha, k, batch_size, scale, seed, labels
+    series, time, alpha, k, batch_size, scale, seed, labels, categorical
         As for :func:`mixupy_dask.mixup_series`. With ``seed=None`` fresh entropy is
         drawn and reported in the summary and the output's metadata.
     columns : list of str, optional

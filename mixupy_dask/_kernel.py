@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from .errors import MixupTypeError, NonFiniteError
+from ._random import Keys, uniforms
+from ._validation import PROVENANCE
+from .errors import MixupError, MixupTypeError, NonFiniteError
 
 
 def output_dtype(dtype) -> np.dtype | None:
@@ -38,62 +41,202 @@ def _numpy_type(dtype):
 
 
 @dataclass(frozen=True)
+class Policy:
+    """How columns other than floats are mixed (``mixup``'s ``categorical``,
+    ``integers`` and ``missing``); the defaults are today's behaviour."""
+
+    categorical: str = "raise"
+    integers: str = "float"
+    missing: str = "raise"
+
+
+DEFAULT_POLICY = Policy()
+
+
+def _is_time(dtype) -> bool:
+    return ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype)
+
+
+def is_categorical_like(dtype) -> bool:
+    """A categorical, string or object column: mixed by choosing a parent's value."""
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or ptypes.is_string_dtype(dtype)
+        or ptypes.is_object_dtype(dtype)
+    ) and not _is_time(dtype)
+
+
+@dataclass(frozen=True)
+class Passenger:
+    """A column that is not mixed in the float blocks: its output position, its dtype
+    (the same in and out) and how it is mixed.
+
+    ``kind`` is ``"codes"`` (a categorical, by its integer codes), ``"values"``
+    (strings, object strings or bools, as they are) — both take one parent's value
+    — or ``"time"`` (datetime/timedelta as int64 in the column's unit, mixed exactly).
+    """
+
+    position: int
+    kind: str
+    dtype: Any  # numpy or pandas dtype
+
+
+@dataclass(frozen=True)
 class Layout:
-    """Which columns are mixed, and the output dtype of each, grouped into blocks."""
+    """Which columns are mixed, and the output dtype of each, grouped into blocks.
+
+    Float blocks hold the numeric columns (``groups``); ``passengers`` the columns
+    that travel beside them (categoricals, strings, times; bools under
+    ``integers="round"``); ``rounded`` the integer columns mixed as floats and then
+    rounded back into their own dtype.
+    """
 
     columns: pd.Index
     groups: tuple[tuple[np.dtype, tuple[int, ...]], ...]
     #: (group, row within the group's block) of each label column, in label order
     labels: tuple[tuple[int, int], ...] = ()
+    passengers: tuple[Passenger, ...] = ()
+    #: (group, row within the group's block, dtype) of each rounded integer column
+    rounded: tuple[tuple[int, int, object], ...] = ()
+    policy: Policy = DEFAULT_POLICY
 
     @classmethod
-    def from_dtypes(cls, dtypes: pd.Series, labels: Sequence = ()) -> Layout:
-        """Check that every column is numeric; raise naming the ones that are not.
+    def from_dtypes(
+        cls,
+        dtypes: pd.Series,
+        labels: Sequence = (),
+        policy: Policy = DEFAULT_POLICY,
+        accepted: str = "`categorical='dominant'`, 'sample' or 'onehot'",
+    ) -> Layout:
+        """Check that every column can be mixed under ``policy``; raise naming the ones
+        that cannot.
 
-        ``labels`` names the (encoded) label columns, whose argmax is a row's class.
+        ``labels`` names the (encoded) label columns, whose argmax is a row's class;
+        they are always mixed as floats.
         """
-        out = [output_dtype(dt) for dt in dtypes]
+        label_set = set(labels)
+        kinds: list[str | np.dtype | None] = []
+        for name, dt in zip(dtypes.index, dtypes, strict=True):
+            kinds.append(_kind(dt, policy if name not in label_set else DEFAULT_POLICY))
         bad = [
-            f"{name!r} ({dt})"
-            for name, dt, o in zip(dtypes.index, dtypes, out, strict=True)
-            if o is None
+            (name, dt) for name, dt, k in zip(dtypes.index, dtypes, kinds, strict=True) if k is None
         ]
         if bad:
-            raise MixupTypeError(
-                f"columns must be bool, integer or float to be mixed; not so: {', '.join(bad)}"
+            shown = ", ".join(f"{name!r} ({dt})" for name, dt in bad)
+            message = (
+                f"columns must be bool, integer, float, datetime or timedelta to be mixed; "
+                f"not so: {shown}"
             )
+            if policy.categorical == "raise" and any(is_categorical_like(dt) for _, dt in bad):
+                message += (
+                    f"; categorical, string and object (string) columns are taken by {accepted}"
+                )
+            raise MixupTypeError(message)
         groups: dict[np.dtype, list[int]] = {}
-        for position, dt in enumerate(out):
-            assert dt is not None  # refused above
-            groups.setdefault(dt, []).append(position)
+        passengers = []
+        for position, (dt, kind) in enumerate(zip(dtypes, kinds, strict=True)):
+            if isinstance(kind, str):
+                passengers.append(Passenger(position, kind, dt))
+            else:
+                assert kind is not None  # refused above
+                groups.setdefault(kind, []).append(position)
         where = {
             dtypes.index[p]: (g, i)
             for g, positions in enumerate(groups.values())
             for i, p in enumerate(positions)
         }
+        rounded = tuple(
+            (*where[name], dt)
+            for name, dt in zip(dtypes.index, dtypes, strict=True)
+            if name in where
+            and name not in label_set
+            and policy.integers == "round"
+            and ptypes.is_integer_dtype(dt)
+        )
         return cls(
             dtypes.index,
             tuple((dt, tuple(pos)) for dt, pos in groups.items()),
             tuple(where[name] for name in labels),
+            tuple(passengers),
+            rounded,
+            policy,
+        )
+
+    @property
+    def plain(self) -> bool:
+        """Float blocks only, as before mixed types: the fast paths apply."""
+        return not self.passengers and not self.rounded
+
+    def empty_rows(self) -> Rows:
+        return Rows(
+            [np.empty((len(pos), 0), dtype=dt) for dt, pos in self.groups],
+            [_empty_passenger(p) for p in self.passengers],
         )
 
     def empty_frame(self) -> pd.DataFrame:
         """A zero-row frame of the output's columns and dtypes (dask's ``meta``)."""
-        blocks = [np.empty((len(pos), 0), dtype=dt) for dt, pos in self.groups]
-        return from_blocks(blocks, self, pd.RangeIndex(0))
+        return from_rows(self.empty_rows(), self, pd.RangeIndex(0))
+
+    def empty_wire(self) -> pd.DataFrame:
+        """A zero-row frame of what travels through the shuffle (``wire_frame``)."""
+        return wire_frame(self.empty_rows(), self, pd.RangeIndex(0))
 
 
-def to_blocks(frame: pd.DataFrame, layout: Layout) -> list[np.ndarray]:
+def _kind(dtype, policy: Policy) -> str | np.dtype | None:
+    """How a column of ``dtype`` is mixed: a float dtype (in a block), a passenger
+    kind, or None (refused)."""
+    if _is_time(dtype):
+        return "time" if isinstance(dtype, (np.dtype, pd.DatetimeTZDtype)) else None
+    if is_categorical_like(dtype):
+        if policy.categorical not in ("dominant", "sample"):
+            return None
+        return "codes" if isinstance(dtype, pd.CategoricalDtype) else "values"
+    if ptypes.is_bool_dtype(dtype) and policy.integers == "round":
+        return "values"
+    return output_dtype(dtype)
+
+
+def _empty_passenger(p: Passenger):
+    if p.kind == "codes":
+        return np.empty(0, dtype=np.int64)
+    if p.kind == "time":
+        return np.empty(0, dtype=np.int64)
+    return pd.array([], dtype=p.dtype)
+
+
+@dataclass
+class Rows:
+    """Rows of a frame as the kernel holds them: the float blocks (columns, rows) and
+    one 1-D array per passenger column (codes, int64 times, or the values)."""
+
+    blocks: list[np.ndarray]
+    extra: list
+
+    def take(self, rows: np.ndarray) -> Rows:
+        return Rows([b.take(rows, axis=1) for b in self.blocks], [e.take(rows) for e in self.extra])
+
+    def __len__(self) -> int:
+        if self.blocks:
+            return self.blocks[0].shape[1]
+        return len(self.extra[0])
+
+
+def to_blocks(frame: pd.DataFrame, layout: Layout, also: dict | None = None) -> list[np.ndarray]:
     """The frame's values as one float block per dtype group, shaped (columns, rows).
 
-    Raises ``NonFiniteError`` naming the columns with NaN, missing or infinite values.
+    Raises ``NonFiniteError`` naming the columns with NaN, missing or infinite values
+    (with ``missing=`` other than "raise": infinite values, and missing labels), and
+    those of ``also`` (name → count of missing values found elsewhere).
     """
     blocks = []
     for dtype, positions in layout.groups:
         part = frame.iloc[:, list(positions)] if len(positions) < frame.shape[1] else frame
         blocks.append(part.to_numpy(dtype=dtype, na_value=np.nan).T)
-    bad = {}
-    for block, (_, positions) in zip(blocks, layout.groups, strict=True):
+    bad = dict(also or {})
+    strict = layout.policy.missing == "raise"
+    label_rows = set(layout.labels)
+    missing_labels = {}
+    for g, (block, (_, positions)) in enumerate(zip(blocks, layout.groups, strict=True)):
         # NaN and inf always make a row sum non-finite, so a finite sum clears the whole
         # block cheaply; only a failed (or overflowed) sum pays for the exact count.
         # Finite values near the float limits may overflow the sum: that is no error
@@ -102,27 +245,181 @@ def to_blocks(frame: pd.DataFrame, layout: Layout) -> list[np.ndarray]:
             if np.isfinite(block.sum(axis=1)).all():
                 continue
         counts = block.shape[1] - np.isfinite(block).sum(axis=1)
+        if not strict:  # missing values are data; infinite ones, and missing labels, not
+            nans = np.isnan(block).sum(axis=1)
+            for i, p in enumerate(positions):
+                if (g, i) in label_rows and nans[i]:
+                    missing_labels[layout.columns[p]] = int(nans[i])
+            counts = counts - nans
         bad.update({layout.columns[p]: int(c) for p, c in zip(positions, counts, strict=True) if c})
+    if missing_labels:
+        where = ", ".join(f"{name!r} ({count})" for name, count in missing_labels.items())
+        raise NonFiniteError(f"label columns must not have missing values; they have: {where}")
     if bad:
         where = ", ".join(f"{name!r} ({count})" for name, count in bad.items())
+        if strict:
+            raise NonFiniteError(
+                f"values must be finite; NaN, missing or infinite values in columns: {where} "
+                f"(`missing='propagate'` or 'available' mixes missing values)"
+            )
         raise NonFiniteError(
-            f"values must be finite; NaN, missing or infinite values in columns: {where}"
+            f"values must not be infinite under `missing={layout.policy.missing!r}`; "
+            f"infinite values in columns: {where}"
         )
     return blocks
 
 
 def from_blocks(blocks: Sequence[np.ndarray], layout: Layout, index: pd.Index) -> pd.DataFrame:
     """A frame with ``layout``'s columns, in their order, from blocks made by ``to_blocks``."""
-    if len(blocks) == 1:
+    if len(blocks) == 1 and layout.plain:
         return pd.DataFrame(blocks[0].T, index=index, columns=layout.columns, copy=False)
-    arrays: dict[int, np.ndarray] = {}
+    return _frame(_block_arrays(blocks, layout), layout, index)
+
+
+def _block_arrays(blocks: Sequence[np.ndarray], layout: Layout) -> dict[int, object]:
+    arrays: dict[int, object] = {}
     for block, (_, positions) in zip(blocks, layout.groups, strict=True):
         arrays.update(zip(positions, block, strict=True))
+    for g, i, dtype in layout.rounded:
+        values = blocks[g][i]
+        position = layout.groups[g][1][i]
+        # Integers come back exactly (|values| < 2**53); NaN becomes the missing value.
+        arrays[position] = (
+            values.astype(dtype) if isinstance(dtype, np.dtype) else pd.array(values, dtype=dtype)
+        )
+    return arrays
+
+
+def _frame(arrays: dict[int, object], layout: Layout, index: pd.Index) -> pd.DataFrame:
     frame = pd.DataFrame(
         {p: arrays[p] for p in range(len(layout.columns))}, index=index, copy=False
     )
     frame.columns = layout.columns
     return frame
+
+
+# --- passengers: columns that travel beside the float blocks ----------------------------
+
+#: int64 of NaT: a time passenger's missing value.
+NAT = np.iinfo(np.int64).min
+
+
+def _passenger_values(column: pd.Series, p: Passenger, name, wire: bool):
+    """A passenger column as the kernel holds it (see ``Rows``)."""
+    if p.kind == "codes":
+        if wire:  # categoricals cross the shuffle as their codes
+            return column.to_numpy()
+        categories = p.dtype.categories
+        if not column.cat.categories.equals(categories):
+            if set(column.cat.categories) != set(categories):
+                raise MixupError(
+                    f"categorical column {name!r} has categories "
+                    f"{list(column.cat.categories)!r} in one part of the data and "
+                    f"{list(categories)!r} in another; give it one categorical dtype"
+                )
+            column = column.cat.set_categories(categories)
+        return column.cat.codes.to_numpy()
+    if p.kind == "time":
+        if wire:
+            return column.to_numpy(dtype=np.int64)
+        if column.dtype != p.dtype:
+            column = column.astype(p.dtype)
+        return np.asarray(column.array.asi8)
+    if p.dtype == object and column.dtype != object:  # e.g. strings back from Arrow
+        column = column.astype(object)
+    if column.dtype == object:  # also where a lazy frame's meta calls it strings
+        values = column.to_numpy(dtype=object, copy=True)
+        missing = pd.isna(values)
+        values[missing] = None  # one missing value, whatever the route carried
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        if kind not in ("string", "empty"):
+            raise MixupTypeError(
+                f"object column {name!r} must hold only strings (and missing values) to be "
+                f"mixed with `categorical=`; it holds {kind} values"
+            )
+        if p.dtype == object:
+            return values
+        column = pd.Series(values, dtype=p.dtype)
+    if column.dtype != p.dtype:
+        column = column.astype(p.dtype)
+    return column.to_numpy() if isinstance(p.dtype, np.dtype) else column.array
+
+
+def _missing(values, p: Passenger) -> np.ndarray:
+    if p.kind == "codes":
+        return values < 0
+    if p.kind == "time":
+        return values == NAT
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+def to_rows(frame: pd.DataFrame, layout: Layout, wire: bool = False) -> Rows:
+    """The frame's values as ``Rows``; ``wire``: a frame made by ``wire_frame``.
+
+    Raises ``NonFiniteError`` as ``to_blocks`` does, passengers' missing values
+    included under ``missing="raise"``.
+    """
+    extra, bad = [], {}
+    for p in layout.passengers:
+        name = layout.columns[p.position]
+        values = _passenger_values(frame.iloc[:, p.position], p, name, wire)
+        if layout.policy.missing == "raise":
+            count = int(_missing(values, p).sum())
+            if count:
+                bad[name] = count
+        extra.append(values)
+    return Rows(to_blocks(frame, layout, bad), extra)
+
+
+def _passenger_output(values, p: Passenger):
+    if p.kind == "codes":
+        return pd.Categorical.from_codes(values, dtype=p.dtype)
+    if p.kind == "time":
+        dtype = p.dtype
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            naive = pd.DatetimeIndex(values.view(f"M8[{dtype.unit}]"))
+            return naive.tz_localize("UTC").tz_convert(dtype.tz).array
+        return values.view(dtype)
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return pd.Index(values, dtype=object)  # not inferred as strings: object stays object
+    return values
+
+
+def from_rows(rows: Rows, layout: Layout, index: pd.Index) -> pd.DataFrame:
+    """A frame with ``layout``'s columns and output dtypes, from ``Rows``."""
+    if layout.plain:
+        return from_blocks(rows.blocks, layout, index)
+    arrays = _block_arrays(rows.blocks, layout)
+    for p, values in zip(layout.passengers, rows.extra, strict=True):
+        arrays[p.position] = _passenger_output(values, p)
+    return _frame(arrays, layout, index)
+
+
+def wire_frame(rows: Rows, layout: Layout, index: pd.Index) -> pd.DataFrame:
+    """``Rows`` as a frame to send through the shuffle: floats (rounded integers
+    still as floats), categorical codes, int64 times, the values of the others."""
+    if layout.plain:
+        return from_blocks(rows.blocks, layout, index)
+    arrays: dict[int, object] = {}
+    for block, (_, positions) in zip(rows.blocks, layout.groups, strict=True):
+        arrays.update(zip(positions, block, strict=True))
+    for p, values in zip(layout.passengers, rows.extra, strict=True):
+        arrays[p.position] = values
+    return _frame(arrays, layout, index)
+
+
+def concat_rows(parts: Sequence[Rows]) -> Rows:
+    """Rows one after the other."""
+    blocks = [
+        np.concatenate(group, axis=1) for group in zip(*(r.blocks for r in parts), strict=True)
+    ]
+    extra = []
+    for group in zip(*(r.extra for r in parts), strict=True):
+        if isinstance(group[0], np.ndarray):
+            extra.append(np.concatenate(group))
+        else:
+            extra.append(type(group[0])._concat_same_type(list(group)))
+    return Rows(blocks, extra)
 
 
 def combine(terms: Iterable[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -184,3 +481,165 @@ def mix_blocks(
         for (g, i), values in zip(layout.labels, own, strict=True):
             mixed[g][i] = values
     return mixed
+
+
+def mix_rows(
+    left: Rows,
+    right: Rows,
+    lam: np.ndarray,
+    layout: Layout,
+    hard_labels: bool = False,
+    keys: Keys | None = None,
+    start: int = 0,
+) -> Rows:
+    """Mix every column of output rows ``[start, start + len(lam))`` as ``layout.policy``
+    says; ``right`` is overwritten (callers pass a fresh gather), ``left`` is not.
+
+    Floats: ``mix_blocks``. Rounded integers: the float result rounded half to even
+    and clipped to the two parents' range. Categoricals, strings (and bools under
+    ``integers="round"``): one parent's value, the left one where ``take_left``.
+    Times: ``mix_times``, exact. Missing values: "propagate" keeps NaN arithmetic
+    (and NaT where either time is missing); "available" takes the other parent's value
+    where one is missing.
+    """
+    policy = layout.policy
+    fills = []
+    if policy.missing == "available":
+        for lb, rb in zip(left.blocks, right.blocks, strict=True):
+            lnan, rnan = np.isnan(lb), np.isnan(rb)
+            fills.append((lnan, rb[lnan], rnan) if lnan.any() or rnan.any() else None)
+    bounds = [
+        (
+            np.fmin(left.blocks[g][i], right.blocks[g][i]),
+            np.fmax(left.blocks[g][i], right.blocks[g][i]),
+        )
+        for g, i, _ in layout.rounded
+    ]
+    mixed = mix_blocks(left.blocks, right.blocks, lam, layout, hard_labels)
+    for out, lb, fill in zip(mixed, left.blocks, fills, strict=False):
+        if fill is not None:
+            lnan, values, rnan = fill
+            out[rnan] = lb[rnan]
+            out[lnan] = values
+    for (g, i, _), (low, high) in zip(layout.rounded, bounds, strict=True):
+        mixed[g][i] = np.clip(np.rint(mixed[g][i]), low, high)
+    if not layout.passengers:
+        return Rows(mixed, [])
+    dominant = lam >= 0.5
+    chosen = dominant
+    if policy.categorical == "sample":
+        assert keys is not None
+        chosen = uniforms(keys, start, start + len(lam)) < lam
+    extra = []
+    for p, lv, rv in zip(layout.passengers, left.extra, right.extra, strict=True):
+        lmiss, rmiss = _missing(lv, p), _missing(rv, p)
+        if p.kind == "time":
+            out = mix_times(lv, rv, 1.0 - lam)
+            if policy.missing == "available":
+                out = np.where(lmiss, rv, np.where(rmiss, lv, out))
+            else:
+                out[lmiss | rmiss] = NAT
+            extra.append(out)
+            continue
+        take = dominant if ptypes.is_bool_dtype(p.dtype) else chosen
+        if policy.missing == "available":  # the other parent's value where one is missing
+            take = np.where(lmiss & ~rmiss, False, np.where(rmiss & ~lmiss, True, take))
+        if isinstance(lv, np.ndarray):
+            extra.append(np.where(take, lv, rv))
+        else:
+            rv[take] = lv[take]
+            extra.append(rv)
+    return Rows(mixed, extra)
+
+
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+def _shift_left(x: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``x << s`` for shifts in [0, 63] (numpy leaves larger shifts undefined)."""
+    return np.left_shift(x, s.astype(np.uint64))
+
+
+def _quotient_high(hi: np.ndarray, lo: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """``round_half_even((hi * 2**64 + lo) / 2**shift)`` for shifts >= 64."""
+    one = np.ones_like(lo)
+    # The product is below 2**117: shifts from 118 on round to zero like 120 does.
+    t = (np.minimum(shift, 120) - 64).astype(np.uint64)  # 0..56
+    q = hi >> t
+    r_hi = hi & (_shift_left(one, t) - one)
+    half_hi = np.where(t > 0, _shift_left(one, np.maximum(t, one) - one), 0).astype(np.uint64)
+    half_lo = np.where(t > 0, 0, np.uint64(1) << np.uint64(63)).astype(np.uint64)
+    above = (r_hi > half_hi) | ((r_hi == half_hi) & (lo > half_lo))
+    tie = (r_hi == half_hi) & (lo == half_lo)
+    return q + (above | (tie & (q & one).astype(bool)))
+
+
+def mix_times(left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``left + round(w * (right - left))``, exactly, for int64 times and float64
+    weights ``w`` in [0, 1]; rounding half to even.
+
+    The difference can need 65 bits, so it is held as its sign and magnitude (uint64).
+    Where the magnitude is below 2**52 and the float product is not within its error
+    bound of a half, the float product's nearest integer is the exact one; elsewhere
+    ``w = mantissa * 2**(exponent - 53)`` with an integer mantissa below 2**53, so
+    ``mantissa * |difference|`` is a 117-bit integer, formed from 32-bit limbs whose
+    partial products fit uint64, and shifted right with round-half-even. The result
+    lies between ``left`` and ``right``, so int64 holds it (wrapping arithmetic in
+    uint64 gives it exactly).
+    """
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    w = np.asarray(w, dtype=np.float64)
+    ul, ur = left.view(np.uint64), right.view(np.uint64)
+    up = right >= left
+    magnitude = np.where(up, ur - ul, ul - ur)  # |right - left| < 2**64, mod 2**64
+    # Fast path: below 2**52 the difference is an exact float and w * |d| is off by at
+    # most 2**-52 of itself; where that cannot move it across a half, its nearest
+    # integer is the exact one. The rest (near halves, larger differences) is exact.
+    product = w * magnitude.astype(np.float64)
+    q = np.rint(product)
+    offset = np.abs(product - np.floor(product) - 0.5)
+    slow = (magnitude >= np.uint64(2**52)) | (offset <= product * 2.0**-50)
+    q = np.where(slow, 0.0, q).astype(np.uint64)  # large products would not fit
+    rows = np.flatnonzero(slow)
+    if len(rows):
+        q[rows] = _exact_quotient(magnitude[rows], w[rows])
+    return np.where(up, ul + q, ul - q).view(np.int64)
+
+
+def _exact_quotient(magnitude: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``round_half_even(w * magnitude)`` exactly, in integer arithmetic (``mix_times``)."""
+    fraction, exponent = np.frexp(w)
+    mantissa = np.ldexp(fraction, 53).astype(np.uint64)  # exact: 53 significant bits
+    shift = (53 - exponent).astype(np.int64)  # >= 52, as w <= 1
+    mh, ml = mantissa >> np.uint64(32), mantissa & _M32
+    dh, dl = magnitude >> np.uint64(32), magnitude & _M32
+    ll, lh, hl, hh = ml * dl, ml * dh, mh * dl, mh * dh
+    middle = (lh & _M32) + (hl & _M32) + (ll >> np.uint64(32))
+    lo = (ll & _M32) | ((middle & _M32) << np.uint64(32))
+    hi = hh + (lh >> np.uint64(32)) + (hl >> np.uint64(32)) + (middle >> np.uint64(32))
+    # Most weights are >= 2**-10, so the shift is 52..63 and the quotient takes bits
+    # of hi and lo; larger shifts (tiny weights) are done apart, on their rows only.
+    one = np.ones_like(lo)
+    low = shift < 64
+    sa = np.where(low, shift, 63).astype(np.uint64)
+    q = _shift_left(hi, 64 - sa) | (lo >> sa)
+    remainder = lo & (_shift_left(one, sa) - one)
+    half = _shift_left(one, sa - one)
+    q += (remainder > half) | ((remainder == half) & (q & one).astype(bool))
+    high = np.flatnonzero(~low)
+    if len(high):
+        q[high] = _quotient_high(hi[high], lo[high], shift[high])
+    return q
+
+
+def with_provenance(
+    frame: pd.DataFrame, left: np.ndarray, partner: np.ndarray, lam: np.ndarray
+) -> pd.DataFrame:
+    """``frame`` with ``provenance=True``'s trailing columns: the global input positions
+    of each row's left row and partner, and its lambda."""
+    extra = pd.DataFrame(
+        dict(zip(PROVENANCE, (left.astype(np.int64), partner.astype(np.int64), lam), strict=True)),
+        index=frame.index,
+    )
+    return pd.concat([frame, extra], axis=1)

@@ -44,6 +44,14 @@ class Labels:
     column: Hashable | None = None
     categories: tuple | None = None
     block: tuple = ()
+    #: A feature one-hot encoded under ``categorical="onehot"`` (not a label): its
+    #: missing values, where ``missing=`` allows them, become NaN in all its columns.
+    feature: bool = False
+    missing_ok: bool = False
+
+    @property
+    def role(self) -> str:
+        return "column" if self.feature else "label column"
 
     @property
     def needs_categories(self) -> bool:
@@ -77,7 +85,7 @@ class Labels:
             return replace(self, categories=tuple(sorted(observed)))
         except TypeError:
             raise MixupTypeError(
-                f"label column {self.column!r} mixes values that cannot be sorted; give it "
+                f"{self.role} {self.column!r} mixes values that cannot be sorted; give it "
                 f"a categorical dtype to fix the order of its classes"
             ) from None
 
@@ -90,8 +98,8 @@ class Labels:
             nulls = c.index.isna()
             missing += int(c[nulls].sum())
             observed.update(c.index[~nulls & (c.to_numpy() > 0)])
-        if missing:
-            raise NonFiniteError(f"label column {self.column!r} has missing values ({missing})")
+        if missing and not self.missing_ok:
+            raise NonFiniteError(f"{self.role} {self.column!r} has missing values ({missing})")
         return self if self.categories is not None else self.with_categories(observed)
 
     def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -103,13 +111,18 @@ class Labels:
             codes = values.cat.set_categories(list(self.classes)).cat.codes.to_numpy()
         else:
             codes = pd.Categorical(values, categories=list(self.classes)).codes
-        if (codes < 0).any():
-            missing = int(values.isna().sum())
-            if missing:
-                raise NonFiniteError(f"label column {self.column!r} has missing values ({missing})")
-            raise MixupError(f"label column {self.column!r} has values outside its categories")
+        unknown = codes < 0
+        if unknown.any():
+            missing = values.isna().to_numpy()
+            if missing.any() and not self.missing_ok:
+                raise NonFiniteError(
+                    f"{self.role} {self.column!r} has missing values ({int(missing.sum())})"
+                )
+            if (unknown & ~missing).any():
+                raise MixupError(f"{self.role} {self.column!r} has values outside its categories")
         onehot = np.zeros((len(self.classes), len(codes)))
-        onehot[codes, np.arange(len(codes))] = 1.0
+        onehot[codes[~unknown], np.flatnonzero(~unknown)] = 1.0
+        onehot[:, unknown] = np.nan  # a missing category: missing in every column
         columns: dict = {}
         for name in frame.columns:
             if name == self.column:
@@ -147,3 +160,53 @@ def resolve_labels(dtypes: pd.Series, labels) -> Labels | None:
             f" not so: {', '.join(bad)}"
         )
     return Labels(block=tuple(names))
+
+
+@dataclass(frozen=True)
+class Encoders:
+    """The class column and the one-hot encoded features, applied one after the other:
+    what turns a frame into the numeric frame the kernel mixes."""
+
+    parts: tuple[Labels, ...]
+
+    def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
+        for part in self.parts:
+            frame = part.encode(frame)
+        return frame
+
+
+def onehot_features(dtypes: pd.Series, missing: str) -> tuple[Labels, ...]:
+    """``categorical="onehot"``: an encoder per categorical, string or object feature;
+    a categorical's categories are its own (unused ones too, in order), others' the
+    sorted values seen, once counted."""
+    from ._kernel import is_categorical_like
+
+    encoders = []
+    for name, dtype in dtypes.items():
+        if not is_categorical_like(dtype):
+            continue
+        categories = None
+        if isinstance(dtype, pd.CategoricalDtype) and UNKNOWN_CATEGORIES not in dtype.categories:
+            categories = tuple(dtype.categories)
+        encoders.append(Labels(name, categories, feature=True, missing_ok=missing != "raise"))
+    return tuple(encoders)
+
+
+def check_onehot(encoders: Sequence[Labels], columns: pd.Index, max_categories: int) -> None:
+    """Refuse a one-hot encoding wider than ``max_categories``, or one whose column
+    names are taken."""
+    for encoder in encoders:
+        if encoder.categories is None:
+            continue
+        if len(encoder.categories) > max_categories:
+            raise MixupError(
+                f"column {encoder.column!r} has {len(encoder.categories)} categories, more "
+                f"than `max_categories` ({max_categories}) for `categorical='onehot'`; raise "
+                f"`max_categories`, or use 'dominant' or 'sample'"
+            )
+        taken = [repr(n) for n in encoder.names if n in columns]
+        if taken:
+            raise MixupError(
+                f"`categorical='onehot'` names the columns of {encoder.column!r} "
+                f"{', '.join(taken)}, which `data` already has"
+            )

@@ -12,14 +12,15 @@ import pandas as pd
 
 from ._balancing import class_rows, strategy_rows
 from ._dask_route import mixup_dask
-from ._kernel import Layout
-from ._labels import Labels, resolve_labels
+from ._kernel import DEFAULT_POLICY, Layout, Policy
+from ._labels import Labels, check_onehot, onehot_features, resolve_labels
 from ._pandas_route import mixup_frame
 from ._random import Keys
 from ._sampler import Sampler
 from ._source import Source
 from ._validation import (
     MIXUP_RULES,
+    PROVENANCE,
     arguments,
     check_data,
     check_rows,
@@ -43,6 +44,11 @@ class RowCall:
     within_class: bool
     label_preserving: bool
     sampling_strategy: Any = None
+    policy: Policy = DEFAULT_POLICY
+    provenance: bool = False
+    #: ``categorical="onehot"``: the features to encode (categories may be unknown yet)
+    onehot: tuple[Labels, ...] = ()
+    max_categories: int = 64
 
     @property
     def per_class(self) -> bool:
@@ -136,9 +142,23 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
                 f"`{name}` per class needs class labels: a class column or at least two label "
                 f"columns"
             )
-    # Refuse non-numeric features before any pass over the data.
+    policy = Policy(p["categorical"], p["integers"], p["missing"])
+    # Refuse columns the policies cannot mix before any pass over the data.
     features = data.dtypes if spec is None or spec.column is None else data.dtypes.drop(spec.column)
-    Layout.from_dtypes(features)
+    onehot: tuple[Labels, ...] = ()
+    if p["categorical"] == "onehot":
+        onehot = onehot_features(features, p["missing"])
+        check_onehot(onehot, data.columns, p["max_categories"])
+        features = features.drop([e.column for e in onehot])
+    Layout.from_dtypes(features, policy=policy)
+    check_categories(features)
+    if p["provenance"]:
+        clash = [repr(c) for c in PROVENANCE if c in data.columns]
+        if clash:
+            raise MixupError(
+                f"`provenance=True` adds the columns {', '.join(map(repr, PROVENANCE))}; "
+                f"`data` already has {', '.join(clash)}: rename it"
+            )
     return RowCall(
         p["alpha"],
         p["concat"],
@@ -148,7 +168,29 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
         p["within_class"],
         p["label_preserving"],
         p["sampling_strategy"],
+        policy,
+        p["provenance"],
+        onehot,
+        p["max_categories"],
     )
+
+
+def check_categories(dtypes: pd.Series) -> None:
+    """Categorical features must have known categories: the output's dtype is theirs,
+    and a lazy frame's ``meta`` must say it before any data is read."""
+    from dask.dataframe.utils import UNKNOWN_CATEGORIES
+
+    unknown = [
+        repr(name)
+        for name, dt in dtypes.items()
+        if isinstance(dt, pd.CategoricalDtype) and UNKNOWN_CATEGORIES in dt.categories
+    ]
+    if unknown:
+        raise MixupError(
+            f"categorical columns {', '.join(unknown)} have unknown categories (a dask "
+            f"frame that has not read them); make them known first, e.g. "
+            f"`ddf[column] = ddf[column].cat.as_known()`"
+        )
 
 
 def mixup(
@@ -162,6 +204,11 @@ def mixup(
     within_class: bool = False,
     label_preserving: bool = False,
     sampling_strategy: str | float | Mapping[Hashable, int] | Callable[..., Any] | None = None,
+    categorical: str = "raise",
+    max_categories: int = 64,
+    integers: str = "float",
+    missing: str = "raise",
+    provenance: bool = False,
 ) -> pd.DataFrame | dd.DataFrame:
     """Create convex combinations of pairs of rows: mixup data augmentation.
 
@@ -173,9 +220,11 @@ def mixup(
     Parameters
     ----------
     data : pandas.DataFrame or dask.dataframe.DataFrame
-        Rows to mix; every column bool, integer or float (label columns may also be
-        categorical or strings), every value finite. The index may be anything: the
-        output gets a fresh ``RangeIndex``.
+        Rows to mix. Bool, integer, float, datetime64 and timedelta64 columns (any
+        unit, timezone-aware too) are mixed; categorical, string and object (string)
+        columns as ``categorical`` says; label columns may also be categorical or
+        strings. Values must be finite, and not missing unless ``missing`` allows it.
+        The index may be anything: the output gets a fresh ``RangeIndex``.
     alpha : float, default 4.0
         Beta(alpha, alpha) shape, >= 0. Small values keep rows close to the
         originals; ``alpha=0`` makes exact copies of the left rows.
@@ -213,23 +262,66 @@ def mixup(
         ``batch_size``, from the class counts; needs ``labels`` and ``within_class`` or
         ``label_preserving`` (so each mixed row has a class); instead of ``batch_size``.
         With ``concat=True`` the result holds the originals and the synthetic rows.
+    categorical : {"raise", "dominant", "sample", "onehot"}, default "raise"
+        Categorical, string and object (string) feature columns. ``"raise"`` refuses
+        them. ``"dominant"`` takes the value of the parent with the larger weight (the
+        left row when ``lam >= 0.5``). ``"sample"`` takes the left row's value with
+        probability ``lam``, else the partner's: one uniform draw per output row,
+        shared by all such columns of the row (values that belong together stay
+        together). Both keep the column's dtype: a categorical its categories in
+        their order (unused ones too), strings their storage. ``"onehot"`` replaces
+        the column by soft one-hot float columns ``f"{column}_{category}"``, as
+        ``labels`` encodes a class column (a categorical's categories in order,
+        others' sorted values).
+    max_categories : int, default 64
+        ``categorical="onehot"`` refuses a column with more categories than this.
+    integers : {"float", "round"}, default "float"
+        ``"float"`` mixes integer columns into float64. ``"round"`` rounds the mixed
+        value half to even (``numpy.rint``), clips it to the two parents' range and
+        returns it in the column's own dtype (exact below 2**53); bool columns then
+        take the dominant parent's value and stay bool.
+    missing : {"raise", "propagate", "available"}, default "raise"
+        Missing values (NaN, None, ``pd.NA``, NaT, Arrow nulls): ``"raise"`` refuses
+        them; ``"propagate"`` makes a mixed value missing when either parent's is (a
+        chosen column takes the chosen parent's value, missing or not);
+        ``"available"`` takes the other parent's value where one is missing, missing
+        only when both are. Infinite values and missing labels are always refused.
+        Nullable integer and boolean columns stay nullable where their dtype is
+        kept; float output holds NaN.
+    provenance : bool, default False
+        Append the columns ``mixup_left`` and ``mixup_partner`` (int64: the input
+        positions of the left and partner rows, counted from 0 over the whole data)
+        and ``mixup_lambda`` (float64: the row's ``lam``). With ``concat=True`` an
+        original row is its own left row and partner, with ``lam = 1``.
 
     Returns
     -------
     pandas.DataFrame or dask.dataframe.DataFrame
-        Same type as ``data`` (dask: lazy), the same columns in the same order with
-        a class column replaced by its one-hot columns; float32 columns stay float32,
-        other columns become float64.
+        Same type as ``data`` (dask: lazy; its ``meta`` has the exact output dtypes),
+        the same columns in the same order with a class column (and with
+        ``categorical="onehot"`` each categorical feature) replaced by its one-hot
+        columns, then the provenance columns if asked for. float32 columns stay
+        float32, other numbers become float64 (integers under ``integers="round"``
+        keep their dtype); datetimes, timedeltas, categoricals and strings keep theirs.
+
+        Datetimes and timedeltas are ``t_i + round((1 - lam) * (t_j - t_i))``,
+        computed exactly in integers of the column's unit and rounded half to even,
+        with the same float64 ``1 - lam`` as the numbers; the result lies between
+        its parents.
 
     Raises
     ------
     MixupTypeError
-        Wrong argument type or non-numeric columns (also a ``TypeError``).
+        Wrong argument type, or columns ``categorical`` and the dtypes do not allow
+        (also a ``TypeError``), e.g. an object column holding other values than
+        strings.
     MixupError
-        Bad values, fewer than two rows, duplicate or unknown column names (a
-        ``ValueError``).
+        Bad values, fewer than two rows, duplicate or unknown column names, more
+        than ``max_categories`` categories, categorical columns with unknown
+        categories on dask (a ``ValueError``).
     NonFiniteError
-        NaN, missing or infinite values; on dask raised when the partition is computed.
+        Infinite values, missing values under ``missing="raise"``, missing labels; on
+        dask raised when the partition is computed.
 
     Notes
     -----
@@ -253,6 +345,14 @@ def mixup(
     >>> out = mixup(df, seed=0, labels="y", within_class=True, sampling_strategy="auto")
     >>> out[["y_a", "y_b"]].sum().tolist()  # one more "b" row: 3 of each
     [0.0, 1.0]
+    >>> df = pd.DataFrame({"x": [0.0, 1.0, 2.0], "city": ["Oslo", "Rome", "Lima"],
+    ...                    "n": pd.array([1, 5, None], dtype="Int64")})
+    >>> out = mixup(df, seed=0, categorical="sample", integers="round",
+    ...             missing="available", provenance=True)
+    >>> out.dtypes.astype(str).tolist()  # types kept; then left, partner, lambda
+    ['float64', 'str', 'Int64', 'int64', 'int64', 'float64']
+    >>> bool(out.city.isin(df.city).all() and out.n.notna().all())
+    True
     """
     call = prepare(
         data,
@@ -264,6 +364,11 @@ def mixup(
         within_class=within_class,
         label_preserving=label_preserving,
         sampling_strategy=sampling_strategy,
+        categorical=categorical,
+        max_categories=max_categories,
+        integers=integers,
+        missing=missing,
+        provenance=provenance,
     )
     if isinstance(data, pd.DataFrame):
         return mixup_frame(data, call)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._kernel import Layout, classes, from_blocks, mix_blocks, to_blocks
+from ._kernel import Layout, classes, concat_rows, from_rows, mix_rows, to_rows, with_provenance
+from ._labels import Encoders, check_onehot
 from ._sampler import Sampler
 
 if TYPE_CHECKING:
@@ -109,9 +110,16 @@ def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
     labels = call.labels
     if labels is not None and labels.needs_categories:
         labels = labels.from_counts([frame[labels.column].value_counts(dropna=False)])
-    encoded = frame if labels is None else labels.encode(frame)
-    layout = Layout.from_dtypes(encoded.dtypes, labels.names if labels else ())
-    blocks = to_blocks(encoded, layout)
+    onehot = tuple(
+        e.from_counts([frame[e.column].value_counts(dropna=False)]) if e.needs_categories else e
+        for e in call.onehot
+    )
+    check_onehot(onehot, frame.columns, call.max_categories)
+    parts = (labels,) if labels is not None else ()
+    encoded = Encoders(parts + onehot).encode(frame)
+    layout = Layout.from_dtypes(encoded.dtypes, labels.names if labels else (), call.policy)
+    rows = to_rows(encoded, layout)
+    blocks = rows.blocks
     members = None
     if call.by_class:
         members = class_members(blocks, layout)
@@ -121,9 +129,15 @@ def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
         sampler = call.sampler((len(frame),))
     left, partners = _pairs(sampler, members)
     lam = sampler.weights(0, sampler.m)
-    lefts = blocks if sampler.left_is_input else [block.take(left, axis=1) for block in blocks]
-    rights = [block.take(partners, axis=1) for block in blocks]
-    mixed = mix_blocks(lefts, rights, lam, layout, sampler.label_preserving)
+    lefts = rows if sampler.left_is_input else rows.take(left)
+    mixed = mix_rows(
+        lefts, rows.take(partners), lam, layout, sampler.label_preserving, call.keys, 0
+    )
     if call.concat:
-        mixed = [np.concatenate([b, out], axis=1) for b, out in zip(blocks, mixed, strict=True)]
-    return from_blocks(mixed, layout, pd.RangeIndex(mixed[0].shape[1]))
+        mixed = concat_rows([rows, mixed])
+        # The originals come from themselves: left = partner = own position, lambda 1.
+        own = np.arange(len(frame), dtype=np.int64)
+        left, partners = np.concatenate([own, left]), np.concatenate([own, partners])
+        lam = np.concatenate([np.ones(len(frame)), lam])
+    out = from_rows(mixed, layout, pd.RangeIndex(len(lam)))
+    return with_provenance(out, left, partners, lam) if call.provenance else out

@@ -43,6 +43,8 @@ class Stream(enum.IntEnum):
     LAMBDA = 2
     #: How the partial cycle's left rows split between classes.
     QUOTA = 3
+    #: ``categorical="sample"``: one uniform per output row, per ``LAMBDA_BLOCK`` block.
+    SAMPLE = 4
     #: Series mixup: sub-stream 0 chooses the ``k`` series, 1 draws the weights, each
     #: per block of ``SERIES_BLOCK`` output series.
     SERIES = 100
@@ -318,6 +320,20 @@ def lambdas(keys: Keys, alpha: float, start: int, stop: int) -> np.ndarray:
     first, last = start // LAMBDA_BLOCK, (stop - 1) // LAMBDA_BLOCK
     draws = [
         keys.generator(Stream.LAMBDA, block).beta(alpha, alpha, LAMBDA_BLOCK)
+        for block in range(first, last + 1)
+    ]
+    offset = first * LAMBDA_BLOCK
+    return np.concatenate(draws)[start - offset : stop - offset]
+
+
+def uniforms(keys: Keys, start: int, stop: int) -> np.ndarray:
+    """One uniform in [0, 1) per output row ``[start, stop)``, in the blocks of
+    ``lambdas`` (so any range gets the same values whichever range it is part of)."""
+    if stop <= start:
+        return np.empty(0)
+    first, last = start // LAMBDA_BLOCK, (stop - 1) // LAMBDA_BLOCK
+    draws = [
+        keys.generator(Stream.SAMPLE, block).random(LAMBDA_BLOCK)
         for block in range(first, last + 1)
     ]
     offset = first * LAMBDA_BLOCK

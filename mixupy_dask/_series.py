@@ -20,7 +20,7 @@ partition's groups are the copies of input series it received, one per
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -32,7 +32,7 @@ from pandas.api import types as ptypes
 
 from ._cluster import compute
 from ._exchange import DESTINATION, exchange, partition_numbers
-from ._kernel import Layout, combine, from_blocks, to_blocks
+from ._kernel import Layout, combine, from_blocks, is_categorical_like, to_blocks
 from ._random import SERIES_BLOCK, Keys, choose_series, dirichlet_weights
 from ._source import Source
 from ._validation import MAX_ROWS, SERIES_RULES, arguments, check_data, validate
@@ -56,14 +56,26 @@ class Columns:
     #: label columns, which are never scaled.
     is_label: tuple[bool, ...]
     time_kind: str  # "i" (int64 key) or "f" (float64 key)
+    #: ``categorical="dominant"``: categorical and string columns, constant within each
+    #: series; an output series takes the value of its series of largest weight.
+    constants: tuple[Hashable, ...] = ()
+    #: Every column but series and time, in input order (values and constants).
+    order: tuple[Hashable, ...] = ()
+    constant_dtypes: tuple[Any, ...] = ()
 
     @property
     def labels(self) -> list[Hashable]:
         return [c for c, lab in zip(self.values, self.is_label, strict=True) if lab]
 
     def output_meta(self) -> pd.DataFrame:
+        empty = pd.DataFrame(
+            {
+                c: pd.Series([], dtype=dt)
+                for c, dt in zip(self.constants, self.constant_dtypes, strict=True)
+            }
+        )
         return _output_frame(
-            self.layout.empty_frame(), self, np.empty(0, np.int64), 0, pd.RangeIndex(0)
+            self.layout.empty_frame(), self, np.empty(0, np.int64), 0, pd.RangeIndex(0), empty
         )
 
 
@@ -92,7 +104,11 @@ def _time_kind(dtype: Any, name: Hashable) -> str:
 
 
 def check_columns(
-    data: pd.DataFrame | dd.DataFrame, series: Hashable, time: Hashable, labels: Any
+    data: pd.DataFrame | dd.DataFrame,
+    series: Hashable,
+    time: Hashable,
+    labels: Any,
+    categorical: str = "raise",
 ) -> Columns:
     """Check that the named columns exist and that every value column is numeric."""
     check_data(data)
@@ -114,7 +130,20 @@ def check_columns(
     clash = [repr(c) for c in labels if c in (series, time)]
     if clash:
         raise MixupError(f"`labels` cannot include the series or time column: {', '.join(clash)}")
-    layout = Layout.from_dtypes(dtypes[list(values)])  # raises naming non-numeric columns
+    order = values
+    constants: tuple[Hashable, ...] = ()
+    if categorical == "dominant":
+        constants = tuple(c for c in values if c not in labels and is_categorical_like(dtypes[c]))
+        values = tuple(c for c in values if c not in constants)
+        if not values:
+            raise MixupError("`data` has no numeric value columns to mix")
+    # Raises naming the columns that cannot be mixed.
+    layout = Layout.from_dtypes(dtypes[list(values)], accepted="`categorical='dominant'`")
+    if layout.passengers:  # datetimes as values: series mixup sums scaled numbers only
+        shown = ", ".join(f"{layout.columns[p.position]!r} ({p.dtype})" for p in layout.passengers)
+        raise MixupTypeError(
+            f"value columns must be bool, integer or float to be mixed; not so: {shown}"
+        )
     label_set = set(labels)
     return Columns(
         series,
@@ -123,6 +152,9 @@ def check_columns(
         layout,
         tuple(c in label_set for c in values),
         _time_kind(dtypes[time], time),
+        constants,
+        order,
+        tuple(dtypes[c] for c in constants),
     )
 
 
@@ -184,6 +216,16 @@ class Plan:
     lengths: np.ndarray  # (S,) rows per input series
     chosen: np.ndarray  # (m, k) series numbers
     weights: np.ndarray  # (m, k)
+    #: The constant columns' value in each input series (rows in ``ids`` order).
+    constants: pd.DataFrame | None = None
+
+    def dominant_values(self, first: int, last: int, out_lengths: np.ndarray) -> pd.DataFrame:
+        """Each output row's constant columns: its output series' series of largest
+        weight (the first on ties), for output series ``[first, last)``."""
+        assert self.constants is not None
+        weights = self.weights[first:last]
+        dominant = self.chosen[first:last][np.arange(len(weights)), weights.argmax(axis=1)]
+        return self.constants.iloc[np.repeat(dominant, out_lengths)].reset_index(drop=True)
 
     @classmethod
     def draw(
@@ -331,13 +373,19 @@ def _output_frame(
     out_lengths: np.ndarray,
     first: int,
     index: pd.Index,
+    constants: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Long-format output: series id, step, then the value columns."""
+    """Long-format output: series id, step, then the value columns (and the constant
+    ones, in their input order)."""
     values = (
         values_or_blocks
         if isinstance(values_or_blocks, pd.DataFrame)
         else from_blocks(values_or_blocks, columns.layout, index)
     )
+    if columns.constants:
+        assert constants is not None
+        values = pd.concat([values, constants.set_axis(values.index)], axis=1)
+        values = values[list(columns.order)]
     n = len(out_lengths)
     ids = np.repeat(np.arange(first, first + n, dtype=np.int64), out_lengths)
     steps = np.arange(len(ids), dtype=np.int64) - np.repeat(
@@ -367,7 +415,8 @@ def _mix_frame(frame: pd.DataFrame, columns: Columns, plan: Plan, scale: bool) -
         blocks, scales, _starts(plan.lengths), plan.chosen, plan.weights, plan.out_lengths
     )
     index = pd.RangeIndex(int(plan.out_offsets[-1]))
-    return _output_frame(mixed, columns, plan.out_lengths, 0, index)
+    constants = plan.dominant_values(0, plan.m, plan.out_lengths) if columns.constants else None
+    return _output_frame(mixed, columns, plan.out_lengths, 0, index, constants)
 
 
 def _route(part: pd.DataFrame, plan: Plan, columns: Columns, bounds: np.ndarray) -> pd.DataFrame:
@@ -419,7 +468,8 @@ def _mix_partition(
     slots = np.arange(chosen.size, dtype=np.int64).reshape(chosen.shape)
     mixed = _combine(blocks, scales, _starts(counts), slots, plan.weights[first:last], out_lengths)
     index = pd.RangeIndex(int(plan.out_offsets[first]), int(plan.out_offsets[last]))
-    return _output_frame(mixed, columns, out_lengths, first, index)
+    constants = plan.dominant_values(first, last, out_lengths) if columns.constants else None
+    return _output_frame(mixed, columns, out_lengths, first, index, constants)
 
 
 def _mix_dask(frame: dd.DataFrame, columns: Columns, plan: Plan, scale: bool) -> dd.DataFrame:
@@ -476,7 +526,9 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> SeriesCall:
     and columns, reading no data (``data`` may be an empty frame)."""
     options = arguments(mixup_series, data, **options)
     p = validate(SERIES_RULES, **{name: options[name] for name in SERIES_RULES})
-    columns = check_columns(data, options["series"], options["time"], options["labels"])
+    columns = check_columns(
+        data, options["series"], options["time"], options["labels"], p["categorical"]
+    )
     keys = Keys.from_seed(p["seed"])
     return SeriesCall(columns, p["alpha"], p["k"], p["batch_size"], p["scale"] == "mean", keys)
 
@@ -487,6 +539,8 @@ def _summaries(data: pd.DataFrame | dd.DataFrame, columns: Columns) -> list[Any]
     if columns.labels:
         grouped = data.groupby(columns.series, observed=True)[columns.labels]
         summaries += [grouped.min(), grouped.max()]
+    if columns.constants:  # O(series) rows when constant within each series
+        summaries.append(data[[columns.series, *columns.constants]].drop_duplicates())
     return summaries
 
 
@@ -497,9 +551,26 @@ def _draw(call: SeriesCall, summaries: Sequence[Any]) -> Plan:
         _check_labels_constant(summaries[1], summaries[2], call.columns.labels)
     m = len(ids) if call.batch_size is None else call.batch_size
     plan = Plan.draw(call.keys, ids, lengths, m, call.k, call.alpha)
+    if call.columns.constants:
+        plan = replace(plan, constants=_constant_values(summaries[-1], ids, call.columns))
     if plan.out_offsets[-1] >= MAX_ROWS:
         raise MixupError("`batch_size` output series together must stay below 2**53 rows")
     return plan
+
+
+def _constant_values(pairs: pd.DataFrame, ids: pd.Index, columns: Columns) -> pd.DataFrame:
+    """The constant columns' value per series, in ``ids`` order; refuse varying ones."""
+    repeated = pairs[columns.series].value_counts()
+    varying = repeated.index[repeated.to_numpy() > 1]
+    if len(varying):
+        shown = ", ".join(repr(i) for i in sorted(varying)[:5])
+        raise MixupError(
+            f"`categorical='dominant'` takes columns {list(columns.constants)!r} only when "
+            f"constant within each series; they vary in series {shown}"
+            + (f" and {len(varying) - 5} more" if len(varying) > 5 else "")
+        )
+    table = pairs.set_index(columns.series).reindex(ids)
+    return table.astype(dict(zip(columns.constants, columns.constant_dtypes, strict=True)))
 
 
 def mix_frame(frame: pd.DataFrame, call: SeriesCall) -> pd.DataFrame:
@@ -534,6 +605,7 @@ def mixup_series(
     scale: str | None = "mean",
     seed: int | Sequence[int] | np.random.SeedSequence | None = None,
     labels: Hashable | Sequence[Hashable] | None = None,
+    categorical: str = "raise",
 ) -> pd.DataFrame | dd.DataFrame:
     """Mix whole time series step by step: TSMixup-style data augmentation.
 
@@ -550,8 +622,9 @@ def mixup_series(
     data : pandas.DataFrame or dask.dataframe.DataFrame
         Long format: one row per (series id, time step). Every column other than
         ``series`` and ``time`` is a value column and is mixed; value columns must
-        be bool, integer or float with finite values. Rows may come in any order,
-        and on dask a series may be spread over several partitions.
+        be bool, integer or float with finite values (see ``categorical`` for
+        categorical and string columns). Rows may come in any order, and on dask a
+        series may be spread over several partitions.
     series : column name
         Series id column, any sortable type without missing values.
     time : column name
@@ -580,6 +653,11 @@ def mixup_series(
         Value columns holding series-level labels (e.g. one-hot classes): they must
         be constant within each series, are never scaled, and mix with the same
         weights, giving soft labels.
+    categorical : {"raise", "dominant"}, default "raise"
+        Categorical, string and object (string) columns: ``"raise"`` refuses them;
+        ``"dominant"`` takes those constant within each series (a sensor's type) and
+        gives each output series the value of its input series of largest weight (the
+        first of the ``k`` on ties), in the input's dtype.
 
     Returns
     -------
@@ -637,6 +715,7 @@ def mixup_series(
         scale=scale,
         seed=seed,
         labels=labels,
+        categorical=categorical,
     )
     if isinstance(data, pd.DataFrame):
         return mix_frame(data, call)

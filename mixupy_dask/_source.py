@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import posixpath
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -126,6 +126,36 @@ class ParquetSource:
         )
         lengths = tuple(sum(piece.rows for piece in part) for part in partitions)
         return Source(frame, lengths, partial(_read_nth, partitions, self.fs, self.columns))
+
+    def with_categories(self, exempt: set) -> ParquetSource:
+        """This source with the categories of its categorical columns (but ``exempt``)
+        known: the dictionary of each file's first row group, which pandas writes whole
+        (unused categories too, in order). Files that disagree are refused: their rows'
+        codes would mean different values."""
+        names = [
+            c
+            for c in self.columns
+            if c not in exempt and isinstance(self.meta[c].dtype, pd.CategoricalDtype)
+        ]
+        if not names:
+            return self
+        found: dict[str, tuple[str, pd.CategoricalDtype]] = {}
+        for path in dict.fromkeys(piece.path for piece in self.pieces):
+            with self.fs.open(path, "rb") as f:
+                batch = next(pq.ParquetFile(f).iter_batches(batch_size=1, columns=names))
+            for name in names:
+                column = batch.column(name)
+                dtype = pd.CategoricalDtype(column.dictionary.to_pylist(), column.type.ordered)
+                first = found.setdefault(name, (path, dtype))
+                if list(first[1].categories) != list(dtype.categories):
+                    raise MixupError(
+                        f"categorical column {name!r} has the categories "
+                        f"{list(dtype.categories)!r} in {path} but "
+                        f"{list(first[1].categories)!r} in {first[0]}; rewrite the files "
+                        f"with one categorical dtype"
+                    )
+        meta = self.meta.astype({name: found[name][1] for name in names})
+        return replace(self, meta=meta)
 
     def check_object_columns(self, exempt: set) -> None:
         """Refuse columns pandas reads as Python objects (decimal, date, binary, ...), by

@@ -272,6 +272,13 @@ BATCH_SIZE = Optional(Int(1, MAX_ROWS - 1, words="an int between 1 and 2**53 - 1
 #: mixup's ``batch_size``: one number of rows, or rows per class.
 ROW_BATCH_SIZE = Either(BATCH_SIZE, ClassRows())
 
+#: ``categorical=``, ``integers=``, ``missing=``: the values each policy takes.
+CATEGORICAL = ("raise", "dominant", "sample", "onehot")
+INTEGERS = ("float", "round")
+MISSING = ("raise", "propagate", "available")
+#: ``provenance=True``: the trailing columns (left row, partner row, lambda).
+PROVENANCE = ("mixup_left", "mixup_partner", "mixup_lambda")
+
 #: ``mixup``'s parameters (``labels`` is a column rule: ``_labels.resolve_labels``).
 MIXUP_RULES: dict[str, Rule] = {
     "alpha": Real(0),
@@ -281,6 +288,11 @@ MIXUP_RULES: dict[str, Rule] = {
     "within_class": FLAG,
     "label_preserving": FLAG,
     "sampling_strategy": Strategy(),
+    "categorical": OneOf(CATEGORICAL),
+    "max_categories": Int(1, words="an int >= 1 (categories of a one-hot encoded column)"),
+    "integers": OneOf(INTEGERS),
+    "missing": OneOf(MISSING),
+    "provenance": FLAG,
 }
 
 #: ``mixup_series``'s parameters (``series``, ``time`` and ``labels`` are column rules).
@@ -290,6 +302,7 @@ SERIES_RULES: dict[str, Rule] = {
     "batch_size": BATCH_SIZE,
     "scale": OneOf(("mean", None)),
     "seed": SEED,
+    "categorical": OneOf(("raise", "dominant")),
 }
 
 #: The Parquet jobs' own parameters, the same for rows and series.

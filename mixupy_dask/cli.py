@@ -359,6 +359,43 @@ def cli() -> None:
     "needs --labels and --within-class or --label-preserving.",
 )
 @click.option(
+    "--categorical",
+    default="raise",
+    show_default=True,
+    metavar="POLICY",
+    help="Categorical and string columns: raise, dominant (the value of the parent with "
+    "the larger weight), sample (the left value with probability lambda) or onehot (soft "
+    "one-hot columns).",
+)
+@click.option(
+    "--max-categories",
+    type=int,
+    default=64,
+    show_default=True,
+    help="With --categorical onehot: refuse columns with more categories than this.",
+)
+@click.option(
+    "--integers",
+    default="float",
+    show_default=True,
+    metavar="POLICY",
+    help="Integer columns: float (mixed into floats) or round (rounded half to even, in "
+    "their own type, within the parents' range; bools take the dominant parent's value).",
+)
+@click.option(
+    "--missing",
+    default="raise",
+    show_default=True,
+    metavar="POLICY",
+    help="Missing values: raise, propagate (missing where a parent's is) or available "
+    "(the other parent's value where one is missing).",
+)
+@click.option(
+    "--provenance",
+    is_flag=True,
+    help="Add the columns mixup_left, mixup_partner (input row positions) and mixup_lambda.",
+)
+@click.option(
     "--synthetic-only",
     is_flag=True,
     help="With --sampling-strategy: write the synthetic rows only, not the originals.",
@@ -427,6 +464,14 @@ def augment(src: str, dst: str, **options: Any) -> None:
     help="Divide each series by its mean |value| before mixing, or mix raw values.",
 )
 @click.option("--labels", metavar="A,B,...", help="Series-level numeric label columns.")
+@click.option(
+    "--categorical",
+    default="raise",
+    show_default=True,
+    metavar="POLICY",
+    help="Categorical and string columns constant within each series: raise, or dominant "
+    "(each output series takes its series of largest weight's value).",
+)
 @_OUTPUT_OPTIONS
 @_STORAGE_OPTIONS
 @_CLUSTER_OPTIONS
@@ -582,6 +627,11 @@ def _as_options(message: str) -> str:
     def option(match: re.Match[str]) -> str:
         return flags.get(match.group(1), match.group(0))
 
+    def option_value(match: re.Match[str]) -> str:
+        flag = flags.get(match.group(1))
+        return f"{flag} {match.group(2)}" if flag else match.group(0)
+
+    message = re.sub(r"`(\w+)='(\w+)'`", option_value, message)  # `missing='raise'`
     return re.sub(r"`(\w+)(?:=True)?`", option, message)
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import dask
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -26,6 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mixupy_dask import MixupError, MixupTypeError, NonFiniteError, augment_parquet, mixup
+from mixupy_dask._kernel import output_dtype
 
 from .helpers import (
     assert_user_error,
@@ -98,6 +100,16 @@ def check_extremes(df: pd.DataFrame, out: pd.DataFrame) -> None:
     for name, dtype in [("tiny", np.float64), ("tiny32", np.float32)]:
         mixed = np.abs(out[name].to_numpy())
         assert ((mixed > 0) & (mixed < np.finfo(dtype).tiny)).any()
+
+
+def check_times(df: pd.DataFrame, out: pd.DataFrame) -> None:
+    """Same dtype (unit, timezone) out, every value within the input's range."""
+    assert out["t"].dtype == df["t"].dtype
+    assert out["t"].between(df["t"].min(), df["t"].max()).all()
+
+
+#: Options that change which columns are mixed how: outputs keep other dtypes.
+POLICIES = ("categorical", "integers", "missing", "provenance")
 
 
 def plain_twin(dtypes: dict[str, str]) -> Callable[[pd.DataFrame], pd.DataFrame]:
@@ -212,9 +224,12 @@ class Case:
     twin: Callable[[pd.DataFrame], pd.DataFrame] | None = None
     check: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None
     single_file: bool = False  # ``files`` writes one file rather than a directory
+    #: dask without its string conversion, which would turn any object column into
+    #: strings (``str(1)``) before mixup sees it
+    keep_objects: bool = False
 
 
-NOT_NUMERIC = r"bool, integer or float.*not so: "
+NOT_NUMERIC = r"must be bool, integer.* to be mixed; not so: "
 
 CASES = [
     # --- sizes
@@ -243,10 +258,47 @@ CASES = [
          error=(MixupTypeError, NOT_NUMERIC + r"'s' \(")),
     Case("categorical", with_column("c", pd.Categorical(list("abc") * 4)),
          error=(MixupTypeError, NOT_NUMERIC + r"'c' \(category\)")),
+    # --- mixed-type tables (see test_mixed.py): times are always mixed, exactly
     Case("datetime", with_column("t", pd.date_range("2024-01-01", periods=N, freq="h")),
-         error=(MixupTypeError, NOT_NUMERIC + r"'t' \(datetime64"), cli=True, words=("'t'",)),
+         check=check_times),
+    # Parquet's coarsest unit is ms (pyarrow writes seconds as ms).
+    Case("datetime-tz-milliseconds",
+         with_column("t", pd.date_range("2024-01-01", periods=N, freq="D", tz="Asia/Tokyo",
+                                        unit="ms")), check=check_times),
     Case("timedelta", with_column("t", pd.to_timedelta(np.arange(N), unit="s")),
-         error=(MixupTypeError, NOT_NUMERIC + r"'t' \(timedelta64")),
+         check=check_times),
+    Case("unknown-categorical-policy", base, options={"categorical": "mode"},
+         error=(MixupError, r"`categorical` must be one of 'raise', 'dominant', 'sample', "
+                            r"'onehot', got 'mode'"), cli=True, words=("--categorical",)),
+    Case("unknown-integers-policy", base, options={"integers": "floor"},
+         error=(MixupError, r"`integers` must be 'float' or 'round', got 'floor'")),
+    Case("unknown-missing-policy", base, options={"missing": "drop"},
+         error=(MixupError, r"`missing` must be one of 'raise', 'propagate', 'available'")),
+    Case("inf-under-propagate", non_finite_in_last_partition, lazy=True,
+         options={"missing": "propagate"},
+         error=(NonFiniteError, r"infinite under `missing='propagate'`.*'x' \(1\), 'z' \(1\)")),
+    Case("all-missing-column-propagates", with_column("z", np.nan),
+         options={"missing": "propagate"}, check=lambda df, out: out["z"].isna().all()),
+    Case("missing-labels-under-available",
+         lambda: base().assign(y=pd.array(["a", None] * (N // 2), dtype="string")),
+         options={"missing": "available", "labels": "y"},
+         error=(NonFiniteError, r"label column 'y' has missing values")),
+    Case("strings-and-numbers-in-object",
+         with_column("s", pd.Series(["a", 1] * (N // 2), dtype=object)), routes=IN_MEMORY,
+         options={"categorical": "dominant"}, keep_objects=True,
+         error=(MixupTypeError, r"object column 's' must hold only strings.*mixed")),
+    Case("onehot-above-max-categories",
+         with_column("s", pd.array(list("abcd") * 3, dtype="string[pyarrow]")),
+         options={"categorical": "onehot", "max_categories": 3},
+         error=(MixupError, r"column 's' has 4 categories, more than `max_categories` \(3\)")),
+    Case("onehot-strings-and-categorical",
+         lambda: base().assign(c=pd.Categorical(list("abc") * 4, categories=list("cbaz")),
+                               s=pd.array(list("pq") * 6, dtype="string[pyarrow]")),
+         options={"categorical": "onehot"}),
+    Case("categorical-and-strings-dominant",
+         lambda: base().assign(c=pd.Categorical(list("abc") * 4, categories=list("cbaz")),
+                               s=pd.array(list("pq") * 6, dtype="string[pyarrow]")),
+         options={"categorical": "dominant", "integers": "round"}),
     # Parquet has no complex type (pyarrow cannot write one): in-memory routes only.
     Case("complex", with_column("z", np.arange(N) * 1j), routes=IN_MEMORY,
          error=(MixupTypeError, NOT_NUMERIC + r"'z' \(complex128\)")),
@@ -330,6 +382,17 @@ CASES = [
     Case("schemas-extra-column-not-read", files=dataset(AB, AB.assign(c=1.0)),
          routes=FILE_ROUTES, options={"columns": ["a", "b"]}),
     Case("schemas-reordered-columns", files=dataset(AB, AB[["b", "a"]]), routes=FILE_ROUTES),
+    Case("categories-differ-between-files",
+         files=dataset(pd.DataFrame({"a": [0.0, 1.0], "c": pd.Categorical(["x", "y"])}),
+                       pd.DataFrame({"a": [2.0, 3.0], "c": pd.Categorical(["y", "z"])})),
+         routes=FILE_ROUTES, options={"categorical": "dominant"},
+         error=(MixupError, r"column 'c' has the categories \['y', 'z'\] in {src}/1\.parquet "
+                            r"but \['x', 'y'\] in {src}/0\.parquet"),
+         cli=True, words=("'c'", "1.parquet")),
+    Case("same-categories-in-every-file",
+         files=dataset(*[pd.DataFrame({"a": [0.0, 1.0, 2.0], "c": pd.Categorical(
+             ["y", "x", "y"], categories=list("yxw"))}) for _ in range(3)]),
+         routes=FILE_ROUTES, options={"categorical": "sample"}),
     Case("schemas-string-vs-large-string",
          files=dataset(strings(pa.string(), list("abab")), strings(pa.large_string(), list("ba"))),
          routes=FILE_ROUTES, options={"labels": "y", "blocksize": 2**30}),
@@ -366,10 +429,13 @@ def run_pandas(case: Case, request) -> None:
             mixup(df, seed=SEED, **mixup_options(case))
         return
     out = mixup(df, seed=SEED, **mixup_options(case))
-    assert list(out.columns) == list(df.columns)
+    if case.options.get("categorical") != "onehot":  # one-hot: columns per category
+        assert list(out.columns) == list(df.columns)
     assert isinstance(out.index, pd.RangeIndex)
-    assert set(out.dtypes) <= {np.dtype(np.float64), np.dtype(np.float32)}
-    assert np.isfinite(out.to_numpy(dtype=np.float64)).all()
+    numeric = [c for c in out.columns if c in df and output_dtype(df[c].dtype) is not None]
+    if not any(k in case.options for k in POLICIES):  # numbers come out as finite floats
+        assert set(out[numeric].dtypes) <= {np.dtype(np.float64), np.dtype(np.float32)}
+        assert np.isfinite(out[numeric].to_numpy(dtype=np.float64)).all()
     if case.twin:
         twin = mixup(case.twin(df), seed=SEED, **mixup_options(case))
         pd.testing.assert_frame_equal(out, twin, check_exact=True)
@@ -378,6 +444,14 @@ def run_pandas(case: Case, request) -> None:
 
 
 def run_dask(case: Case, request) -> None:
+    if case.keep_objects:
+        with dask.config.set({"dataframe.convert-string": False}):
+            _run_dask(case, request)
+    else:
+        _run_dask(case, request)
+
+
+def _run_dask(case: Case, request) -> None:
     df = case.frame()
     data = split_frame(df, irregular_lengths(len(df)))  # empty partitions first, between, last
     if not case.error:
@@ -431,7 +505,7 @@ def run_parquet(case: Case, request) -> None:
         if case.frame is not None:  # and the same bits as the pandas route on the frame
             expected = mixup(case.frame(), seed=SEED, **mixup_options(case))
             assert out.dtypes.tolist() == expected.dtypes.tolist()
-            assert np.array_equal(out.to_numpy(), expected.to_numpy())
+            assert out.set_axis(expected.columns, axis=1).equals(expected)  # NaN == NaN
             if case.check:
                 case.check(case.frame(), out.set_axis(case.frame().columns, axis=1))
     assert {k: v for k, v in snapshot(tmp_path).items() if "out" not in k} == before

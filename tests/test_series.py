@@ -24,7 +24,7 @@ from mixupy_dask import (
 )
 from mixupy_dask._validation import MAX_K
 
-from .helpers import split_frame
+from .helpers import irregular_lengths, split_frame
 
 assert_exact = pd.testing.assert_frame_equal
 P_MIN = 1e-3  # significance level of the fixed-seed tests below
@@ -539,3 +539,57 @@ def test_cli_augment_series_equals_the_pandas_route(tmp_path):
     assert refused.returncode == 2
     assert "--k" in refused.stderr
     assert not (tmp_path / "out2").exists()
+
+
+def _sensors(n_series: int = 9, steps: int = 12) -> pd.DataFrame:
+    """Sensors of three types, in scrambled row order; the type is constant per series."""
+    rng = np.random.default_rng(4)
+    ids = np.repeat([f"s{i}" for i in range(n_series)], steps)
+    kinds = {f"s{i}": ["temp", "hum", "wind"][i % 3] for i in range(n_series)}
+    df = pd.DataFrame(
+        {
+            "id": ids,
+            "t": np.tile(np.arange(steps), n_series),
+            "kind": pd.Categorical(
+                [kinds[i] for i in ids], categories=["wind", "temp", "hum", "x"]
+            ),
+            "y": rng.normal(size=len(ids)),
+            "site": pd.array([kinds[i] + "-1" for i in ids], dtype="string[pyarrow]"),
+        }
+    )
+    return df.sample(frac=1.0, random_state=2).reset_index(drop=True)
+
+
+def test_categorical_dominant_takes_the_heaviest_series_value(tmp_path):
+    df = _sensors()
+    options = {"series": "id", "time": "t", "k": 3, "batch_size": 7, "seed": 3,
+               "categorical": "dominant"}  # fmt: skip
+    out = mixup_series(df, **options)
+    assert out.columns.tolist() == df.columns.tolist()
+    assert out.dtypes.drop(["id", "t"]).equals(df.dtypes.drop(["id", "t"]))
+    assert out["kind"].cat.categories.tolist() == ["wind", "temp", "hum", "x"]
+    # Each output series has one kind, and its site matches it (values stay together).
+    per_series = out.groupby("id")[["kind", "site"]].nunique()
+    assert (per_series == 1).all().all()
+    assert (out["site"] == out["kind"].astype(str) + "-1").all()
+    lazy = mixup_series(split_frame(df, irregular_lengths(len(df))), **options)
+    assert lazy._meta.dtypes.to_dict() == out.dtypes.to_dict()
+    assert_exact(lazy.compute(scheduler="threads"), out, check_exact=True)
+    df.to_parquet(tmp_path / "src.parquet", row_group_size=20)
+    augment_series_parquet(tmp_path / "src.parquet", tmp_path / "dst", blocksize=1, **options)
+    assert_exact(pd.read_parquet(tmp_path / "dst"), out, check_exact=True)
+
+
+def test_categorical_must_be_constant_within_a_series():
+    df = _sensors()
+    df.loc[df["id"] == "s1", "site"] = pd.array(["a", "b"] * 6, dtype="string[pyarrow]")
+    with pytest.raises(MixupError, match=r"constant within each series; they vary in series 's1'"):
+        mixup_series(df, series="id", time="t", seed=0, categorical="dominant")
+    with pytest.raises(MixupTypeError, match=r"'kind' \(category\).*`categorical='dominant'`"):
+        mixup_series(df, series="id", time="t", seed=0)
+
+
+def test_datetime_value_columns_are_refused():
+    df = _sensors().drop(columns=["kind", "site"]).assign(w=pd.Timestamp("2024-01-01"))
+    with pytest.raises(MixupTypeError, match=r"value columns.*not so: 'w' \(datetime64"):
+        mixup_series(df, series="id", time="t", seed=0)
