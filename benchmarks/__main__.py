@@ -19,6 +19,7 @@ from . import (
     balancing,
     graph,
     in_memory,
+    mixed,
     object_store,
     parquet_route,
     peak_memory,
@@ -27,7 +28,7 @@ from . import (
 )
 from .timing import machine
 
-SECTIONS = ("in-memory", "memory", "variants", "graph", "parquet", "s3", "balancing")
+SECTIONS = ("in-memory", "memory", "variants", "mixed", "graph", "parquet", "s3", "balancing")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -116,10 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         _parser().error(f"unknown sections {unknown}" if unknown else "--repeats must be >= 1")
     if args.quick:
         sizes, memory_sizes, variant_rows = [10**3, 10**4], [10**4], 10**4
+        widths: tuple[tuple[int, int], ...] = ((10**3, 3),)
         base = parse_bytes(args.base_size or "2MB")
         s3_base = parse_bytes(args.s3_base_size or "1MB")
     else:
         sizes = [10**4, 10**5, 10**6] + ([10**7] if args.large else [])
+        widths = ((10**6, 3), (10**6, 100))
         memory_sizes, variant_rows = [10**6] + ([10**7] if args.large else []), 10**6
         base = parse_bytes(args.base_size or "1GB")
         s3_base = parse_bytes(args.s3_base_size or "128MB")
@@ -134,11 +137,17 @@ def main(argv: list[str] | None = None) -> int:
         "when_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     if "in-memory" in sections:
-        results["in_memory"] = in_memory.run(sizes, args.repeats, log)
+        results["in_memory"] = in_memory.run(sizes, args.repeats, log, widths)
     if "memory" in sections:
         results["peak_memory"] = peak_memory.run(memory_sizes, log)
     if "variants" in sections:
         results["variants"] = variants.run(variant_rows, args.repeats, log)
+    if "mixed" in sections:
+        mixed_rows, mixed_parquet_rows = (20_000, 20_000) if args.quick else (10**6, 2 * 10**6)
+        if args.workdir:
+            os.makedirs(args.workdir, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="mixupy-bench-mixed-", dir=args.workdir) as work:
+            results["mixed"] = mixed.run(mixed_rows, mixed_parquet_rows, args.repeats, work, log)
     if "graph" in sections:
         results["graph"] = graph.run([100] if args.quick else [1000, 10000], args.repeats, log)
     if "parquet" in sections:

@@ -59,24 +59,27 @@ def _ours(frame: pd.DataFrame) -> pd.DataFrame:
 METHODS = {"numpy floor": lambda f: numpy_floor(f), "mixupy": _mixupy, "mixupy_dask": _ours}
 
 
-def run(sizes: list[int], repeats: int, log=print) -> list[dict[str, Any]]:
-    """One row per (method, rows): the timing and its ratios to the floor and to mixupy."""
+def run(
+    sizes: list[int], repeats: int, log=print, widths: tuple[tuple[int, int], ...] = ()
+) -> list[dict[str, Any]]:
+    """One row per (method, rows, columns): the timing and its ratios to the floor and
+    to mixupy; ``sizes`` are rows of ``COLUMNS`` columns, ``widths`` other shapes."""
     rows = []
-    for n in sizes:
-        frame = make_frame(n)
+    for n, columns in [(n, COLUMNS) for n in sizes] + list(widths):
+        frame = make_frame(n, columns)
         for method in METHODS.values():
             method(frame.iloc[:1000])  # warm imports and caches outside the timing
         stats = measure_interleaved(
             {name: (lambda m=m, f=frame: m(f)) for name, m in METHODS.items()}, repeats
         )
         for name, s in stats.items():
-            log(f"in-memory  n={n:>10,}  {name:<12} median {s.median:8.4f} s")
+            log(f"in-memory  n={n:>10,} x {columns:<3} {name:<12} median {s.median:8.4f} s")
         for name, s in stats.items():
             rows.append(
                 {
                     "method": name,
                     "rows": n,
-                    "columns": COLUMNS,
+                    "columns": columns,
                     "input_bytes": int(frame.memory_usage(index=False).sum()),
                     **s.to_dict(),
                     "vs_floor": s.median / stats["numpy floor"].median,

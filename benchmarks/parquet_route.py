@@ -16,10 +16,11 @@ Three jobs on the same files, each reading every row and writing every row:
   benchmark runs it twice on the 1x data and reports whether the outputs agree.
 - ``mixupy_dask``: ``augment_parquet(src, dst, client=client)``.
 
-The data sets (1x, 2x, 4x a base size) are one ``mixupy-dask make-data`` run of the
-largest size; the smaller ones are hard links to its first files, so all three
-sizes hold the same kind of files. Peak memory comes from the scheduler: Dask's
-``MemorySampler`` for the cluster total, and a poll of each worker's process memory.
+The cluster is two workers of 512 MiB and one thread each. The data sets (1x, 2x, 4x
+a base size) are one ``mixupy-dask make-data`` run of the largest size; the smaller
+ones are hard links to its first files, so all three sizes hold the same kind of files.
+Peak memory comes from the scheduler: Dask's ``MemorySampler`` for the cluster total,
+and a poll of each worker's process memory.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ COLUMNS = 10
 SCALES = (1, 2, 4)
 #: Bytes of values per generated file, as make-data's and augment_parquet's default.
 FILE_BYTES = 64 * 2**20
+WORKER_MEMORY = "512MiB"
 #: Seconds between memory samples.
 INTERVAL = 0.25
 
@@ -194,18 +196,13 @@ def _worker_peaks(client):
 
 
 def _start_cluster():
-    import logging
+    """Two single-threaded 512 MiB workers: the memory the README recommends, shared by
+    every method (``local_cluster`` sizes the p2p buffers for it)."""
+    from distributed import Client
 
-    from distributed import Client, LocalCluster
+    from mixupy_dask import local_cluster
 
-    cluster = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-    )
+    cluster = local_cluster(workers=2, threads_per_worker=1, memory_limit=WORKER_MEMORY)
     return cluster, Client(cluster)
 
 

@@ -109,6 +109,13 @@ def test_json_holds_every_figure_with_machine_facts(quick_run):
             assert row["commit_mode"] == ("swap" if "overwrite" in row["method"] and
                                           row["store"] == "s3" else expected)  # fmt: skip
 
+    mixed = results["mixed"]
+    assert {(r["route"], r["table"]) for r in mixed} == {
+        (route, table) for route in ("in memory", "parquet") for table in ("all-numeric", "mixed")
+    }
+    for row in mixed:
+        _timed(row)
+        assert row["vs_numeric"] > 0
     for peak in results["peak_memory"]:
         assert peak["tracemalloc_peak_over_input"] > 0
     for variant in results["variants"]:
@@ -125,7 +132,7 @@ def test_markdown_has_a_table_per_section(quick_run):
     text = (out / "results.md").read_text()
     results = json.loads((out / "results.json").read_text())
     for heading in ("## Targets", "## In-memory route", "## Parquet to Parquet", "## Variants",
-                    "## Object store"):  # fmt: skip
+                    "## Object store", "## Mixed-type tables"):  # fmt: skip
         assert heading in text
     for n in {r["rows"] for r in results["in_memory"]}:
         assert f"\n| {n:,} | " in text
