@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
 from ._random import Keys, uniforms
@@ -505,9 +507,7 @@ def mix_rows(
     policy = layout.policy
     fills = []
     if policy.missing == "available":
-        for lb, rb in zip(left.blocks, right.blocks, strict=True):
-            lnan, rnan = np.isnan(lb), np.isnan(rb)
-            fills.append((lnan, rb[lnan], rnan) if lnan.any() or rnan.any() else None)
+        fills = [_gaps(lb, rb) for lb, rb in zip(left.blocks, right.blocks, strict=True)]
     bounds = [
         (
             np.fmin(left.blocks[g][i], right.blocks[g][i]),
@@ -517,10 +517,9 @@ def mix_rows(
     ]
     mixed = mix_blocks(left.blocks, right.blocks, lam, layout, hard_labels)
     for out, lb, fill in zip(mixed, left.blocks, fills, strict=False):
-        if fill is not None:
-            lnan, values, rnan = fill
-            out[rnan] = lb[rnan]
-            out[lnan] = values
+        for row, lnan, values, rnan in fill:
+            out[row, rnan] = lb[row, rnan]
+            out[row, lnan] = values
     for (g, i, _), (low, high) in zip(layout.rounded, bounds, strict=True):
         mixed[g][i] = np.clip(np.rint(mixed[g][i]), low, high)
     if not layout.passengers:
@@ -544,12 +543,36 @@ def mix_rows(
         take = dominant if ptypes.is_bool_dtype(p.dtype) else chosen
         if policy.missing == "available":  # the other parent's value where one is missing
             take = np.where(lmiss & ~rmiss, False, np.where(rmiss & ~lmiss, True, take))
-        if isinstance(lv, np.ndarray):
-            extra.append(np.where(take, lv, rv))
-        else:
-            rv[take] = lv[take]
-            extra.append(rv)
+        extra.append(_choose(take, lv, rv))
     return Rows(mixed, extra)
+
+
+def _gaps(left: np.ndarray, right: np.ndarray) -> list[tuple[int, Any, Any, Any]]:
+    """Under ``missing="available"``: for each column (block row) with a NaN in either
+    parent, its left and right NaN masks and the right values where the left is NaN
+    (saved before mixing overwrites ``right``)."""
+    # A sum per column finds the columns with NaN in one pass and no temporaries; only
+    # those pay for masks (a false alarm from overflow costs work, not correctness).
+    with np.errstate(over="ignore", invalid="ignore"):
+        suspect = np.isnan(left.sum(axis=1)) | np.isnan(right.sum(axis=1))
+    found = []
+    for row in np.flatnonzero(suspect):
+        lnan, rnan = np.isnan(left[row]), np.isnan(right[row])
+        if lnan.any() or rnan.any():
+            found.append((row, lnan, right[row, lnan], rnan))
+    return found
+
+
+def _choose(take: np.ndarray, left, right):
+    """``left``'s values where ``take``, else ``right``'s (which may be overwritten)."""
+    if isinstance(left, np.ndarray):
+        return np.where(take, left, right)
+    if isinstance(left.dtype, pd.ArrowDtype) or getattr(left.dtype, "storage", None) == "pyarrow":
+        # One Arrow kernel: ~3x faster than pandas' masked assignment into Arrow strings.
+        chosen = pc.if_else(pa.array(take), pa.array(left), pa.array(right))
+        return pd.array(chosen, dtype=left.dtype)
+    right[take] = left[take]
+    return right
 
 
 _M32 = np.uint64(0xFFFFFFFF)
@@ -590,6 +613,22 @@ def mix_times(left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:
     left = np.asarray(left, dtype=np.int64)
     right = np.asarray(right, dtype=np.int64)
     w = np.asarray(w, dtype=np.float64)
+    if left.size > _TIME_CHUNK:
+        # ~40 element-wise passes with temporaries: over cache-sized chunks they run
+        # about twice as fast as over a whole column.
+        out = np.empty_like(left)
+        for start in range(0, left.size, _TIME_CHUNK):
+            part = slice(start, start + _TIME_CHUNK)
+            out[part] = _mix_times(left[part], right[part], w[part])
+        return out
+    return _mix_times(left, right, w)
+
+
+#: Rows per pass of ``mix_times``: its dozen uint64 temporaries stay in cache.
+_TIME_CHUNK = 32768
+
+
+def _mix_times(left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:
     ul, ur = left.view(np.uint64), right.view(np.uint64)
     up = right >= left
     magnitude = np.where(up, ur - ul, ul - ur)  # |right - left| < 2**64, mod 2**64

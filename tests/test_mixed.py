@@ -262,6 +262,22 @@ def test_mix_times_equals_exact_rational_arithmetic(triples):
     assert ((out >= np.minimum(left, right)) & (out <= np.maximum(left, right))).all()
 
 
+def test_long_time_columns_equal_exact_rational_arithmetic():
+    # Long columns are mixed in chunks; check a column spanning several of them, with
+    # nanosecond differences that need the exact integer path, against Fraction.
+    rng = np.random.default_rng(7)
+    n = 70_001
+    left = rng.integers(-(2**62), 2**62, n)
+    right = rng.integers(-(2**62), 2**62, n)
+    w = rng.random(n)
+    out = mix_times(left, right, w)
+    picks = np.r_[0:50, 32_740:32_800, 65_500:65_560, n - 50 : n]
+    expected = [
+        int(left[i]) + round(Fraction(float(w[i])) * (int(right[i]) - int(left[i]))) for i in picks
+    ]
+    assert out[picks].tolist() == expected
+
+
 def test_nat_is_missing_in_times():
     t = pd.Series(pd.to_datetime([0, 10**9, None, 3 * 10**9]))
     df = pd.DataFrame({"t": t, "x": [0.0, 1.0, 2.0, 3.0]})
