@@ -559,7 +559,7 @@ def _gaps(left: np.ndarray, right: np.ndarray) -> list[tuple[int, Any, Any, Any]
     for row in np.flatnonzero(suspect):
         lnan, rnan = np.isnan(left[row]), np.isnan(right[row])
         if lnan.any() or rnan.any():
-            found.append((row, lnan, right[row, lnan], rnan))
+            found.append((int(row), lnan, right[row, lnan], rnan))
     return found
 
 
