@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ._mixup import RowCall
 
 _SLOT = "_mixupy_slot"
+_POSITION = "_mixupy_position"
 
 
 def describe(
@@ -134,17 +135,80 @@ class Plan:
         return starts if self.sampler.groups > 1 else starts.sum(axis=0, keepdims=True)
 
     def slot_bases(self, cycle: int) -> np.ndarray:
-        """(G, P): first slot of group h's run inside output partition (cycle, p)."""
+        """(G, P): first slot of group h's run inside slot (cycle, p)."""
         sizes = np.diff(self.slot_starts(cycle), axis=1)
         return np.cumsum(sizes, axis=0) - sizes
 
     @cached_property
+    def slot_offsets(self) -> np.ndarray:
+        """(cycles * P + 1,): where slot ``k = c * P + p`` starts, in output rows."""
+        sizes = [
+            np.diff(self.slot_starts(c), axis=1).sum(axis=0) for c in range(self.sampler.cycles)
+        ]
+        offsets = np.zeros(self.sampler.cycles * self.partitions + 1, dtype=np.int64)
+        if sizes:
+            np.cumsum(np.concatenate(sizes), out=offsets[1:])
+        return offsets
+
+    @cached_property
+    def target(self) -> int:
+        """Rows an output partition may take from several slots: the largest input
+        partition's, so no output partition is larger than an input one (a slot never
+        is: its left rows are some of its input partition's)."""
+        return max(int(np.diff(self.offsets).max(initial=0)), 1)
+
+    @cached_property
+    def bounds(self) -> np.ndarray:
+        """(Q + 1,): output partition ``q`` holds slots ``bounds[q]`` to ``bounds[q + 1]``.
+
+        Consecutive slots are gathered greedily up to ``target`` rows, so a slot of a
+        full cycle of even partitions stays alone and lines up with its input partition,
+        while the small slots of a class's later passes share one output partition;
+        empty slots join their neighbours. Two neighbouring output partitions together
+        hold more than ``target`` rows, so there are at most ``2 m / target + 1``.
+        """
+        offsets, target = self.slot_offsets.tolist(), self.target
+        cuts, first = [0], 0
+        for k in range(len(offsets) - 1):
+            held = offsets[k] - offsets[first]
+            if held and held + offsets[k + 1] - offsets[k] > target:
+                cuts.append(k)
+                first = k
+        cuts.append(len(offsets) - 1)
+        return np.array(cuts if len(offsets) > 1 else [0], dtype=np.int64)
+
+    @property
+    def npartitions(self) -> int:
+        """Output partitions of mixed rows."""
+        return len(self.bounds) - 1
+
+    @cached_property
+    def slot_partition(self) -> np.ndarray:
+        """(cycles * P,): the output partition holding each slot."""
+        return np.searchsorted(self.bounds, np.arange(len(self.slot_offsets) - 1), "right") - 1
+
+    @cached_property
     def out_offsets(self) -> list[int]:
         """Output partition boundaries in output rows."""
-        sizes = []
-        for c in range(self.sampler.cycles):
-            sizes.extend(np.diff(self.slot_starts(c), axis=1).sum(axis=0).tolist())
-        return [0, *np.cumsum(sizes).tolist()] if sizes else [0]
+        return self.slot_offsets[self.bounds].tolist()
+
+    @cached_property
+    def whole(self) -> np.ndarray:
+        """(cycles * P,): slots whose left rows are all of their input partition's rows
+        (full passes of every class there): a kernel that can re-read reads them."""
+        sizes = np.diff(self.slot_offsets)
+        rows = np.tile(np.diff(self.offsets), self.sampler.cycles)
+        return (sizes == rows) & (rows > 0)
+
+    def ships(self, reread: bool) -> bool:
+        """Whether some left rows travel with the partners: all do when the kernel cannot
+        re-read, those of slots that are not a whole partition when it can."""
+        sizes = np.diff(self.slot_offsets)
+        return not reread or bool(((sizes > 0) & ~self.whole).any())
+
+    def slot_base(self, k):
+        """Rows of slot ``k``'s output partition before the slot (element-wise)."""
+        return self.slot_offsets[k] - self.slot_offsets[self.bounds[self.slot_partition[k]]]
 
     def class_table(self, classes: tuple, concat: bool) -> tuple[tuple, ...]:
         """(class, rows before, mixed rows made, rows written) for each class."""
@@ -183,12 +247,15 @@ def _originals(part: pd.DataFrame, number: pd.Series, layout: Layout, offsets):
     return from_blocks(blocks, layout, pd.RangeIndex(offsets[p], offsets[p + 1]))
 
 
-def _route(part, number: pd.Series, layout: Layout, plan: Plan, cycle: int):
-    """A source partition's rows that are partners in ``cycle``, tagged with where they go."""
+def _route(part, number: pd.Series, layout: Layout, plan: Plan, cycle: int, reread: bool):
+    """A source partition's rows that are partners in ``cycle``, tagged with where they go,
+    and its left rows of ``cycle`` tagged with their output position, unless the kernel
+    re-reads them (``reread`` and the slot is the whole partition)."""
     p, P, sampler = int(number.iloc[0]), plan.partitions, plan.sampler
     blocks = to_blocks(part, layout)
     starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
-    groups = _row_classes(blocks, layout, plan) if sampler.groups > 1 else None
+    row_classes = _row_classes(blocks, layout, plan)
+    groups = row_classes if sampler.groups > 1 else None
     rows, parts, slots = [], [], []
     for h, local in _class_rows(groups, part.shape[0]):
         if not sampler.group_slots(cycle, h):  # no left rows of this group: no partners
@@ -198,69 +265,126 @@ def _route(part, number: pd.Series, layout: Layout, plan: Plan, cycle: int):
         # The partition owning slot v is the last one starting at or before v
         # ("right"), which skips empty partitions that start at the same slot.
         dest = np.searchsorted(starts[h, :-1], slot, "right") - 1
+        k = cycle * P + dest
         rows.append(local[keep])
-        parts.append(cycle * P + dest)
-        slots.append(bases[h, dest] + slot - starts[h, dest])
+        parts.append(plan.slot_partition[k])
+        slots.append(plan.slot_base(k) + bases[h, dest] + slot - starts[h, dest])
     rows, parts, slots = _concat(rows), _concat(parts), _concat(slots)
     if len(rows) == part.shape[0]:
         # Every row is a partner (a full cycle): rows may travel in any order, so tag
         # them in input order rather than copying the values into routing order.
         parts[rows], slots[rows] = parts.copy(), slots.copy()
+        sent = blocks
     else:
-        blocks = [b.take(rows, axis=1) for b in blocks]
-    return _tagged(from_blocks(blocks, layout, pd.RangeIndex(len(rows))), parts, slots)
+        sent = [b.take(rows, axis=1) for b in blocks]
+    if not plan.ships(reread):
+        return _tagged(from_blocks(sent, layout, pd.RangeIndex(len(rows))), parts, slots)
+    positions = np.full(len(rows), -1)  # a partner
+    k = cycle * P + p
+    if not (reread and plan.whole[k]):
+        left, left_slots = _left_rows(plan, row_classes, cycle, p, part.shape[0])
+        base = plan.slot_base(k)
+        sent = [
+            np.concatenate([s, b.take(left, axis=1)], axis=1)
+            for s, b in zip(sent, blocks, strict=True)
+        ]
+        positions = np.concatenate([positions, base + np.arange(len(left))])
+        parts = np.concatenate([parts, np.full(len(left), plan.slot_partition[k])])
+        slots = np.concatenate([slots, base + left_slots])
+    frame = from_blocks(sent, layout, pd.RangeIndex(len(positions)))
+    return _tagged(frame, parts, slots, positions)
 
 
-def _tagged(frame: pd.DataFrame, parts, slots) -> pd.DataFrame:
+def _tagged(frame: pd.DataFrame, parts, slots, positions=None) -> pd.DataFrame:
     """``frame`` with its routing columns added, under positional column names.
 
-    The kernel reads partner rows by position, and positional names take the two
-    routing columns whatever the user's columns are (MultiIndex columns do not).
-    Strings, because the p2p shuffle converts to Arrow, whose names are strings.
+    The kernel reads partner rows by position, and positional names take the routing
+    columns whatever the user's columns are (MultiIndex columns do not). Strings,
+    because the p2p shuffle converts to Arrow, whose names are strings.
     """
     tagged = frame.set_axis([f"_{i}" for i in range(frame.shape[1])], axis=1)
     tagged[DESTINATION] = parts
     tagged[_SLOT] = slots
+    if positions is not None:
+        tagged[_POSITION] = positions
     return tagged
 
 
-def _mix_partition(part, partners, number: pd.Series, layout: Layout, plan: Plan):
-    q, sampler = int(number.iloc[0]), plan.sampler
-    cycle, p = divmod(q, plan.partitions)
-    start, stop = plan.out_offsets[q], plan.out_offsets[q + 1]
-    if len(partners) != stop - start:  # the shuffle must deliver one partner per row
-        raise RuntimeError(f"partition {q}: {len(partners)} partner rows for {stop - start} rows")
-    blocks = to_blocks(part, layout)
-    bases = plan.slot_bases(cycle)
+def _left_rows(plan: Plan, row_classes, cycle: int, p: int, length: int):
+    """Slot ``(cycle, p)``'s left rows: local row indices in input order, and their slots
+    inside the slot's run (each class fills a run of its own; one group's follow input
+    order)."""
+    sampler, bases = plan.sampler, plan.slot_bases(cycle)
     rows, slots = [], []
-    for g, local in _class_rows(_row_classes(blocks, layout, plan), part.shape[0]):
+    for g, local in _class_rows(row_classes, length):
         first = int(plan.class_starts[g, p])
         chosen = sampler.left_ranks(cycle, g, first, first + len(local)) - first
         rows.append(local[chosen])
-        if sampler.groups > 1:  # each class fills its own run of slots
+        if sampler.groups > 1:
             slots.append(bases[g, p] + np.arange(len(chosen)))
     rows = _concat(rows)
     order = np.argsort(rows, kind="stable")  # left rows in input order
-    rows = rows[order]
-    # Classes fill runs of their own; one group's slots follow input order.
-    slots = _concat(slots)[order] if sampler.groups > 1 else bases[0, p] + np.arange(len(rows))
-    if len(rows) != part.shape[0]:
-        blocks = [block.take(rows, axis=1) for block in blocks]
-    # Partner rows arrive in any order, one per slot: place them, then read by slot.
-    by_slot = np.empty(len(partners), dtype=np.int64)
-    by_slot[partners[_SLOT].to_numpy()] = np.arange(len(partners))
-    partner_rows = by_slot[slots]
-    partner_blocks = [block.take(partner_rows, axis=1) for block in to_blocks(partners, layout)]
-    lam = sampler.weights(start, stop)
-    mixed = mix_blocks(blocks, partner_blocks, lam, layout, sampler.label_preserving)
+    if sampler.groups > 1:
+        return rows[order], _concat(slots)[order]
+    return rows[order], bases[0, p] + np.arange(len(rows))
+
+
+def _mix_partition(
+    routed: pd.DataFrame,
+    number: pd.Series,
+    read_partition: Callable[[int], pd.DataFrame] | None,
+    labels: Labels | None,
+    layout: Layout,
+    plan: Plan,
+) -> pd.DataFrame:
+    """Output partition ``q``: its left rows mixed with the partners the shuffle brought.
+
+    Left rows come with the partners (tagged with their output position), or, for a
+    slot that is a whole input partition of a source that can re-read, from reading
+    that partition again: no input partition is held across the shuffle's barrier.
+    Partners arrive in any order, one per slot, and are placed by slot.
+    """
+    q, P = int(number.iloc[0]), plan.partitions
+    start, stop = plan.out_offsets[q], plan.out_offsets[q + 1]
+    pieces, positions, slots = [], [], []
+    if _POSITION in routed.columns:
+        is_left = routed[_POSITION].to_numpy() >= 0
+        shipped = routed[is_left]
+        pieces.append(to_blocks(shipped, layout))
+        positions.append(shipped[_POSITION].to_numpy())
+        slots.append(shipped[_SLOT].to_numpy())
+        routed = routed[~is_left]
+    if read_partition is not None:
+        for k in range(plan.bounds[q], plan.bounds[q + 1]):
+            if not plan.whole[k]:
+                continue
+            part = read_partition(k % P)
+            part = part if labels is None else labels.encode(part)
+            blocks = to_blocks(part, layout)
+            _, whole_slots = _left_rows(
+                plan, _row_classes(blocks, layout, plan), k // P, k % P, part.shape[0]
+            )
+            base = plan.slot_base(k)
+            pieces.append(blocks)
+            positions.append(base + np.arange(part.shape[0]))
+            slots.append(base + whole_slots)
+    if len(routed) != stop - start:  # the shuffle must deliver one partner per row
+        raise RuntimeError(f"partition {q}: {len(routed)} partner rows for {stop - start} rows")
+    pieces = [piece for piece, at in zip(pieces, positions, strict=True) if len(at)]
+    position, slot = _concat([at for at in positions if len(at)]), _concat(slots)
+    if len(pieces) == 1:
+        left = pieces[0]
+    else:
+        left = [np.concatenate(b, axis=1) for b in zip(*pieces, strict=True)] if pieces else []
+    if not (np.diff(position) == 1).all() or (len(position) and position[0] != 0):
+        order = np.argsort(position)  # to output order
+        left, slot = [block.take(order, axis=1) for block in left], slot[order]
+    by_slot = np.empty(len(routed), dtype=np.int64)
+    by_slot[routed[_SLOT].to_numpy()] = np.arange(len(routed))
+    partner_blocks = [block.take(by_slot[slot], axis=1) for block in to_blocks(routed, layout)]
+    lam = plan.sampler.weights(start, stop)
+    mixed = mix_blocks(left, partner_blocks, lam, layout, plan.sampler.label_preserving)
     return from_blocks(mixed, layout, pd.RangeIndex(start, stop))
-
-
-def _read_and_mix(partners, number: pd.Series, read_partition, labels, layout: Layout, plan: Plan):
-    """The kernel for a source that can re-read its partitions: read, encode, mix."""
-    part = read_partition(int(number.iloc[0]) % plan.partitions)
-    part = part if labels is None else labels.encode(part)
-    return _mix_partition(part, partners, number, layout, plan)
 
 
 def mixup_dask(source: Source, call: RowCall) -> dd.DataFrame:
@@ -311,44 +435,36 @@ def _graph(
     if sampler.cycles == 0:  # no mixed rows at all (rows per class, all zero)
         mixed = dd.from_pandas(meta, npartitions=1)
         return _with_originals(mixed, frame, numbers, layout, plan) if concat else mixed
-    routed_meta = _tagged(meta, np.int64(0), np.int64(0)).iloc[:0]
+    reread = read_partition is not None
+    position = np.int64(0) if plan.ships(reread) else None
+    routed_meta = _tagged(meta, np.int64(0), np.int64(0), position).iloc[:0]
     routed = dd.concat(
         [
             dd.map_partitions(
-                _route, frame, numbers, layout, plan, c, meta=routed_meta, clear_divisions=True
+                _route,
+                frame,
+                numbers,
+                layout,
+                plan,
+                c,
+                reread,
+                meta=routed_meta,
+                clear_divisions=True,
             )
             for c in range(sampler.cycles)
         ]
     )
-    Q = sampler.cycles * P
-    partners = exchange(routed, Q)
-    out_numbers = partition_numbers(Q)
-    if read_partition is not None:
-        mixed = dd.map_partitions(
-            _read_and_mix,
-            partners,
-            out_numbers,
-            read_partition,
-            labels,
-            layout,
-            plan,
-            meta=meta,
-            clear_divisions=True,
-        )
-    else:
-        left = dd.concat([frame] * sampler.cycles) if sampler.cycles > 1 else frame
-        if left.npartitions != partners.npartitions:  # map_partitions pairs by position only
-            raise RuntimeError(f"{left.npartitions} left partitions for {partners.npartitions}")
-        mixed = dd.map_partitions(
-            _mix_partition,
-            left,
-            partners,
-            out_numbers,
-            layout,
-            plan,
-            meta=meta,
-            clear_divisions=True,
-        )
+    mixed = dd.map_partitions(
+        _mix_partition,
+        exchange(routed, plan.npartitions),
+        partition_numbers(plan.npartitions),
+        read_partition,
+        labels,
+        layout,
+        plan,
+        meta=meta,
+        clear_divisions=True,
+    )
     if not concat:
         return mixed
     return _with_originals(mixed, frame, numbers, layout, plan)
