@@ -437,6 +437,13 @@ def _graph(
         return _with_originals(mixed, frame, numbers, layout, plan) if concat else mixed
     reread = read_partition is not None
     position = np.int64(0) if plan.ships(reread) else None
+    # The plan (its arrays grow with cycles x P) and the reader (every partition's row
+    # groups) go into the graph once, as a key each task depends on: inlined, every
+    # task carried its own copy, and workers' memory grew with the tasks they held
+    # (~2,000 copies, ~150 MiB per 512 MiB worker, in a paused 1.5 GiB balancing run).
+    shared = dask.delayed(plan, pure=True, traverse=False)
+    if reread:
+        read_partition = dask.delayed(read_partition, pure=True, traverse=False)
     routed_meta = _tagged(meta, np.int64(0), np.int64(0), position).iloc[:0]
     routed = dd.concat(
         [
@@ -445,7 +452,7 @@ def _graph(
                 frame,
                 numbers,
                 layout,
-                plan,
+                shared,
                 c,
                 reread,
                 meta=routed_meta,
@@ -461,7 +468,7 @@ def _graph(
         read_partition,
         labels,
         layout,
-        plan,
+        shared,
         meta=meta,
         clear_divisions=True,
     )
@@ -473,7 +480,8 @@ def _graph(
 def _with_originals(mixed, frame, numbers, layout: Layout, plan: Plan) -> dd.DataFrame:
     """The original rows (as floats), then the mixed rows."""
     meta = layout.empty_frame()
-    offsets = plan.offsets.tolist()
+    # One key, not a copy of all P + 1 offsets in each of the P tasks.
+    offsets = dask.delayed(plan.offsets.tolist(), pure=True, traverse=False)
     originals = dd.map_partitions(
         _originals, frame, numbers, layout, offsets, meta=meta, clear_divisions=True
     )
