@@ -200,6 +200,28 @@ class Plan:
         rows = np.tile(np.diff(self.offsets), self.sampler.cycles)
         return (sizes == rows) & (rows > 0)
 
+    @cached_property
+    def route_cycles(self) -> tuple[range, ...]:
+        """Runs of consecutive cycles that one task per input partition routes.
+
+        A run ends before its rows sent from some input partition (partners, at most
+        the rows of the groups with slots in the cycle, and left rows) could exceed
+        two input partitions' rows: a class's many small later passes share a task,
+        while each full cycle of plain mixup keeps its own.
+        """
+        sampler, cycles = self.sampler, self.sampler.cycles
+        group_rows = np.diff(self.group_starts, axis=1)
+        sizes = np.diff(self.slot_offsets).reshape(cycles, self.partitions)
+        runs, first, held = [], 0, np.zeros(self.partitions, dtype=np.int64)
+        for c in range(cycles):
+            active = [h for h in range(len(group_rows)) if sampler.group_slots(c, h)]
+            sent = group_rows[active].sum(axis=0) + sizes[c]
+            if held.any() and (held + sent).max() > 2 * self.target:
+                runs.append(range(first, c))
+                first, held = c, np.zeros_like(held)
+            held += sent
+        return (*runs, range(first, cycles)) if cycles else ()
+
     def ships(self, reread: bool) -> bool:
         """Whether some left rows travel with the partners: all do when the kernel cannot
         re-read, those of slots that are not a whole partition when it can."""
@@ -247,52 +269,49 @@ def _originals(part: pd.DataFrame, number: pd.Series, layout: Layout, offsets):
     return from_blocks(blocks, layout, pd.RangeIndex(offsets[p], offsets[p + 1]))
 
 
-def _route(part, number: pd.Series, layout: Layout, plan: Plan, cycle: int, reread: bool):
-    """A source partition's rows that are partners in ``cycle``, tagged with where they go,
-    and its left rows of ``cycle`` tagged with their output position, unless the kernel
+def _route(part, number: pd.Series, layout: Layout, plan: Plan, cycles: range, reread: bool):
+    """A source partition's rows that are partners in ``cycles``, tagged with where they
+    go, and its left rows there tagged with their output position, unless the kernel
     re-reads them (``reread`` and the slot is the whole partition)."""
     p, P, sampler = int(number.iloc[0]), plan.partitions, plan.sampler
     blocks = to_blocks(part, layout)
-    starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
     row_classes = _row_classes(blocks, layout, plan)
-    groups = row_classes if sampler.groups > 1 else None
-    rows, parts, slots = [], [], []
-    for h, local in _class_rows(groups, part.shape[0]):
-        if not sampler.group_slots(cycle, h):  # no left rows of this group: no partners
-            continue
-        ranks = plan.group_starts[h, p] + np.arange(len(local))
-        keep, slot = sampler.destinations(h, ranks, cycle)
-        # The partition owning slot v is the last one starting at or before v
-        # ("right"), which skips empty partitions that start at the same slot.
-        dest = np.searchsorted(starts[h, :-1], slot, "right") - 1
-        k = cycle * P + dest
-        rows.append(local[keep])
-        parts.append(plan.slot_partition[k])
-        slots.append(plan.slot_base(k) + bases[h, dest] + slot - starts[h, dest])
+    by_group = list(_class_rows(row_classes if sampler.groups > 1 else None, part.shape[0]))
+    ships = plan.ships(reread)
+    rows, parts, slots, positions = [], [], [], []
+    for cycle in cycles:
+        starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
+        for h, local in by_group:
+            if not sampler.group_slots(cycle, h):  # no left rows of this group: no partners
+                continue
+            ranks = plan.group_starts[h, p] + np.arange(len(local))
+            keep, slot = sampler.destinations(h, ranks, cycle)
+            # The partition owning slot v is the last one starting at or before v
+            # ("right"), which skips empty partitions that start at the same slot.
+            dest = np.searchsorted(starts[h, :-1], slot, "right") - 1
+            k = cycle * P + dest
+            rows.append(local[keep])
+            parts.append(plan.slot_partition[k])
+            slots.append(plan.slot_base(k) + bases[h, dest] + slot - starts[h, dest])
+            positions.append(np.full(len(keep), -1))  # a partner
+        k = cycle * P + p
+        if ships and not (reread and plan.whole[k]):
+            left, left_slots = _left_rows(plan, row_classes, cycle, p, part.shape[0])
+            base = plan.slot_base(k)
+            rows.append(left)
+            parts.append(np.full(len(left), plan.slot_partition[k]))
+            slots.append(base + left_slots)
+            positions.append(base + np.arange(len(left)))
     rows, parts, slots = _concat(rows), _concat(parts), _concat(slots)
-    if len(rows) == part.shape[0]:
-        # Every row is a partner (a full cycle): rows may travel in any order, so tag
-        # them in input order rather than copying the values into routing order.
+    if len(cycles) == 1 and not ships and len(rows) == part.shape[0]:
+        # Every row is a partner once (a full cycle): rows may travel in any order, so
+        # tag them in input order rather than copying the values into routing order.
         parts[rows], slots[rows] = parts.copy(), slots.copy()
         sent = blocks
     else:
         sent = [b.take(rows, axis=1) for b in blocks]
-    if not plan.ships(reread):
-        return _tagged(from_blocks(sent, layout, pd.RangeIndex(len(rows))), parts, slots)
-    positions = np.full(len(rows), -1)  # a partner
-    k = cycle * P + p
-    if not (reread and plan.whole[k]):
-        left, left_slots = _left_rows(plan, row_classes, cycle, p, part.shape[0])
-        base = plan.slot_base(k)
-        sent = [
-            np.concatenate([s, b.take(left, axis=1)], axis=1)
-            for s, b in zip(sent, blocks, strict=True)
-        ]
-        positions = np.concatenate([positions, base + np.arange(len(left))])
-        parts = np.concatenate([parts, np.full(len(left), plan.slot_partition[k])])
-        slots = np.concatenate([slots, base + left_slots])
-    frame = from_blocks(sent, layout, pd.RangeIndex(len(positions)))
-    return _tagged(frame, parts, slots, positions)
+    frame = from_blocks(sent, layout, pd.RangeIndex(len(rows)))
+    return _tagged(frame, parts, slots, _concat(positions) if ships else None)
 
 
 def _tagged(frame: pd.DataFrame, parts, slots, positions=None) -> pd.DataFrame:
@@ -458,7 +477,7 @@ def _graph(
                 meta=routed_meta,
                 clear_divisions=True,
             )
-            for c in range(sampler.cycles)
+            for c in plan.route_cycles
         ]
     )
     mixed = dd.map_partitions(
