@@ -206,8 +206,9 @@ class Plan:
 
         A run ends before its rows sent from some input partition (partners, at most
         the rows of the groups with slots in the cycle, and left rows) could exceed
-        two input partitions' rows: a class's many small later passes share a task,
-        while each full cycle of plain mixup keeps its own.
+        the largest input partition's rows: a class's many small later passes share a
+        task, while each full cycle keeps its own. (Two partitions' rows per task
+        paused 512 MiB workers at once on a 1.5 GiB balancing run.)
         """
         sampler, cycles = self.sampler, self.sampler.cycles
         group_rows = np.diff(self.group_starts, axis=1)
@@ -216,7 +217,7 @@ class Plan:
         for c in range(cycles):
             active = [h for h in range(len(group_rows)) if sampler.group_slots(c, h)]
             sent = group_rows[active].sum(axis=0) + sizes[c]
-            if held.any() and (held + sent).max() > 2 * self.target:
+            if held.any() and (held + sent).max() > self.target:
                 runs.append(range(first, c))
                 first, held = c, np.zeros_like(held)
             held += sent
