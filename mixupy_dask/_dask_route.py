@@ -1,13 +1,18 @@
 """The lazy dask route: sampler per partition, one partner shuffle, one kernel pass.
 
-Output partition ``q = c * P + p`` holds cycle ``c``'s left rows from input
-partition ``p``, in input order, so each full cycle lines up with the input's
-partitions. Within an output partition, the left rows of class ``g`` fill a
-contiguous run of *slots*, so every source row computes, element-wise, the output
-partition and slot of the left row it is the partner of (``Sampler.destinations``)
-and travels there in a single shuffle on the output partition id (``_exchange``); the
-kernel pairs left and partner partitions by position with ``map_partitions`` and
-lines partners up by slot, with no sort and no lookup.
+*Slot* ``k = c * P + p`` holds cycle ``c``'s left rows from input partition ``p``, in
+input order; the output rows are the slots' rows one after the other. Output
+partitions are runs of consecutive slots of up to the largest input partition's rows
+(``Plan.bounds``): a full cycle of even partitions keeps one output partition per
+input partition, while the small slots of a class balanced up over many passes share
+one, so the number of output partitions follows the output rows, not cycles x
+partitions. Within a slot, the left rows of class ``g`` fill a contiguous run of
+*slot ranks*, so every source row computes, element-wise, the output partition and
+position of the left row it is the partner of (``Sampler.destinations``) and travels
+there in a single shuffle on the output partition id (``_exchange``). Left rows travel
+in the same shuffle, tagged with their output position, unless the source can re-read
+and the slot is its whole input partition (then the kernel reads that partition
+again); the kernel places partners by slot, with no sort and no lookup.
 """
 
 from __future__ import annotations
@@ -85,8 +90,8 @@ class Plan:
     partition ``p``; ``group_starts`` the same for the partner groups (the classes, or
     one group of all rows); ``slot_starts(c)[h, p]`` the slot rank of group ``h``'s
     first left row of partition ``p`` in cycle ``c``. The plan is O(classes x
-    partitions), never O(rows); only the list of output partition sizes grows with the
-    cycles.
+    partitions), never O(rows); the slot layout (``slot_offsets``, ``bounds``) is
+    O(cycles x partitions), computed once on the client.
     """
 
     sampler: Sampler
