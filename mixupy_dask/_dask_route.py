@@ -238,6 +238,11 @@ class Plan:
         """Rows of slot ``k``'s output partition before the slot (element-wise)."""
         return self.slot_offsets[k] - self.slot_offsets[self.bounds[self.slot_partition[k]]]
 
+    def partition_rows(self, concat: bool) -> list[int]:
+        """Rows of each partition of the lazy result (the originals first with ``concat``)."""
+        mixed = np.diff(self.out_offsets).tolist() if self.sampler.cycles else [0]
+        return (np.diff(self.offsets).tolist() if concat else []) + mixed
+
     def class_table(self, classes: tuple, concat: bool) -> tuple[tuple, ...]:
         """(class, rows before, mixed rows made, rows written) for each class."""
         sampler = self.sampler
