@@ -9,9 +9,12 @@ in ``peak_memory``). SMOTE's neighbour search grows faster than linearly, so it 
 stopped after ``--smote-timeout`` seconds and reported as such.
 
 Parquet: the same kind of data, larger than the two workers' memory together, through
-``augment_parquet(..., labels="label", within_class=True, sampling_strategy="auto",
-concat=True)`` on a LocalCluster of 2 workers x 1 thread; the in-memory samplers would
-need the whole data set and their output in one process.
+``augment_parquet(..., labels="label", sampling_strategy="auto", concat=True)`` with
+``within_class=True`` and with ``label_preserving=True``, on a ``local_cluster`` of 2
+workers x 1 thread (the CLI's cluster: shuffle buffers sized for the workers), against
+a hash shuffle + write of the same data on the same cluster. Each run reports its peak
+worker RSS, its longest pause of a worker and whether a worker was replaced. The
+in-memory samplers would need the whole data set and their output in one process.
 
 Run as ``python -m benchmarks.balancing ROWS METHOD`` for one in-memory measurement.
 """
@@ -139,29 +142,104 @@ def _write_part(path: str, rows: int, seed: int) -> int:
     return rows
 
 
+#: The Parquet runs: partners from the class, and from all rows with the left row's label.
+PARQUET_VARIANTS = (
+    ("within_class", {"within_class": True}),
+    ("label_preserving", {"label_preserving": True}),
+)
+
+
+def _worker_states(dask_scheduler) -> dict[str, tuple[str, int, int]]:
+    return {
+        a: (ws.status.name, ws.memory.process, ws.pid) for a, ws in dask_scheduler.workers.items()
+    }
+
+
+class _Watch:
+    """Samples each worker's status, RSS and pid from the scheduler every ``interval`` s:
+    the peak RSS, the longest pause of one worker and whether a worker was replaced."""
+
+    def __init__(self, client, interval: float = 0.25) -> None:
+        self.client, self.interval = client, interval
+        self.samples: list[tuple[float, dict[str, tuple[str, int, int]]]] = []
+
+    def __enter__(self) -> _Watch:
+        import threading
+
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.monotonic(), self.client.run_on_scheduler(_worker_states)))
+            self._stop.wait(self.interval)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def figures(self) -> dict[str, Any]:
+        longest, since = 0.0, {}
+        for t, states in self.samples:
+            for address, (status, _, _) in states.items():
+                if status == "paused":
+                    since.setdefault(address, t)
+                    longest = max(longest, t - since[address])
+                else:
+                    since.pop(address, None)
+        pids = {pid for _, states in self.samples for _, _, pid in states.values()}
+        workers = {a for _, states in self.samples for a in states}
+        return {
+            "peak_worker_memory_bytes": max(
+                (m for _, states in self.samples for _, m, _ in states.values()), default=None
+            ),
+            "longest_pause_seconds": longest,
+            "worker_restarts": len(pids) - len(workers),
+        }
+
+
+def _hash_shuffle(client, src: str, dst: str, blocksize: int) -> int:
+    """The same partitions as ours (our reader), a random key, Dask's hash shuffle
+    (p2p), written with pyarrow: the plainest all-to-all shuffle + write of the data."""
+    from mixupy_dask._cluster import as_current
+    from mixupy_dask._source import ParquetSource
+
+    from .parquet_route import WRITE, _with_key
+
+    frame = ParquetSource.open(src, None, {}).source(blocksize).frame
+    keyed = frame.map_partitions(_with_key, meta=frame._meta.assign(_key=0.0))
+    shuffled = keyed.shuffle(on="_key", npartitions=frame.npartitions).drop(columns="_key")
+    with as_current(client):
+        client.compute(shuffled.to_parquet(dst, compute=False, **WRITE)).result()
+    return frame.npartitions
+
+
 def run_parquet(
-    rows: int, files: int, workdir: str, log=print, memory_limit: str = "512MiB"
+    rows: int,
+    files: int,
+    workdir: str,
+    log=print,
+    memory_limit: str = "512MiB",
+    variants=PARQUET_VARIANTS,
 ) -> dict[str, Any]:
-    """Balance ``rows`` rows in ``files`` files through two workers of ``memory_limit``."""
-    import logging
+    """Balance ``rows`` rows in ``files`` files through two workers of ``memory_limit``
+    (``local_cluster``, as the CLI starts it), once per variant, and hash-shuffle the
+    same data on the same cluster for a ratio.
 
+    The result's top level is the first variant's run; ``variants`` holds them all.
+    """
     from dask.utils import parse_bytes
-    from distributed import Client, LocalCluster
 
-    from mixupy_dask import augment_parquet
-
-    from .parquet_route import _worker_peaks
+    from mixupy_dask import augment_parquet, local_cluster
+    from mixupy_dask._cluster import auto_blocksize
 
     src, dst = os.path.join(workdir, "imbalanced"), os.path.join(workdir, "balanced")
     os.makedirs(src, exist_ok=True)
-    cluster = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        memory_limit=memory_limit,
-        host="127.0.0.1",
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-    )
+    from distributed import Client
+
+    cluster = local_cluster(2, 1, memory_limit)
     client = Client(cluster)
     try:
         per_file = rows // files
@@ -171,45 +249,82 @@ def run_parquet(
         ]
         written = sum(client.gather(futures))
         data_bytes = written * (COLUMNS + 1) * 8
+        blocksize = auto_blocksize(client)
+        partitions = len(_partition_rows(src, blocksize))
         log(
-            f"balancing  Parquet: {written:,} rows ({data_bytes / 2**30:.2f} GiB in memory) "
-            f"through 2 workers of {memory_limit}"
+            f"balancing  Parquet: {written:,} rows ({data_bytes / 2**30:.2f} GiB in memory, "
+            f"{partitions} partitions) through 2 workers of {memory_limit}"
         )
-        with _worker_peaks(client) as peaks:
+        with _Watch(client) as watch:
             start = time.perf_counter()
-            summary = augment_parquet(
-                src,
-                dst,
-                alpha=1.0,
-                seed=0,
-                labels="label",
-                within_class=True,
-                sampling_strategy="auto",
-                concat=True,
-                client=client,
+            _hash_shuffle(client, src, dst, blocksize)
+            shuffle_seconds = time.perf_counter() - start
+        shuffle = {"seconds": shuffle_seconds, "rows": written, **watch.figures()}
+        shutil.rmtree(dst, ignore_errors=True)
+        log(
+            f"balancing  Parquet: hash shuffle + write {shuffle_seconds:.1f} s, peak worker "
+            f"{_mib(shuffle['peak_worker_memory_bytes'])}"
+        )
+        runs = []
+        for name, flags in variants:
+            with _Watch(client) as watch:
+                start = time.perf_counter()
+                summary = augment_parquet(
+                    src,
+                    dst,
+                    alpha=1.0,
+                    seed=0,
+                    labels="label",
+                    sampling_strategy="auto",
+                    concat=True,
+                    client=client,
+                    **flags,
+                )
+                seconds = time.perf_counter() - start
+            shutil.rmtree(dst, ignore_errors=True)
+            run = {
+                "variant": name,
+                "rows_in": summary.rows_in,
+                "rows_out": summary.rows_out,
+                "classes": [list(c) for c in summary.classes],
+                "files_written": summary.files_written,
+                "input_partitions": partitions,
+                "seconds": seconds,
+                "rows_per_second": summary.rows_out / seconds,
+                "vs_hash_shuffle": seconds / shuffle_seconds,
+                "vs_hash_shuffle_per_row": (seconds / summary.rows_out)
+                / (shuffle_seconds / written),
+                **watch.figures(),
+            }
+            runs.append(run)
+            log(
+                f"balancing  Parquet {name}: {summary.rows_in:,} -> {summary.rows_out:,} rows "
+                f"in {seconds:.1f} s ({run['vs_hash_shuffle']:.2f}x the hash shuffle), "
+                f"{summary.files_written} files, peak worker "
+                f"{_mib(run['peak_worker_memory_bytes'])}, longest pause "
+                f"{run['longest_pause_seconds']:.1f} s, restarts {run['worker_restarts']}"
             )
-            seconds = time.perf_counter() - start
-        result = {
-            "rows_in": summary.rows_in,
-            "rows_out": summary.rows_out,
-            "classes": [list(c) for c in summary.classes],
-            "files_written": summary.files_written,
-            "seconds": seconds,
+        return {
+            **runs[0],
             "data_bytes_in_memory": data_bytes,
             "worker_memory_limit_bytes": parse_bytes(memory_limit),
-            "peak_worker_memory_bytes": max(peaks.values(), default=None),
-            "rows_per_second": summary.rows_out / seconds,
+            "hash_shuffle": shuffle,
+            "variants": runs,
         }
-        log(
-            f"balancing  Parquet: {summary.rows_in:,} -> {summary.rows_out:,} rows in "
-            f"{seconds:.1f} s, peak worker {result['peak_worker_memory_bytes'] / 2**20:.0f} MiB"
-        )
-        return result
     finally:
         client.close()
         cluster.close()
         shutil.rmtree(src, ignore_errors=True)
         shutil.rmtree(dst, ignore_errors=True)
+
+
+def _partition_rows(src: str, blocksize: int) -> tuple[int, ...]:
+    """Rows of each partition ``augment_parquet`` reads at ``blocksize``."""
+    from mixupy_dask._source import ParquetSource
+
+    source = ParquetSource.open(src, None, {}).source(blocksize)
+    assert source.lengths is not None
+    return source.lengths
 
 
 #: The issue's targets at 1e6 rows.
@@ -293,15 +408,34 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["", "## Parquet to Parquet, out of core", "", results["parquet_note"]]
     parquet = results.get("parquet")
     if parquet:
+        shuffle = parquet.get("hash_shuffle") or {}
         lines += [
             "",
             "## Parquet to Parquet, out of core",
             "",
             f"{parquet['rows_in']:,} rows ({parquet['data_bytes_in_memory'] / 2**30:.2f} GiB in "
-            f"memory) through 2 workers of {_mib(parquet['worker_memory_limit_bytes'])} each: "
-            f"{parquet['rows_out']:,} rows written in {parquet['seconds']:.1f} s "
-            f"({parquet['rows_per_second']:,.0f} rows/s), peak worker memory "
-            f"{_mib(parquet['peak_worker_memory_bytes'])}.",
+            f"memory, {parquet.get('input_partitions', '?')} partitions) through a "
+            f"`local_cluster` of 2 workers of {_mib(parquet['worker_memory_limit_bytes'])} "
+            "each, `sampling_strategy='auto'`, `concat=True`. Baseline on the same cluster "
+            "and partitions: a random key, Dask's hash shuffle (p2p) and a write, "
+            f"{shuffle.get('seconds', float('nan')):.1f} s for {parquet['rows_in']:,} rows "
+            f"(peak worker {_mib(shuffle.get('peak_worker_memory_bytes'))}).",
+            "",
+            "| partners | rows out | files | seconds | / hash shuffle | per row | "
+            "peak worker | longest pause | restarts |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for run in parquet.get("variants") or [parquet]:
+            lines.append(
+                f"| {run.get('variant', 'within_class')} | {run['rows_out']:,} | "
+                f"{run['files_written']:,} | {run['seconds']:.1f} | "
+                f"{run.get('vs_hash_shuffle', float('nan')):.2f} | "
+                f"{run.get('vs_hash_shuffle_per_row', float('nan')):.2f} | "
+                f"{_mib(run['peak_worker_memory_bytes'])} | "
+                f"{run.get('longest_pause_seconds', float('nan')):.1f} s | "
+                f"{run.get('worker_restarts', '-')} |"
+            )
+        lines += [
             "",
             "| class | rows before | synthetic | rows after |",
             "|---|---:|---:|---:|",

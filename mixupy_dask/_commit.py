@@ -39,7 +39,7 @@ import logging
 import posixpath
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,14 +145,17 @@ class Destination:
         metadata: dict[str, Any] | None = None,
         client: Any = None,
         progress: Callable[[Any], None] | None = None,
+        lengths: Sequence[int] | None = None,
     ) -> int:
         """Write ``frame`` here as a Parquet dataset, manifest last; return the file count.
 
         Nothing is left at the destination by a failure, interrupts included; an
         existing destination is replaced only once the new dataset is complete (see
         the module's docstring for how, on local disks and on object stores).
+        ``lengths``, the rows of each partition when the caller knows them, spares
+        counting them from the data for the manifest.
         """
-        return _write(frame, self, metadata, client, progress)
+        return _write(frame, self, metadata, client, progress, lengths)
 
 
 def _exists(fs: fsspec.AbstractFileSystem, path: str, dst: str) -> str:
@@ -172,6 +175,7 @@ def _write(
     metadata: dict[str, Any] | None,
     client: Any,
     progress: Callable[[Any], None] | None,
+    known: Sequence[int] | None = None,
 ) -> int:
     fs, dst, overwrite = destination.fs, destination.path, destination.overwrite
     parent, name = posixpath.split(dst)
@@ -211,9 +215,15 @@ def _write(
             compute=False,
         )
         # Each file's row count for the manifest, from the same partitions as the write
-        # (computed together, so each partition is computed once).
-        lengths = frame.map_partitions(_length, meta=pd.Series([], dtype="int64"))
+        # (computed together, so each partition is computed once), unless known: a
+        # second consumer keeps every partition in memory until both have run, which
+        # held (spilled) partitions on paused 512 MiB workers in a 1.5 GiB balancing run.
+        lengths = None
+        if known is None:
+            lengths = frame.map_partitions(_length, meta=pd.Series([], dtype="int64"))
         rows = run.compute(write, lengths, progress)
+        if known is not None:
+            rows = [int(n) for n in known]
         written = time.perf_counter()
         manifest = _manifest(fs, target, names, rows, metadata, destination.url)
         fs.pipe_file(posixpath.join(target, MANIFEST), manifest)
@@ -260,23 +270,25 @@ class _Run:
         self.pool: ThreadPoolExecutor | None = None
 
     def compute(self, write: Any, lengths: Any, progress: Callable[[Any], None] | None):
-        """Run the write; return each partition's row count."""
+        """Run the write; return each partition's row count (None without ``lengths``)."""
+        parts = [write] if lengths is None else [write, lengths]
         if self.client is None:
             if dask.config.get("scheduler", None) is not None:  # the user's choice
-                return [int(n) for n in dask.compute(write, lengths)[1]]
-            # Dask's threaded scheduler, on a pool we can wait for if we are stopped.
-            self.pool = ThreadPoolExecutor(dask.system.CPU_COUNT)
-            _, counts = dask.compute(write, lengths, scheduler="threads", pool=self.pool)
-            self.pool.shutdown()
-            return [int(n) for n in counts]
-        # As the current client, so that Dask picks its p2p shuffle for this cluster
-        # (for a client that is not the default one it would pick the disk shuffle).
-        with as_current(self.client):
-            self.futures = self.client.compute([write, lengths])
-        if progress is not None:
-            progress(self.futures)
-        self.futures[0].result()
-        return [int(n) for n in self.futures[1].result()]
+                done = dask.compute(*parts)
+            else:
+                # Dask's threaded scheduler, on a pool we can wait for if we are stopped.
+                self.pool = ThreadPoolExecutor(dask.system.CPU_COUNT)
+                done = dask.compute(*parts, scheduler="threads", pool=self.pool)
+                self.pool.shutdown()
+        else:
+            # As the current client, so that Dask picks its p2p shuffle for this cluster
+            # (for a client that is not the default one it would pick the disk shuffle).
+            with as_current(self.client):
+                self.futures = self.client.compute(parts)
+            if progress is not None:
+                progress(self.futures)
+            done = [future.result() for future in self.futures]
+        return None if lengths is None else [int(n) for n in done[1]]
 
     def stop(self) -> None:
         """No write task starts any more, and those running have finished (up to a bound).

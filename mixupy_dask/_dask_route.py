@@ -1,13 +1,18 @@
 """The lazy dask route: sampler per partition, one partner shuffle, one kernel pass.
 
-Output partition ``q = c * P + p`` holds cycle ``c``'s left rows from input
-partition ``p``, in input order, so each full cycle lines up with the input's
-partitions. Within an output partition, the left rows of class ``g`` fill a
-contiguous run of *slots*, so every source row computes, element-wise, the output
-partition and slot of the left row it is the partner of (``Sampler.destinations``)
-and travels there in a single shuffle on the output partition id (``_exchange``); the
-kernel pairs left and partner partitions by position with ``map_partitions`` and
-lines partners up by slot, with no sort and no lookup.
+*Slot* ``k = c * P + p`` holds cycle ``c``'s left rows from input partition ``p``, in
+input order; the output rows are the slots' rows one after the other. Output
+partitions are runs of consecutive slots of up to the largest input partition's rows
+(``Plan.bounds``): a full cycle of even partitions keeps one output partition per
+input partition, while the small slots of a class balanced up over many passes share
+one, so the number of output partitions follows the output rows, not cycles x
+partitions. Within a slot, the left rows of class ``g`` fill a contiguous run of
+*slot ranks*, so every source row computes, element-wise, the output partition and
+position of the left row it is the partner of (``Sampler.destinations``) and travels
+there in a single shuffle on the output partition id (``_exchange``). Left rows travel
+in the same shuffle, tagged with their output position, unless the source can re-read
+and the slot is its whole input partition (then the kernel reads that partition
+again); the kernel places partners by slot, with no sort and no lookup.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from ._exchange import DESTINATION, exchange, partition_numbers
 from ._kernel import (
     Layout,
     classes,
+    concat_rows,
     from_rows,
     mix_rows,
     to_blocks,
@@ -41,6 +47,9 @@ if TYPE_CHECKING:
     from ._mixup import RowCall
 
 _SLOT = "_mixupy_slot"
+#: Left rows that travel with their partners: their position in the output partition
+#: (-1 on partner rows).
+_OUTPUT = "_mixupy_output"
 #: With ``provenance``: each routed row's global input position.
 _POSITION = "_mixupy_position"
 
@@ -121,8 +130,8 @@ class Plan:
     partition ``p``; ``group_starts`` the same for the partner groups (the classes, or
     one group of all rows); ``slot_starts(c)[h, p]`` the slot rank of group ``h``'s
     first left row of partition ``p`` in cycle ``c``. The plan is O(classes x
-    partitions), never O(rows); only the list of output partition sizes grows with the
-    cycles.
+    partitions), never O(rows); the slot layout (``slot_offsets``, ``bounds``) is
+    O(cycles x partitions), computed once on the client.
     """
 
     sampler: Sampler
@@ -171,17 +180,108 @@ class Plan:
         return starts if self.sampler.groups > 1 else starts.sum(axis=0, keepdims=True)
 
     def slot_bases(self, cycle: int) -> np.ndarray:
-        """(G, P): first slot of group h's run inside output partition (cycle, p)."""
+        """(G, P): first slot of group h's run inside slot (cycle, p)."""
         sizes = np.diff(self.slot_starts(cycle), axis=1)
         return np.cumsum(sizes, axis=0) - sizes
 
     @cached_property
+    def slot_offsets(self) -> np.ndarray:
+        """(cycles * P + 1,): where slot ``k = c * P + p`` starts, in output rows."""
+        sizes = [
+            np.diff(self.slot_starts(c), axis=1).sum(axis=0) for c in range(self.sampler.cycles)
+        ]
+        offsets = np.zeros(self.sampler.cycles * self.partitions + 1, dtype=np.int64)
+        if sizes:
+            np.cumsum(np.concatenate(sizes), out=offsets[1:])
+        return offsets
+
+    @cached_property
+    def target(self) -> int:
+        """Rows an output partition may take from several slots: the largest input
+        partition's, so no output partition is larger than an input one (a slot never
+        is: its left rows are some of its input partition's)."""
+        return max(int(np.diff(self.offsets).max(initial=0)), 1)
+
+    @cached_property
+    def bounds(self) -> np.ndarray:
+        """(Q + 1,): output partition ``q`` holds slots ``bounds[q]`` to ``bounds[q + 1]``.
+
+        Consecutive slots are gathered greedily up to ``target`` rows, so a slot of a
+        full cycle of even partitions stays alone and lines up with its input partition,
+        while the small slots of a class's later passes share one output partition;
+        empty slots join their neighbours. Two neighbouring output partitions together
+        hold more than ``target`` rows, so there are at most ``2 m / target + 1``.
+        """
+        offsets, target = self.slot_offsets.tolist(), self.target
+        cuts, first = [0], 0
+        for k in range(len(offsets) - 1):
+            held = offsets[k] - offsets[first]
+            if held and held + offsets[k + 1] - offsets[k] > target:
+                cuts.append(k)
+                first = k
+        cuts.append(len(offsets) - 1)
+        return np.array(cuts if len(offsets) > 1 else [0], dtype=np.int64)
+
+    @property
+    def npartitions(self) -> int:
+        """Output partitions of mixed rows."""
+        return len(self.bounds) - 1
+
+    @cached_property
+    def slot_partition(self) -> np.ndarray:
+        """(cycles * P,): the output partition holding each slot."""
+        return np.searchsorted(self.bounds, np.arange(len(self.slot_offsets) - 1), "right") - 1
+
+    @cached_property
     def out_offsets(self) -> list[int]:
         """Output partition boundaries in output rows."""
-        sizes = []
-        for c in range(self.sampler.cycles):
-            sizes.extend(np.diff(self.slot_starts(c), axis=1).sum(axis=0).tolist())
-        return [0, *np.cumsum(sizes).tolist()] if sizes else [0]
+        return self.slot_offsets[self.bounds].tolist()
+
+    @cached_property
+    def whole(self) -> np.ndarray:
+        """(cycles * P,): slots whose left rows are all of their input partition's rows
+        (full passes of every class there): a kernel that can re-read reads them."""
+        sizes = np.diff(self.slot_offsets)
+        rows = np.tile(np.diff(self.offsets), self.sampler.cycles)
+        return (sizes == rows) & (rows > 0)
+
+    @cached_property
+    def route_cycles(self) -> tuple[range, ...]:
+        """Runs of consecutive cycles that one task per input partition routes.
+
+        A run ends before its rows sent from some input partition (partners, at most
+        the rows of the groups with slots in the cycle, and left rows) could exceed
+        the largest input partition's rows: a class's many small later passes share a
+        task, while each full cycle keeps its own. (Two partitions' rows per task
+        paused 512 MiB workers at once on a 1.5 GiB balancing run.)
+        """
+        sampler, cycles = self.sampler, self.sampler.cycles
+        group_rows = np.diff(self.group_starts, axis=1)
+        sizes = np.diff(self.slot_offsets).reshape(cycles, self.partitions)
+        runs, first, held = [], 0, np.zeros(self.partitions, dtype=np.int64)
+        for c in range(cycles):
+            active = [h for h in range(len(group_rows)) if sampler.group_slots(c, h)]
+            sent = group_rows[active].sum(axis=0) + sizes[c]
+            if held.any() and (held + sent).max() > self.target:
+                runs.append(range(first, c))
+                first, held = c, np.zeros_like(held)
+            held += sent
+        return (*runs, range(first, cycles)) if cycles else ()
+
+    def ships(self, reread: bool) -> bool:
+        """Whether some left rows travel with the partners: all do when the kernel cannot
+        re-read, those of slots that are not a whole partition when it can."""
+        sizes = np.diff(self.slot_offsets)
+        return not reread or bool(((sizes > 0) & ~self.whole).any())
+
+    def slot_base(self, k):
+        """Rows of slot ``k``'s output partition before the slot (element-wise)."""
+        return self.slot_offsets[k] - self.slot_offsets[self.bounds[self.slot_partition[k]]]
+
+    def partition_rows(self, concat: bool) -> list[int]:
+        """Rows of each partition of the lazy result (the originals first with ``concat``)."""
+        mixed = np.diff(self.out_offsets).tolist() if self.sampler.cycles else [0]
+        return (np.diff(self.offsets).tolist() if concat else []) + mixed
 
     def class_table(self, classes: tuple, concat: bool) -> tuple[tuple, ...]:
         """(class, rows before, mixed rows made, rows written) for each class."""
@@ -225,48 +325,71 @@ def _originals(part: pd.DataFrame, number: pd.Series, layout: Layout, offsets, p
 
 
 def _route(
-    part, number: pd.Series, layout: Layout, plan: Plan, cycle: int, provenance: bool = False
+    part,
+    number: pd.Series,
+    layout: Layout,
+    plan: Plan,
+    cycles: range,
+    reread: bool,
+    provenance: bool = False,
 ):
-    """A source partition's rows that are partners in ``cycle``, tagged with where they go."""
+    """A source partition's rows that are partners in ``cycles``, tagged with where they
+    go, and its left rows there tagged with their output position, unless the kernel
+    re-reads them (``reread`` and the slot is the whole partition); with ``provenance``
+    each row also carries its global input position."""
     p, P, sampler = int(number.iloc[0]), plan.partitions, plan.sampler
     values = to_rows(part, layout)
-    blocks = values.blocks
-    starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
-    groups = _row_classes(blocks, layout, plan) if sampler.groups > 1 else None
-    rows, parts, slots = [], [], []
-    for h, local in _class_rows(groups, part.shape[0]):
-        if not sampler.group_slots(cycle, h):  # no left rows of this group: no partners
-            continue
-        ranks = plan.group_starts[h, p] + np.arange(len(local))
-        keep, slot = sampler.destinations(h, ranks, cycle)
-        # The partition owning slot v is the last one starting at or before v
-        # ("right"), which skips empty partitions that start at the same slot.
-        dest = np.searchsorted(starts[h, :-1], slot, "right") - 1
-        rows.append(local[keep])
-        parts.append(cycle * P + dest)
-        slots.append(bases[h, dest] + slot - starts[h, dest])
+    row_classes = _row_classes(values.blocks, layout, plan)
+    by_group = list(_class_rows(row_classes if sampler.groups > 1 else None, part.shape[0]))
+    ships = plan.ships(reread)
+    rows, parts, slots, outputs = [], [], [], []
+    for cycle in cycles:
+        starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
+        for h, local in by_group:
+            if not sampler.group_slots(cycle, h):  # no left rows of this group: no partners
+                continue
+            ranks = plan.group_starts[h, p] + np.arange(len(local))
+            keep, slot = sampler.destinations(h, ranks, cycle)
+            # The partition owning slot v is the last one starting at or before v
+            # ("right"), which skips empty partitions that start at the same slot.
+            dest = np.searchsorted(starts[h, :-1], slot, "right") - 1
+            k = cycle * P + dest
+            rows.append(local[keep])
+            parts.append(plan.slot_partition[k])
+            slots.append(plan.slot_base(k) + bases[h, dest] + slot - starts[h, dest])
+            outputs.append(np.full(len(keep), -1))  # a partner
+        k = cycle * P + p
+        if ships and not (reread and plan.whole[k]):
+            left, left_slots = _left_rows(plan, row_classes, cycle, p, part.shape[0])
+            base = plan.slot_base(k)
+            rows.append(left)
+            parts.append(np.full(len(left), plan.slot_partition[k]))
+            slots.append(base + left_slots)
+            outputs.append(base + np.arange(len(left)))
     rows, parts, slots = _concat(rows), _concat(parts), _concat(slots)
-    if len(rows) == part.shape[0]:
-        # Every row is a partner (a full cycle): rows may travel in any order, so tag
-        # them in input order rather than copying the values into routing order.
+    if len(cycles) == 1 and not ships and len(rows) == part.shape[0]:
+        # Every row is a partner once (a full cycle): rows may travel in any order, so
+        # tag them in input order rather than copying the values into routing order.
         parts[rows], slots[rows] = parts.copy(), slots.copy()
         rows = np.arange(len(rows))
     else:
         values = values.take(rows)
     frame = wire_frame(values, layout, pd.RangeIndex(len(rows)))
     positions = plan.offsets[p] + rows if provenance else None
-    return _tagged(frame, parts, slots, positions)
+    return _tagged(frame, parts, slots, _concat(outputs) if ships else None, positions)
 
 
-def _tagged(frame: pd.DataFrame, parts, slots, positions=None) -> pd.DataFrame:
+def _tagged(frame: pd.DataFrame, parts, slots, outputs=None, positions=None) -> pd.DataFrame:
     """``frame`` with its routing columns added, under positional column names.
 
-    The kernel reads partner rows by position, and positional names take the two
-    routing columns whatever the user's columns are (MultiIndex columns do not).
-    Strings, because the p2p shuffle converts to Arrow, whose names are strings.
+    The kernel reads partner rows by position, and positional names take the routing
+    columns whatever the user's columns are (MultiIndex columns do not). Strings,
+    because the p2p shuffle converts to Arrow, whose names are strings.
     """
     tagged = frame.set_axis([f"_{i}" for i in range(frame.shape[1])], axis=1)
     tags = {DESTINATION: parts, _SLOT: slots}
+    if outputs is not None:
+        tags[_OUTPUT] = outputs
     if positions is not None:
         tags[_POSITION] = positions
     if frame.shape[1] < 64:
@@ -278,60 +401,95 @@ def _tagged(frame: pd.DataFrame, parts, slots, positions=None) -> pd.DataFrame:
     return pd.concat([tagged, pd.DataFrame(tags, index=tagged.index)], axis=1)
 
 
-def _mix_partition(
-    part, partners, number: pd.Series, layout: Layout, plan: Plan, provenance: bool = False
-):
-    q, sampler = int(number.iloc[0]), plan.sampler
-    cycle, p = divmod(q, plan.partitions)
-    start, stop = plan.out_offsets[q], plan.out_offsets[q + 1]
-    if len(partners) != stop - start:  # the shuffle must deliver one partner per row
-        raise RuntimeError(f"partition {q}: {len(partners)} partner rows for {stop - start} rows")
-    values = to_rows(part, layout)
-    blocks = values.blocks
-    bases = plan.slot_bases(cycle)
+def _left_rows(plan: Plan, row_classes, cycle: int, p: int, length: int):
+    """Slot ``(cycle, p)``'s left rows: local row indices in input order, and their slots
+    inside the slot's run (each class fills a run of its own; one group's follow input
+    order)."""
+    sampler, bases = plan.sampler, plan.slot_bases(cycle)
     rows, slots = [], []
-    for g, local in _class_rows(_row_classes(blocks, layout, plan), part.shape[0]):
+    for g, local in _class_rows(row_classes, length):
         first = int(plan.class_starts[g, p])
         chosen = sampler.left_ranks(cycle, g, first, first + len(local)) - first
         rows.append(local[chosen])
-        if sampler.groups > 1:  # each class fills its own run of slots
+        if sampler.groups > 1:
             slots.append(bases[g, p] + np.arange(len(chosen)))
     rows = _concat(rows)
     order = np.argsort(rows, kind="stable")  # left rows in input order
-    rows = rows[order]
-    # Classes fill runs of their own; one group's slots follow input order.
-    slots = _concat(slots)[order] if sampler.groups > 1 else bases[0, p] + np.arange(len(rows))
-    if len(rows) != part.shape[0]:
-        values = values.take(rows)
-    # Partner rows arrive in any order, one per slot: place them, then read by slot.
-    by_slot = np.empty(len(partners), dtype=np.int64)
-    by_slot[partners[_SLOT].to_numpy()] = np.arange(len(partners))
-    partner_rows = by_slot[slots]
-    partner_values = to_rows(partners, layout, wire=True).take(partner_rows)
-    lam = sampler.weights(start, stop)
-    mixed = mix_rows(
-        values, partner_values, lam, layout, sampler.label_preserving, sampler.keys, start
-    )
-    out = from_rows(mixed, layout, pd.RangeIndex(start, stop))
-    if not provenance:
-        return out
-    partner_positions = partners[_POSITION].to_numpy()[partner_rows]
-    return with_provenance(out, plan.offsets[p] + rows, partner_positions, lam)
+    if sampler.groups > 1:
+        return rows[order], _concat(slots)[order]
+    return rows[order], bases[0, p] + np.arange(len(rows))
 
 
-def _read_and_mix(
-    partners,
+def _mix_partition(
+    routed: pd.DataFrame,
     number: pd.Series,
-    read_partition,
-    labels,
+    read_partition: Callable[[int], pd.DataFrame] | None,
+    labels: Encoders | None,
     layout: Layout,
     plan: Plan,
     provenance: bool = False,
-):
-    """The kernel for a source that can re-read its partitions: read, encode, mix."""
-    part = read_partition(int(number.iloc[0]) % plan.partitions)
-    part = part if labels is None else labels.encode(part)
-    return _mix_partition(part, partners, number, layout, plan, provenance)
+) -> pd.DataFrame:
+    """Output partition ``q``: its left rows mixed with the partners the shuffle brought.
+
+    Left rows come with the partners (tagged with their output position), or, for a
+    slot that is a whole input partition of a source that can re-read, from reading
+    that partition again: no input partition is held across the shuffle's barrier.
+    Partners arrive in any order, one per slot, and are placed by slot.
+    """
+    q, P, sampler = int(number.iloc[0]), plan.partitions, plan.sampler
+    start, stop = plan.out_offsets[q], plan.out_offsets[q + 1]
+    pieces, outputs, slots, sources = [], [], [], []
+    if _OUTPUT in routed.columns:
+        is_left = routed[_OUTPUT].to_numpy() >= 0
+        shipped = routed[is_left]
+        pieces.append(to_rows(shipped, layout, wire=True))
+        outputs.append(shipped[_OUTPUT].to_numpy())
+        slots.append(shipped[_SLOT].to_numpy())
+        if provenance:
+            sources.append(shipped[_POSITION].to_numpy())
+        routed = routed[~is_left]
+    if read_partition is not None:
+        for k in range(plan.bounds[q], plan.bounds[q + 1]):
+            if not plan.whole[k]:
+                continue
+            p = k % P
+            part = read_partition(p)
+            part = part if labels is None else labels.encode(part)
+            values = to_rows(part, layout)
+            row_classes = _row_classes(values.blocks, layout, plan)
+            _, whole_slots = _left_rows(plan, row_classes, k // P, p, part.shape[0])
+            base = plan.slot_base(k)
+            pieces.append(values)
+            outputs.append(base + np.arange(part.shape[0]))
+            slots.append(base + whole_slots)
+            if provenance:
+                sources.append(plan.offsets[p] + np.arange(part.shape[0]))
+    if len(routed) != stop - start:  # the shuffle must deliver one partner per row
+        raise RuntimeError(f"partition {q}: {len(routed)} partner rows for {stop - start} rows")
+    kept = [i for i, at in enumerate(outputs) if len(at)]
+    output = _concat([outputs[i] for i in kept])
+    slot = _concat([slots[i] for i in kept])
+    source = _concat([sources[i] for i in kept]) if provenance else None
+    if not kept:  # no rows at all: the (empty) partners give the empty columns
+        left = to_rows(routed, layout, wire=True)
+    else:
+        left = pieces[kept[0]] if len(kept) == 1 else concat_rows([pieces[i] for i in kept])
+    if not (np.diff(output) == 1).all() or (len(output) and output[0] != 0):
+        order = np.argsort(output)  # to output order
+        left, slot = left.take(order), slot[order]
+        source = source[order] if source is not None else None
+    # Partner rows arrive in any order, one per slot: place them, then read by slot.
+    by_slot = np.empty(len(routed), dtype=np.int64)
+    by_slot[routed[_SLOT].to_numpy()] = np.arange(len(routed))
+    partner_rows = by_slot[slot]
+    partners = to_rows(routed, layout, wire=True).take(partner_rows)
+    lam = sampler.weights(start, stop)
+    mixed = mix_rows(left, partners, lam, layout, sampler.label_preserving, sampler.keys, start)
+    out = from_rows(mixed, layout, pd.RangeIndex(start, stop))
+    if not provenance:
+        return out
+    assert source is not None
+    return with_provenance(out, source, routed[_POSITION].to_numpy()[partner_rows], lam)
 
 
 def mixup_dask(source: Source, call: RowCall) -> dd.DataFrame:
@@ -390,8 +548,18 @@ def _graph(
         if not concat:
             return mixed
         return _with_originals(mixed, frame, numbers, layout, plan, provenance)
+    reread = read_partition is not None
     zero = np.int64(0)
-    routed_meta = _tagged(layout.empty_wire(), zero, zero, zero if provenance else None).iloc[:0]
+    output = zero if plan.ships(reread) else None
+    # The plan (its arrays grow with cycles x P) and the reader (every partition's row
+    # groups) go into the graph once, as a key each task depends on: inlined, every
+    # task carried its own copy, and workers' memory grew with the tasks they held
+    # (~2,000 copies, ~150 MiB per 512 MiB worker, in a paused 1.5 GiB balancing run).
+    shared = dask.delayed(plan, pure=True, traverse=False)
+    if reread:
+        read_partition = dask.delayed(read_partition, pure=True, traverse=False)
+    position = zero if provenance else None
+    routed_meta = _tagged(layout.empty_wire(), zero, zero, output, position).iloc[:0]
     routed = dd.concat(
         [
             dd.map_partitions(
@@ -399,46 +567,28 @@ def _graph(
                 frame,
                 numbers,
                 layout,
-                plan,
+                shared,
                 c,
+                reread,
                 provenance,
                 meta=routed_meta,
                 clear_divisions=True,
             )
-            for c in range(sampler.cycles)
+            for c in plan.route_cycles
         ]
     )
-    Q = sampler.cycles * P
-    partners = exchange(routed, Q)
-    out_numbers = partition_numbers(Q)
-    if read_partition is not None:
-        mixed = dd.map_partitions(
-            _read_and_mix,
-            partners,
-            out_numbers,
-            read_partition,
-            labels,
-            layout,
-            plan,
-            provenance,
-            meta=meta,
-            clear_divisions=True,
-        )
-    else:
-        left = dd.concat([frame] * sampler.cycles) if sampler.cycles > 1 else frame
-        if left.npartitions != partners.npartitions:  # map_partitions pairs by position only
-            raise RuntimeError(f"{left.npartitions} left partitions for {partners.npartitions}")
-        mixed = dd.map_partitions(
-            _mix_partition,
-            left,
-            partners,
-            out_numbers,
-            layout,
-            plan,
-            provenance,
-            meta=meta,
-            clear_divisions=True,
-        )
+    mixed = dd.map_partitions(
+        _mix_partition,
+        exchange(routed, plan.npartitions),
+        partition_numbers(plan.npartitions),
+        read_partition,
+        labels,
+        layout,
+        shared,
+        provenance,
+        meta=meta,
+        clear_divisions=True,
+    )
     if not concat:
         return mixed
     return _with_originals(mixed, frame, numbers, layout, plan, provenance)
@@ -457,7 +607,8 @@ def _with_originals(
 ) -> dd.DataFrame:
     """The original rows (as floats), then the mixed rows."""
     meta = _meta(layout, provenance)
-    offsets = plan.offsets.tolist()
+    # One key, not a copy of all P + 1 offsets in each of the P tasks.
+    offsets = dask.delayed(plan.offsets.tolist(), pure=True, traverse=False)
     originals = dd.map_partitions(
         _originals, frame, numbers, layout, offsets, provenance, meta=meta, clear_divisions=True
     )

@@ -72,8 +72,8 @@ class AugmentSummary:
 
 
 #: Builds the lazy result from the source on the (current) client:
-#: (frame, rows out, rows per class or None).
-Built = tuple[dd.DataFrame, int, Any]
+#: (frame, rows out, rows per class or None, rows per partition if known).
+Built = tuple[dd.DataFrame, int, Any, Any]
 Build = Callable[[Source, Any, Progress | None], Built]
 
 
@@ -94,8 +94,8 @@ class Job:
         client = resolve_client(client)
         source = self.source.source(self.blocksize or auto_blocksize(client))
         with as_current(client):
-            frame, rows_out, classes = self.build(source, client, progress)
-        files = self.destination.write(frame, self.metadata, client, progress)
+            frame, rows_out, classes, lengths = self.build(source, client, progress)
+        files = self.destination.write(frame, self.metadata, client, progress, lengths)
         return AugmentSummary(
             rows_in=self.source.rows,
             rows_out=rows_out,
@@ -217,12 +217,13 @@ def plan(
 
         def build(data: Source, client: Any, progress: Progress | None) -> Built:
             frame, row_plan, resolved = planned(data, row_call)
+            lengths = row_plan.partition_rows(row_call.concat)
             if not row_call.per_class:
                 assert rows_out is not None
-                return frame, rows_out, None
+                return frame, rows_out, None, lengths
             assert resolved is not None
             table = row_plan.class_table(resolved.classes, row_call.concat)
-            return frame, sum(row[3] for row in table), table
+            return frame, sum(row[3] for row in table), table, lengths
 
         twin: Callable[..., Any] = _mixup.mixup
     else:
@@ -231,7 +232,7 @@ def plan(
         series_call = _series.prepare(source.meta, **options)
 
         def build(data: Source, client: Any, progress: Progress | None) -> Built:
-            return (*_series.mix_dask(data, series_call, client, progress), None)
+            return (*_series.mix_dask(data, series_call, client, progress), None, None)
 
         twin = _series.mixup_series
     recorded = arguments(twin, source.meta, **options)

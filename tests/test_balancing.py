@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
+import dask
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,9 @@ from hypothesis import strategies as st
 
 from mixupy_dask import MixupError, MixupTypeError, augment_parquet, mixup
 from mixupy_dask._balancing import over_sampling_targets
+from mixupy_dask._dask_route import mixup_dask
+from mixupy_dask._mixup import prepare
+from mixupy_dask._source import Source
 
 from .helpers import run_cli, split_frame
 
@@ -302,6 +307,85 @@ def test_per_class_errors(exc, match, options, lazy):
     data = dd.from_pandas(df, npartitions=2) if lazy else df
     with pytest.raises(exc, match=match):
         mixup(data, **options)
+
+
+# --- output partitions: laid out by rows, not by (cycle, input partition) ---------------
+
+
+def assert_laid_out_by_rows(sizes: list[int], largest_input: int) -> None:
+    """No output partition holds more rows than the largest input partition, none is
+    empty, and two neighbours together hold more: at most ``2 m / largest + 1`` of them."""
+    assert all(0 < size <= max(largest_input, 1) for size in sizes), sizes
+    assert all(a + b > largest_input for a, b in itertools.pairwise(sizes)), sizes
+    assert len(sizes) <= 2 * sum(sizes) / max(largest_input, 1) + 1
+
+
+def _partitions(lazy) -> list[pd.DataFrame]:
+    """Every partition of ``lazy``, computed once."""
+    return list(dask.compute(*lazy.to_delayed(), scheduler="sync"))
+
+
+def _skewed(n: int = 400) -> pd.DataFrame:
+    """80/15/5 % classes: 'auto' balances the minority up over 15 passes."""
+    sizes = {"a": n * 80 // 100, "b": n * 15 // 100, "c": n * 5 // 100}
+    return _labelled(sizes, seed=2).iloc[:, -20:]  # 19 row-id columns: small graphs
+
+
+@pytest.mark.parametrize("flags", FLAGS, ids=["within", "preserving", "both"])
+def test_a_skewed_balance_makes_partitions_of_about_an_input_partitions_rows(flags):
+    df = _skewed()
+    options = {"seed": 1, "labels": "y", "sampling_strategy": "auto", **flags}
+    parts = _partitions(mixup(split_frame(df, [50] * 8), **options))
+    # One partition per (cycle, input partition) would be 16 x 8 = 128, most of 2 rows.
+    assert_laid_out_by_rows([len(part) for part in parts], 50)
+    assert len(parts) <= 24
+    assert_exact(pd.concat(parts), mixup(df, **options), check_exact=True)
+
+
+def test_parquet_balancing_writes_files_of_about_a_partitions_rows(tmp_path):
+    df = _skewed()
+    df.to_parquet(tmp_path / "src.parquet", row_group_size=50)
+    options = {"seed": 1, "labels": "y", "within_class": True, "sampling_strategy": "auto"}
+    summary = augment_parquet(tmp_path / "src.parquet", tmp_path / "dst", blocksize=1, **options)
+    files = sorted((tmp_path / "dst").glob("*.parquet"))
+    assert summary.files_written == len(files) <= 24
+    assert_laid_out_by_rows([len(pd.read_parquet(f)) for f in files], 50)
+    assert_exact(pd.read_parquet(tmp_path / "dst"), mixup(df, **options), check_exact=True)
+
+
+@st.composite
+def layout_cases(draw):
+    sizes = {
+        c: draw(st.integers(2 if c == "a" else 1, 30)) for c in "abc"[: draw(st.integers(1, 3))]
+    }
+    df = _labelled(sizes, seed=draw(st.integers(0, 1000)))
+    n = len(df)
+    cuts = sorted(draw(st.lists(st.integers(0, n), max_size=5)))
+    options = {"seed": draw(st.integers(0, 2**32)), "labels": "y"}
+    if draw(st.booleans()):  # rows per class: later passes of small classes
+        options["batch_size"] = {c: draw(st.integers(0, 4 * k)) for c, k in sizes.items()}
+        options.update(draw(st.sampled_from([*FLAGS, {}])))
+    else:  # one number: whole-partition slots (re-read) next to partial ones
+        options["batch_size"] = draw(st.integers(1, 3 * n))
+        options["within_class"] = draw(st.booleans())
+    return df, np.diff([0, *cuts, n]).tolist(), options, draw(st.booleans())
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=layout_cases())
+def test_layout_by_rows_is_exact_for_any_partitioning(case):
+    """Left rows come with their partners, or are re-read for slots that are a whole
+    input partition: the same bits either way, whatever the partitioning."""
+    df, lengths, options, reread = case
+    expected = mixup(df, **options)
+    frame = split_frame(df, lengths)
+    cuts = np.cumsum([0, *lengths])
+    pieces = [df.iloc[a:b] for a, b in itertools.pairwise(cuts)]
+    source = Source(frame, read=pieces.__getitem__ if reread else None)
+    parts = _partitions(mixup_dask(source, prepare(frame, **options)))
+    assert_exact(pd.concat(parts), expected, check_exact=True)
+    if len(expected):
+        assert_laid_out_by_rows([len(part) for part in parts], max(lengths))
 
 
 # --- Parquet and the command line -------------------------------------------------------
