@@ -428,13 +428,16 @@ def _mix_partition(
     layout: Layout,
     plan: Plan,
     provenance: bool = False,
+    left_part: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Output partition ``q``: its left rows mixed with the partners the shuffle brought.
 
     Left rows come with the partners (tagged with their output position), or, for a
     slot that is a whole input partition of a source that can re-read, from reading
     that partition again: no input partition is held across the shuffle's barrier.
-    Partners arrive in any order, one per slot, and are placed by slot.
+    ``left_part``: output partition ``q`` is that one slot, and these are its rows
+    (an in-memory frame, paired by position). Partners arrive in any order, one per
+    slot, and are placed by slot.
     """
     q, P, sampler = int(number.iloc[0]), plan.partitions, plan.sampler
     start, stop = plan.out_offsets[q], plan.out_offsets[q + 1]
@@ -448,13 +451,17 @@ def _mix_partition(
         if provenance:
             sources.append(shipped[_POSITION].to_numpy())
         routed = routed[~is_left]
-    if read_partition is not None:
+    if read_partition is not None or left_part is not None:
         for k in range(plan.bounds[q], plan.bounds[q + 1]):
             if not plan.whole[k]:
                 continue
             p = k % P
-            part = read_partition(p)
-            part = part if labels is None else labels.encode(part)
+            if left_part is not None:  # already encoded, as the frame it comes from
+                part = left_part
+            else:
+                assert read_partition is not None
+                part = read_partition(p)
+                part = part if labels is None else labels.encode(part)
             values = to_rows(part, layout)
             row_classes = _row_classes(values.blocks, layout, plan)
             _, whole_slots = _left_rows(plan, row_classes, k // P, p, part.shape[0])
@@ -548,7 +555,13 @@ def _graph(
         if not concat:
             return mixed
         return _with_originals(mixed, frame, numbers, layout, plan, provenance)
-    reread = read_partition is not None
+    # An in-memory frame whose output partitions are its own partitions, cycle after
+    # cycle (plain mixup, or a batch of whole passes), gives each kernel task its left
+    # rows by position, as they are; shipping them too would double the shuffle.
+    by_position = (
+        read_partition is None and plan.npartitions == sampler.cycles * P and bool(plan.whole.all())
+    )
+    reread = read_partition is not None or by_position
     zero = np.int64(0)
     output = zero if plan.ships(reread) else None
     # The plan (its arrays grow with cycles x P) and the reader (every partition's row
@@ -556,7 +569,7 @@ def _graph(
     # task carried its own copy, and workers' memory grew with the tasks they held
     # (~2,000 copies, ~150 MiB per 512 MiB worker, in a paused 1.5 GiB balancing run).
     shared = dask.delayed(plan, pure=True, traverse=False)
-    if reread:
+    if read_partition is not None:
         read_partition = dask.delayed(read_partition, pure=True, traverse=False)
     position = zero if provenance else None
     routed_meta = _tagged(layout.empty_wire(), zero, zero, output, position).iloc[:0]
@@ -577,6 +590,8 @@ def _graph(
             for c in plan.route_cycles
         ]
     )
+    # Pairs partitions by position: output partition q = c * P + p gets partition p.
+    left = (dd.concat([frame] * sampler.cycles) if sampler.cycles > 1 else frame,)
     mixed = dd.map_partitions(
         _mix_partition,
         exchange(routed, plan.npartitions),
@@ -586,6 +601,7 @@ def _graph(
         layout,
         shared,
         provenance,
+        *(left if by_position else ()),
         meta=meta,
         clear_divisions=True,
     )
