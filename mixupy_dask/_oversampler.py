@@ -85,9 +85,11 @@ class MixupOverSampler(BaseOverSampler):
     label_preserving : bool, default False
         ``lam >= 1/2`` and the left row's class; with ``within_class=False`` partners
         come from any class.
-    categorical : {'raise'}, default 'raise'
-        How non-numeric feature columns are treated: ``'raise'`` refuses them, as
-        ``mixup`` does today. The place for mixed-type columns, not built yet.
+    categorical : {'raise', 'dominant', 'sample'}, default 'raise'
+        Categorical and string columns of a pandas or dask ``X``, as ``mixup``'s
+        ``categorical``: refused, the dominant parent's value, or a parent's value
+        drawn with probability ``lam``; they keep their dtype. (``'onehot'`` would
+        change ``X``'s columns, which a sampler must not.) Numpy ``X`` must be numeric.
     random_state : int, numpy SeedSequence, RandomState or None, default None
         Fixes the synthetic rows. None draws fresh entropy at each call. A
         ``RandomState`` gives each call a seed drawn from it.
@@ -132,7 +134,7 @@ class MixupOverSampler(BaseOverSampler):
         "sampling_strategy": BaseOverSampler._parameter_constraints["sampling_strategy"],
         "within_class": ["boolean"],
         "label_preserving": ["boolean"],
-        "categorical": [StrOptions({"raise"})],
+        "categorical": [StrOptions({"raise", "dominant", "sample"})],
         "random_state": ["random_state", np.random.SeedSequence],
     }
 
@@ -296,6 +298,7 @@ class MixupOverSampler(BaseOverSampler):
             labels=name,
             within_class=self.within_class,
             label_preserving=self.label_preserving,
+            categorical=self.categorical,
         )
         labels = out.iloc[:, len(X.columns) :].to_numpy()
         return out.iloc[:, : len(X.columns)], labels.argmax(axis=1)
@@ -350,6 +353,7 @@ class MixupOverSampler(BaseOverSampler):
             within_class=self.within_class,
             label_preserving=self.label_preserving,
             sampling_strategy=strategy,
+            categorical=self.categorical,
         )
         out, plan, labels = planned(Source(frame), call)
         assert labels is not None

@@ -159,6 +159,36 @@ def test_dtypes_columns_and_sparse_columns_are_kept():
     np.testing.assert_array_equal(X_sparse["b"].sparse.to_dense(), X_res["b"])
 
 
+@pytest.mark.parametrize("categorical", ["dominant", "sample"])
+def test_categorical_features_keep_their_dtype_and_come_from_a_parent(categorical):
+    X, y = _data(300)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "x": X[:, 0],
+            "colour": pd.Categorical.from_codes(rng.integers(0, 3, 300), ["red", "green", "blue"]),
+            "city": pd.array(rng.choice(["Oslo", "Lima", "Pune"], 300), dtype="string[pyarrow]"),
+        }
+    )
+    sampler = MixupOverSampler(categorical=categorical, random_state=3)
+    X_res, y_res = sampler.fit_resample(frame, y)
+    assert X_res.dtypes.tolist() == frame.dtypes.tolist()
+    assert Counter(y_res) == {c: max(Counter(y).values()) for c in set(y)}
+    assert_exact(X_res.iloc[:300], frame, check_exact=True)  # the originals, first
+    # Each synthetic row's codes are one class-mate's (within_class): values of its class.
+    synthetic, classes = X_res.iloc[300:], y_res[300:]
+    for column in ("colour", "city"):
+        seen = {c: set(frame[column][y == c]) for c in set(y)}
+        assert all(v in seen[c] for v, c in zip(synthetic[column], classes, strict=True))
+    lazy_X, _ = sampler.fit_resample(
+        split_frame(frame, [0, 120, 0, 180]),
+        split_frame(pd.DataFrame({"y": y}), [0, 120, 0, 180])["y"],
+    )
+    assert_exact(lazy_X.compute(scheduler="sync"), X_res, check_exact=True)
+    with pytest.raises(TypeError, match=r"'colour' \(category\).*categorical="):
+        MixupOverSampler(random_state=3).fit_resample(frame, y)
+
+
 def test_random_state_int_seedsequence_none_and_randomstate():
     X, y = _data(200)
 
