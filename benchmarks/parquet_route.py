@@ -44,7 +44,6 @@ COLUMNS = 10
 SCALES = (1, 2, 4)
 #: Bytes of values per generated file, as make-data's and augment_parquet's default.
 FILE_BYTES = 64 * 2**20
-WORKER_MEMORY = None
 #: Seconds between memory samples.
 INTERVAL = 0.25
 
@@ -205,7 +204,7 @@ def _start_cluster():
 
     from mixupy_dask import local_cluster
 
-    cluster = local_cluster(workers=2, threads_per_worker=1, memory_limit=WORKER_MEMORY)
+    cluster = local_cluster(workers=2, threads_per_worker=1)
     return cluster, Client(cluster)
 
 

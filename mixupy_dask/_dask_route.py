@@ -590,8 +590,9 @@ def _graph(
             for c in plan.route_cycles
         ]
     )
-    # Pairs partitions by position: output partition q = c * P + p gets partition p.
-    left = (dd.concat([frame] * sampler.cycles) if sampler.cycles > 1 else frame,)
+    left: tuple[dd.DataFrame, ...] = ()
+    if by_position:  # paired by position: output partition q = c * P + p gets partition p
+        left = (dd.concat([frame] * sampler.cycles) if sampler.cycles > 1 else frame,)
     mixed = dd.map_partitions(
         _mix_partition,
         exchange(routed, plan.npartitions),
@@ -601,7 +602,7 @@ def _graph(
         layout,
         shared,
         provenance,
-        *(left if by_position else ()),
+        *left,
         meta=meta,
         clear_divisions=True,
     )
