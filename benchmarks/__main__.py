@@ -22,13 +22,24 @@ from . import (
     mixed,
     object_store,
     parquet_route,
+    parquet_variants,
     peak_memory,
     report,
     variants,
 )
 from .timing import machine
 
-SECTIONS = ("in-memory", "memory", "variants", "mixed", "graph", "parquet", "s3", "balancing")
+SECTIONS = (
+    "in-memory",
+    "memory",
+    "variants",
+    "mixed",
+    "graph",
+    "parquet",
+    "parquet-variants",
+    "s3",
+    "balancing",
+)
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -97,6 +108,8 @@ def _noise(results: dict[str, Any]) -> dict[str, Any]:
             spreads.append((row, f"variant {row['variant']}"))
     for row in (results.get("parquet") or {}).get("results") or []:
         spreads.append((row, f"Parquet {row['method']} {row['scale']}x"))
+    for row in results.get("parquet_variants") or []:
+        spreads.append((row, f"Parquet variant {row['variant']}"))
     for row in (results.get("object_store") or {}).get("results") or []:
         spreads.append((row, f"{row['store']} {row['method']} {row['scale']}x"))
     if not spreads:
@@ -130,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, flush=True)
 
+    if args.workdir:
+        os.makedirs(args.workdir, exist_ok=True)
     results: dict[str, Any] = {
         "argv": list(sys.argv[1:] if argv is None else argv),
         "repeats": args.repeats,
@@ -144,20 +159,17 @@ def main(argv: list[str] | None = None) -> int:
         results["variants"] = variants.run(variant_rows, args.repeats, log)
     if "mixed" in sections:
         mixed_rows, mixed_parquet_rows = (20_000, 20_000) if args.quick else (10**6, 2 * 10**6)
-        if args.workdir:
-            os.makedirs(args.workdir, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="mixupy-bench-mixed-", dir=args.workdir) as work:
             results["mixed"] = mixed.run(mixed_rows, mixed_parquet_rows, args.repeats, work, log)
     if "graph" in sections:
         results["graph"] = graph.run([100] if args.quick else [1000, 10000], args.repeats, log)
     if "parquet" in sections:
-        if args.workdir:
-            os.makedirs(args.workdir, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="mixupy-bench-", dir=args.workdir) as work:
             results["parquet"] = parquet_route.run(base, args.repeats, work, log)
+    if "parquet-variants" in sections:
+        with tempfile.TemporaryDirectory(prefix="mixupy-bench-var-", dir=args.workdir) as work:
+            results["parquet_variants"] = parquet_variants.run(base, args.repeats, work, log)
     if "s3" in sections:
-        if args.workdir:
-            os.makedirs(args.workdir, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="mixupy-bench-s3-", dir=args.workdir) as work:
             results["object_store"] = object_store.run(s3_base, args.repeats, work, log)
     if "balancing" in sections:
@@ -173,8 +185,6 @@ def main(argv: list[str] | None = None) -> int:
             "machine": results["machine"],
             "in_memory": balancing.run(balance_sizes, args.repeats, log, args.smote_timeout),
         }
-        if args.workdir:
-            os.makedirs(args.workdir, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="mixupy-balance-", dir=args.workdir) as work:
             found["parquet"] = balancing.run_parquet(balance_rows, balance_files, work, log)
         found["targets"] = balancing.targets(found)

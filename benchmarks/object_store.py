@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .parquet_route import COLUMNS, WRITE, _start_cluster
+from .parquet_route import COLUMNS, WRITE, start_cluster
 from .timing import Stats
 
 __all__ = ["run"]
@@ -102,7 +102,7 @@ def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any
     logger.addHandler(commits)
     previous_level = logger.level
     logger.setLevel(logging.INFO)
-    cluster, client = _start_cluster()
+    cluster, client = start_cluster()
     results = []
     try:
         # The data: one make-data run of the largest size; 1x is its first files.

@@ -16,9 +16,11 @@ Three jobs on the same files, each reading every row and writing every row:
   benchmark runs it twice on the 1x data and reports whether the outputs agree.
 - ``mixupy_dask``: ``augment_parquet(src, dst, client=client)``.
 
-The cluster is two workers of one thread each. The data sets (1x, 2x, 4x
-a base size) are one ``mixupy-dask make-data`` run of the largest size; the smaller
-ones are hard links to its first files, so all three sizes hold the same kind of files.
+The cluster is two workers of one thread and 512 MiB each, the memory the README
+recommends. The data sets (1x, 2x, 4x a base size) are one ``mixupy-dask make-data``
+run of the largest size, in files of the partition size ``augment_parquet`` chooses
+for these workers (``auto_blocksize``, 8 MiB), so every method reads the same
+partitions; the smaller sizes are hard links to its first files.
 Peak memory comes from the scheduler: Dask's ``MemorySampler`` for the cluster total,
 and a poll of each worker's process memory.
 """
@@ -42,8 +44,8 @@ __all__ = ["run"]
 
 COLUMNS = 10
 SCALES = (1, 2, 4)
-#: Bytes of values per generated file, as make-data's and augment_parquet's default.
-FILE_BYTES = 64 * 2**20
+#: Memory per worker: the README's recommendation for out-of-core jobs.
+WORKER_MEMORY = "512MiB"
 #: Seconds between memory samples.
 INTERVAL = 0.25
 
@@ -194,28 +196,36 @@ def _worker_peaks(client):
         thread.join()
 
 
-def _start_cluster():
-    """Two single-threaded workers sharing the machine's memory, for every method.
-
-    Not 512 MiB each: there the ``dask shuffle`` baseline (whole 64 MB files as
-    partitions) killed its workers at 1x (0.5 GB), so no baseline could be timed.
-    """
+def start_cluster():
+    """Two single-threaded workers of ``WORKER_MEMORY`` each, for every method."""
     from distributed import Client
 
     from mixupy_dask import local_cluster
 
-    cluster = local_cluster(workers=2, threads_per_worker=1)
+    cluster = local_cluster(workers=2, threads_per_worker=1, memory_limit=WORKER_MEMORY)
     return cluster, Client(cluster)
+
+
+def layout(client, base_bytes: int) -> tuple[int, int]:
+    """Rows of the 1x data set and its number of files of ``auto_blocksize`` bytes each.
+
+    Files of whole partitions: ``dd.read_parquet`` reads one partition per file (a row
+    group cannot be split), so with larger files the baselines would hold larger
+    partitions than ``augment_parquet`` and, at 512 MiB, lose their workers.
+    """
+    from mixupy_dask._cluster import auto_blocksize
+
+    base_rows = max(1000, base_bytes // (COLUMNS * 8))
+    return base_rows, max(2, math.ceil(base_rows * COLUMNS * 8 / auto_blocksize(client)))
 
 
 def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any]:
     """Time every method on every size; return rows of results and the cluster facts."""
     from distributed.diagnostics import MemorySampler
 
-    base_rows = max(1000, base_bytes // (COLUMNS * 8))
-    files_per_unit = max(2, math.ceil(base_rows * COLUMNS * 8 / FILE_BYTES))
-    cluster, client = _start_cluster()
+    cluster, client = start_cluster()
     try:
+        base_rows, files_per_unit = layout(client, base_bytes)
         paths = _generate(client, workdir, base_rows, files_per_unit, log)
         sampler = MemorySampler()
         results = []

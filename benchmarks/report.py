@@ -114,6 +114,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "met": growth <= MEMORY_GROWTH_MAX,
                 }
             )
+    for row in results.get("parquet_variants") or []:
+        if row["baseline"] != row["variant"]:
+            kind = " (proportional: rows out / rows in)" if row["bound_is_proportional"] else ""
+            found.append(
+                {
+                    "target": f"Parquet route {row['variant']} / {row['baseline']}",
+                    "value": row["vs_baseline"],
+                    "bound": f"<= {row['bound']:.2f}{kind}",
+                    "met": row["vs_baseline"] <= row["bound"],
+                }
+            )
     for row in results.get("mixed") or []:
         if row["table"] == "mixed":
             found.append(
@@ -283,6 +294,20 @@ def _markdown(results: dict[str, Any]) -> str:
                     f"| {r['variant']} | {r['rows']:,} | {_secs(r)} | {r['vs_plain']:.2f} "
                     f"| {r['vs_plain_of_min']:.2f} |"
                 )
+        lines.append("")
+    variants = results.get("parquet_variants") or []
+    if variants:
+        lines += [
+            "## Variants on the Parquet route (same cluster, 1x rows), as ratios to their baseline",
+            "",
+            "| variant | rows out | time | baseline | / baseline | bound |",
+            "|---|---:|---:|---|---:|---:|",
+        ]
+        lines += [
+            f"| {r['variant']} | {r['rows_out']:,} | {_secs(r)} | {r['baseline']} "
+            f"| {r['vs_baseline']:.2f} | {r['bound']:.2f} |"
+            for r in variants
+        ]
         lines.append("")
     mixed = results.get("mixed") or []
     if mixed:

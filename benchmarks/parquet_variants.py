@@ -1,0 +1,139 @@
+"""Variants on the Parquet route, as ratios to plain ``augment_parquet`` of the same rows.
+
+One labelled data set (``make_data`` with 3 classes) of the 1x size and one long-format
+data set of the same rows (series of ``SERIES_LENGTH`` steps: an id, a time, the
+features), both on the cluster the Parquet route uses (2 workers x 512 MiB):
+
+- ``plain``: ``augment_parquet(src, dst, columns=features)``, the baseline;
+- ``labels``: the features and the class column, ``labels="label"``;
+- ``within_class``: the same with ``within_class=True``;
+- ``concat``: ``concat=True`` (2n rows out) and ``batch_size 2n`` (2n mixed rows
+  out): their bound is the proportional cost, (rows out / n) x plain;
+- ``series``: ``augment_series_parquet(k=2)`` against ``series plain``, plain row
+  mixup of the same long-format rows (``columns=features``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .parquet_route import layout, start_cluster
+from .timing import Stats, measure
+
+__all__ = ["run"]
+
+COLUMNS = 10
+CLASSES = 3
+SERIES_LENGTH = 100
+FEATURES = [f"x{i}" for i in range(COLUMNS)]
+
+
+def _series_partition(part: int, rows: int) -> pd.DataFrame:
+    """Rows ``part * rows`` to ``(part + 1) * rows`` of the long-format data set."""
+    step = np.arange(part * rows, (part + 1) * rows)
+    values = np.random.default_rng(part).standard_normal((COLUMNS, rows))
+    frame = pd.DataFrame(values.T, columns=FEATURES, copy=False)
+    frame.insert(0, "t", step % SERIES_LENGTH)
+    frame.insert(0, "id", step // SERIES_LENGTH)
+    return frame
+
+
+def _generate(client, root: str, rows: int, files: int) -> dict[str, str]:
+    import dask.dataframe as dd
+
+    from mixupy_dask import make_data
+
+    labelled, long = os.path.join(root, "labelled"), os.path.join(root, "series")
+    make_data(labelled, rows, COLUMNS, classes=CLASSES, partitions=files, client=client)
+    per_file = -(-rows // files // SERIES_LENGTH) * SERIES_LENGTH  # whole series per file
+    frame = dd.from_map(
+        _series_partition,
+        range(files),
+        rows=per_file,
+        meta=_series_partition(0, 0),
+        enforce_metadata=False,
+    )
+    client.compute(frame.to_parquet(long, compute=False, write_index=False)).result()
+    return {"labelled": labelled, "series": long}
+
+
+def _calls(paths: dict[str, str], rows: int) -> dict[str, Callable[[Any, str], Any]]:
+    from mixupy_dask import augment_parquet, augment_series_parquet
+
+    labelled, long = paths["labelled"], paths["series"]
+    common = {"alpha": 4.0, "seed": 0}
+
+    def rows_of(src: str, **options: Any) -> Callable[[Any, str], Any]:
+        return lambda client, dst: augment_parquet(src, dst, client=client, **common, **options)
+
+    return {
+        "plain": rows_of(labelled, columns=FEATURES),
+        "labels": rows_of(labelled, labels="label"),
+        "within_class": rows_of(labelled, labels="label", within_class=True),
+        "concat": rows_of(labelled, columns=FEATURES, concat=True),
+        "batch_size 2n": rows_of(labelled, columns=FEATURES, batch_size=2 * rows),
+        "series plain": rows_of(long, columns=FEATURES),
+        "series": lambda client, dst: augment_series_parquet(
+            long, dst, series="id", time="t", k=2, client=client, **common
+        ),
+    }
+
+
+#: Each variant's baseline and the bound on its ratio to it (None: proportional cost).
+BOUNDS: dict[str, tuple[str, float | None]] = {
+    "labels": ("plain", 1.1),
+    "within_class": ("plain", 1.3),
+    "concat": ("plain", None),
+    "batch_size 2n": ("plain", None),
+    "series": ("series plain", 1.5),
+}
+
+
+def run(base_bytes: int, repeats: int, workdir: str, log=print) -> list[dict[str, Any]]:
+    """Time every variant on the Parquet route's 1x size; one result row each."""
+    dst = os.path.join(workdir, "variant-out")
+
+    def clean() -> None:
+        shutil.rmtree(dst, ignore_errors=True)
+
+    stats: dict[str, Stats] = {}
+    rows_out: dict[str, int] = {}
+    cluster, client = start_cluster()
+    try:
+        rows, files = layout(client, base_bytes)
+        log(f"pq-variant generating {rows:,} labelled rows and as many in series")
+        calls = _calls(_generate(client, workdir, rows, files), rows)
+        for name, call in calls.items():
+            done: list[Any] = []
+            stats[name] = measure(lambda c=call, d=done: d.append(c(client, dst)), repeats, clean)
+            rows_out[name] = done[-1].rows_out
+            log(f"pq-variant {name:<14} {rows_out[name]:>11,} rows out  "
+                f"median {stats[name].median:8.2f} s")  # fmt: skip
+        clean()
+    finally:
+        client.close()
+        cluster.close()
+    found = []
+    for name, s in stats.items():
+        base, bound = BOUNDS.get(name, (name, None))
+        ratio = s.median / stats[base].median
+        proportional = rows_out[name] / rows_out[base]
+        found.append(
+            {
+                "variant": name,
+                "rows_in": rows_out[base],
+                "rows_out": rows_out[name],
+                **s.to_dict(),
+                "baseline": base,
+                "vs_baseline": ratio,
+                "bound": proportional if bound is None else bound,
+                "bound_is_proportional": bound is None,
+            }
+        )
+    return found
