@@ -116,10 +116,13 @@ class ParquetSource:
         """Partitions of about ``blocksize`` uncompressed bytes each: whole row groups, or
         slices of consecutive rows of a row group larger than that."""
         partitions = _group(_split(self.pieces, blocksize), blocksize)
+        # `columns=` lets Dask project: a pass over some columns (class counts) reads
+        # only those.
         frame = dd.from_map(
             _read_partition,
             partitions,
-            args=(self.fs, self.columns),
+            args=(self.fs,),
+            columns=list(self.columns),
             meta=self.meta,
             label="read-parquet-rowgroups",
             enforce_metadata=False,
@@ -360,9 +363,11 @@ def _group(pieces: Sequence[Piece], blocksize: int) -> tuple[tuple[Piece, ...], 
 
 
 def _read_partition(
-    pieces: tuple[Piece, ...], fs: fsspec.AbstractFileSystem, names: tuple[str, ...]
+    pieces: tuple[Piece, ...], fs: fsspec.AbstractFileSystem, columns: Sequence[str]
 ) -> pd.DataFrame:
-    """One partition: its row groups, read with pyarrow and converted as pandas would."""
+    """One partition's ``columns``: its row groups, read with pyarrow and converted as
+    pandas would."""
+    names = tuple(columns)
     tables = []
     for piece in pieces:
         with fs.open(piece.path, "rb") as f:
