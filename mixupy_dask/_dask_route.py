@@ -456,12 +456,8 @@ def _mix_partition(
             if not plan.whole[k]:
                 continue
             p = k % P
-            if left_part is not None:  # already encoded, as the frame it comes from
-                part = left_part
-            else:
-                assert read_partition is not None
-                part = read_partition(p)
-                part = part if labels is None else labels.encode(part)
+            # left_part is already encoded, as the frame it comes from
+            part = left_part if left_part is not None else _reread(p, read_partition, labels)
             values = to_rows(part, layout)
             row_classes = _row_classes(values.blocks, layout, plan)
             _, whole_slots = _left_rows(plan, row_classes, k // P, p, part.shape[0])
@@ -608,7 +604,24 @@ def _graph(
     )
     if not concat:
         return mixed
+    if read_partition is not None:
+        # The originals are read again too: sharing ``frame``'s partitions with the
+        # routing tasks held each one across the shuffle's barrier (spilled, at 512 MiB).
+        frame = dd.map_partitions(
+            _read_numbered, numbers, read_partition, labels, meta=frame._meta,
+            clear_divisions=True,
+        )  # fmt: skip
     return _with_originals(mixed, frame, numbers, layout, plan, provenance)
+
+
+def _reread(p: int, read_partition, labels: Encoders | None) -> pd.DataFrame:
+    """Input partition ``p`` read afresh, its labels encoded."""
+    part = read_partition(p)
+    return part if labels is None else labels.encode(part)
+
+
+def _read_numbered(number: pd.Series, read_partition, labels: Encoders | None) -> pd.DataFrame:
+    return _reread(int(number.iloc[0]), read_partition, labels)
 
 
 def _meta(layout: Layout, provenance: bool) -> pd.DataFrame:
