@@ -75,7 +75,14 @@ def test_json_holds_every_figure_with_machine_facts(quick_run):
     parquet = results["parquet"]["results"]
     assert {(r["method"], r["scale"]) for r in parquet} == {
         (m, s)
-        for m in ("parquet copy", "dask shuffle", "hash shuffle", "naive dask", "mixupy_dask")
+        for m in (
+            "parquet copy",
+            "parquet read",
+            "dask shuffle",
+            "hash shuffle",
+            "naive dask",
+            "mixupy_dask",
+        )
         for s in (1, 2, 4)
     }
     assert set(results["parquet"]["reproducible"]) == {"naive dask", "mixupy_dask"}
