@@ -7,6 +7,7 @@ gathering rows is a contiguous ``take`` per column.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -187,6 +188,19 @@ class Layout:
 def _kind(dtype, policy: Policy) -> str | np.dtype | None:
     """How a column of ``dtype`` is mixed: a float dtype (in a block), a passenger
     kind, or None (refused)."""
+    if isinstance(dtype, np.dtype):
+        return _numpy_kind(dtype, policy)
+    return _dtype_kind(dtype, policy)
+
+
+@functools.lru_cache(maxsize=256)
+def _numpy_kind(dtype: np.dtype, policy: Policy) -> str | np.dtype | None:
+    # Numpy dtypes are few and cheap to hash; pandas' checks cost ~20 us a column,
+    # a tenth of a 10-column, 1e4-row mixup.
+    return _dtype_kind(dtype, policy)
+
+
+def _dtype_kind(dtype, policy: Policy) -> str | np.dtype | None:
     if _is_time(dtype):
         return "time" if isinstance(dtype, (np.dtype, pd.DatetimeTZDtype)) else None
     if is_categorical_like(dtype):

@@ -66,10 +66,11 @@ def _full_cycles(sampler: Sampler, members, full: list[int], a: int, b: int):
     if width == 0:
         return left, left
     if sampler.groups == 1:
+        if t == 1:  # the common case: no tiled copies
+            return left, sampler.partners(0, np.arange(width, dtype=np.int64), a)
         slots = np.tile(np.arange(width, dtype=np.int64), t)
-        cycles = np.repeat(np.arange(a, b), width) if t > 1 else a
         # One group of all rows: its ranks are positions.
-        return np.tile(left, t), sampler.partners(0, slots, cycles)
+        return np.tile(left, t), sampler.partners(0, slots, np.repeat(np.arange(a, b), width))
     partner = np.empty(t * width, dtype=np.int64)
     for g in full:
         size = sampler.class_sizes[g]
