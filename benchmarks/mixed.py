@@ -1,9 +1,12 @@
 """Mixed-type tables against all-numeric ones of the same width, in the same run.
 
 The mixed table has 10 float64 columns, 3 categorical ones (a pandas ``Categorical``
-of 12 categories, a pyarrow string column of 50 values, a python-string object column
-of 5 values), one timestamp column, and missing values in two of its columns (a float
-and the string column). The all-numeric table has 14 float64 columns and as many rows.
+of 12 categories, a pyarrow string column of 50 values, a column of 5 values built from
+python strings, which pandas >= 3 stores as its Arrow-backed ``str`` dtype, not as
+objects), one timestamp column, and missing values in two of its columns (a float and
+the string column). The all-numeric table has 14 float64 columns and as many rows
+(pandas >= 3 copies its row-major array into a column-contiguous block, as the mixed
+table's floats are: the two gather the same way).
 
 - ``in memory``: ``mixup(table)`` against ``mixup(numeric)``, taking turns.
 - ``parquet``: ``augment_parquet`` of both, written as Parquet files of the same row

@@ -237,6 +237,53 @@ class Rows:
         return len(self.extra[0])
 
 
+@dataclass(frozen=True)
+class Coded:
+    """An Arrow-backed passenger as dictionary codes (-1 where missing) into its distinct
+    values: gathering and choosing int32 codes costs a fraction of gathering Arrow
+    strings (~5 ms against ~100 ms per million rows), and the values are looked up once,
+    for the output. Rows mixed or concatenated together share one dictionary."""
+
+    codes: np.ndarray
+    dictionary: pa.Array
+
+    def take(self, rows: np.ndarray) -> Coded:
+        return Coded(self.codes.take(rows), self.dictionary)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def values(self, dtype) -> pd.api.extensions.ExtensionArray:
+        """The values as an array of ``dtype``, missing where the code is -1."""
+        indices = pa.array(self.codes, mask=self.codes < 0)
+        return pd.array(pc.take(self.dictionary, indices), dtype=dtype)
+
+
+#: Rows sampled to judge whether a column's distinct values are few enough to code.
+_CODE_SAMPLE = 4096
+
+
+def _is_arrow(values) -> bool:
+    return (
+        isinstance(values.dtype, pd.ArrowDtype)
+        or getattr(values.dtype, "storage", None) == "pyarrow"
+    )
+
+
+def _code(values) -> Coded | Any:
+    """``values`` as ``Coded`` where that pays: when a sample of its rows has at most
+    half as many distinct values as rows (hashing many distinct strings costs more
+    than the gathers it saves); else ``values`` as they are."""
+    array = pa.array(values)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    sample = array.take(np.arange(0, len(array), max(1, len(array) // _CODE_SAMPLE)))
+    if pc.count_distinct(sample, mode="all").as_py() > len(sample) // 2:
+        return values
+    encoded = pc.dictionary_encode(array)
+    return Coded(pc.fill_null(encoded.indices, -1).to_numpy(), encoded.dictionary)
+
+
 def to_blocks(frame: pd.DataFrame, layout: Layout, also: dict | None = None) -> list[np.ndarray]:
     """The frame's values as one float block per dtype group, shaped (columns, rows).
 
@@ -258,16 +305,19 @@ def to_blocks(frame: pd.DataFrame, layout: Layout, also: dict | None = None) -> 
         # Finite values near the float limits may overflow the sum: that is no error
         # (the exact count clears them; +inf + -inf is NaN there), so numpy must not warn.
         with np.errstate(over="ignore", invalid="ignore"):
-            if np.isfinite(block.sum(axis=1)).all():
-                continue
-        counts = block.shape[1] - np.isfinite(block).sum(axis=1)
+            suspect = np.flatnonzero(~np.isfinite(block.sum(axis=1)))
+        if not len(suspect):
+            continue
+        part = block[suspect]  # only the columns with a failed sum pay for the count
+        counts = part.shape[1] - np.isfinite(part).sum(axis=1)
         if not strict:  # missing values are data; infinite ones, and missing labels, not
-            nans = np.isnan(block).sum(axis=1)
-            for i, p in enumerate(positions):
-                if (g, i) in label_rows and nans[i]:
-                    missing_labels[layout.columns[p]] = int(nans[i])
+            nans = np.isnan(part).sum(axis=1)
+            for i, nan_count in zip(suspect.tolist(), nans, strict=True):
+                if (g, i) in label_rows and nan_count:
+                    missing_labels[layout.columns[positions[i]]] = int(nan_count)
             counts = counts - nans
-        bad.update({layout.columns[p]: int(c) for p, c in zip(positions, counts, strict=True) if c})
+        names = [layout.columns[positions[i]] for i in suspect]
+        bad.update({name: int(c) for name, c in zip(names, counts, strict=True) if c})
     if missing_labels:
         where = ", ".join(f"{name!r} ({count})" for name, count in missing_labels.items())
         raise NonFiniteError(f"label columns must not have missing values; they have: {where}")
@@ -362,6 +412,8 @@ def _passenger_values(column: pd.Series, p: Passenger, name, wire: bool):
 
 
 def _missing(values, p: Passenger) -> np.ndarray:
+    if isinstance(values, Coded):
+        return values.codes < 0
     if p.kind == "codes":
         return values < 0
     if p.kind == "time":
@@ -369,8 +421,10 @@ def _missing(values, p: Passenger) -> np.ndarray:
     return np.asarray(pd.isna(values), dtype=bool)
 
 
-def to_rows(frame: pd.DataFrame, layout: Layout, wire: bool = False) -> Rows:
-    """The frame's values as ``Rows``; ``wire``: a frame made by ``wire_frame``.
+def to_rows(frame: pd.DataFrame, layout: Layout, wire: bool = False, coded: bool = False) -> Rows:
+    """The frame's values as ``Rows``; ``wire``: a frame made by ``wire_frame``;
+    ``coded``: Arrow-backed passengers as ``Coded`` where that pays (for rows mixed only
+    with each other, not through the shuffle).
 
     Raises ``NonFiniteError`` as ``to_blocks`` does, passengers' missing values
     included under ``missing="raise"``.
@@ -379,6 +433,8 @@ def to_rows(frame: pd.DataFrame, layout: Layout, wire: bool = False) -> Rows:
     for p in layout.passengers:
         name = layout.columns[p.position]
         values = _passenger_values(frame.iloc[:, p.position], p, name, wire)
+        if coded and p.kind == "values" and _is_arrow(values):
+            values = _code(values)
         if layout.policy.missing == "raise":
             count = int(_missing(values, p).sum())
             if count:
@@ -388,6 +444,8 @@ def to_rows(frame: pd.DataFrame, layout: Layout, wire: bool = False) -> Rows:
 
 
 def _passenger_output(values, p: Passenger):
+    if isinstance(values, Coded):
+        return values.values(p.dtype)
     if p.kind == "codes":
         return pd.Categorical.from_codes(values, dtype=p.dtype)
     if p.kind == "time":
@@ -429,10 +487,12 @@ def concat_rows(parts: Sequence[Rows]) -> Rows:
     blocks = [
         np.concatenate(group, axis=1) for group in zip(*(r.blocks for r in parts), strict=True)
     ]
-    extra = []
+    extra: list = []
     for group in zip(*(r.extra for r in parts), strict=True):
         if isinstance(group[0], np.ndarray):
             extra.append(np.concatenate(group))
+        elif isinstance(group[0], Coded):
+            extra.append(Coded(np.concatenate([g.codes for g in group]), group[0].dictionary))
         else:
             extra.append(type(group[0])._concat_same_type(list(group)))
     return Rows(blocks, extra)
@@ -543,7 +603,7 @@ def mix_rows(
     mixed = mix_blocks(left.blocks, right.blocks, lam, layout, hard_labels)
     for out, lb, fill in zip(mixed, left.blocks, fills, strict=False):
         for row, lnan, values, rnan in fill:
-            out[row, rnan] = lb[row, rnan]
+            out[row, rnan] = lb[row].take(rnan)
             out[row, lnan] = values
     for (g, i, _), (low, high) in zip(layout.rounded, bounds, strict=True):
         mixed[g][i] = np.clip(np.rint(mixed[g][i]), low, high)
@@ -557,34 +617,40 @@ def mix_rows(
     extra = []
     for p, lv, rv in zip(layout.passengers, left.extra, right.extra, strict=True):
         lmiss, rmiss = _missing(lv, p), _missing(rv, p)
+        # Most columns have no missing value: they skip the masked passes.
+        any_missing = lmiss.any() or rmiss.any()
         if p.kind == "time":
             out = mix_times(lv, rv, 1.0 - lam)
-            if policy.missing == "available":
+            if any_missing and policy.missing == "available":
                 out = np.where(lmiss, rv, np.where(rmiss, lv, out))
-            else:
+            elif any_missing:
                 out[lmiss | rmiss] = NAT
             extra.append(out)
             continue
         take = dominant if ptypes.is_bool_dtype(p.dtype) else chosen
-        if policy.missing == "available":  # the other parent's value where one is missing
-            take = np.where(lmiss & ~rmiss, False, np.where(rmiss & ~lmiss, True, take))
+        if policy.missing == "available" and any_missing:
+            # Where just one parent is missing, the other one's value: the left's where
+            # the right is missing.
+            take = np.where(lmiss != rmiss, rmiss, take)
         extra.append(_choose(take, lv, rv))
     return Rows(mixed, extra)
 
 
 def _gaps(left: np.ndarray, right: np.ndarray) -> list[tuple[int, Any, Any, Any]]:
     """Under ``missing="available"``: for each column (block row) with a NaN in either
-    parent, its left and right NaN masks and the right values where the left is NaN
-    (saved before mixing overwrites ``right``)."""
+    parent, the positions of the left and right NaNs and the right values where the
+    left is NaN (saved before mixing overwrites ``right``)."""
     # A sum per column finds the columns with NaN in one pass and no temporaries; only
     # those pay for masks (a false alarm from overflow costs work, not correctness).
     with np.errstate(over="ignore", invalid="ignore"):
         suspect = np.isnan(left.sum(axis=1)) | np.isnan(right.sum(axis=1))
     found = []
     for row in np.flatnonzero(suspect):
-        lnan, rnan = np.isnan(left[row]), np.isnan(right[row])
-        if lnan.any() or rnan.any():
-            found.append((int(row), lnan, right[row, lnan], rnan))
+        # Positions, not masks: indexing by a few positions is ~5x faster than by a
+        # mask of every row.
+        lnan, rnan = np.flatnonzero(np.isnan(left[row])), np.flatnonzero(np.isnan(right[row]))
+        if len(lnan) or len(rnan):
+            found.append((int(row), lnan, right[row].take(lnan), rnan))
     return found
 
 
@@ -592,7 +658,9 @@ def _choose(take: np.ndarray, left, right):
     """``left``'s values where ``take``, else ``right``'s (which may be overwritten)."""
     if isinstance(left, np.ndarray):
         return np.where(take, left, right)
-    if isinstance(left.dtype, pd.ArrowDtype) or getattr(left.dtype, "storage", None) == "pyarrow":
+    if isinstance(left, Coded):
+        return Coded(np.where(take, left.codes, right.codes), left.dictionary)
+    if _is_arrow(left):
         # One Arrow kernel: ~3x faster than pandas' masked assignment into Arrow strings.
         chosen = pc.if_else(pa.array(take), pa.array(left), pa.array(right))
         return pd.array(chosen, dtype=left.dtype)
@@ -627,8 +695,8 @@ def mix_times(left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:
     weights ``w`` in [0, 1]; rounding half to even.
 
     The difference can need 65 bits, so it is held as its sign and magnitude (uint64).
-    Where the magnitude is below 2**52 and the float product is not within its error
-    bound of a half, the float product's nearest integer is the exact one; elsewhere
+    Below 2**59 (and for weights >= 2**-9) the float product's nearest integer is
+    corrected by its exact remainder (``_near_quotient``); elsewhere
     ``w = mantissa * 2**(exponent - 53)`` with an integer mantissa below 2**53, so
     ``mantissa * |difference|`` is a 117-bit integer, formed from 32-bit limbs whose
     partial products fit uint64, and shifted right with round-half-even. The result
@@ -657,18 +725,43 @@ def _mix_times(left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray
     ul, ur = left.view(np.uint64), right.view(np.uint64)
     up = right >= left
     magnitude = np.where(up, ur - ul, ul - ur)  # |right - left| < 2**64, mod 2**64
-    # Fast path: below 2**52 the difference is an exact float and w * |d| is off by at
-    # most 2**-52 of itself; where that cannot move it across a half, its nearest
-    # integer is the exact one. The rest (near halves, larger differences) is exact.
-    product = w * magnitude.astype(np.float64)
-    q = np.rint(product)
-    offset = np.abs(product - np.floor(product) - 0.5)
-    slow = (magnitude >= np.uint64(2**52)) | (offset <= product * 2.0**-50)
-    q = np.where(slow, 0.0, q).astype(np.uint64)  # large products would not fit
-    rows = np.flatnonzero(slow)
+    q, near = _near_quotient(magnitude, w)
+    # The rest (huge differences, weights below 2**-9) in the 117-bit integer product.
+    rows = np.flatnonzero(~near)
     if len(rows):
         q[rows] = _exact_quotient(magnitude[rows], w[rows])
     return np.where(up, ul + q, ul - q).view(np.int64)
+
+
+#: ``_near_quotient`` is exact for differences below this (and weights >= 2**-9).
+_NEAR_LIMIT = np.uint64(2**59)
+
+
+def _near_quotient(magnitude: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``round_half_even(w * magnitude)`` and where it is exact: where
+    ``magnitude < 2**59`` and ``w`` is 0 or >= 2**-9 (other rows get any value). A
+    float estimate corrected by its exact remainder.
+
+    With ``w = mantissa / 2**shift`` (``mantissa < 2**53``, ``shift <= 61``) the float
+    product ``p`` is within ``2**-50 * w * magnitude`` of the exact one (two roundings
+    of 2**-53 each, with room to spare), so ``q = rint(p)`` leaves a remainder
+    ``r = mantissa * magnitude - q * 2**shift`` with ``|r| < 2**(shift - 1) +
+    8 * magnitude < 5 * 2**60``. It fits int64, so wrapping uint64 arithmetic gives it
+    exactly, and ``q + round(r / 2**shift)`` is the exact quotient.
+    """
+    fraction, exponent = np.frexp(w)
+    shift = 53 - exponent.astype(np.int64)
+    mantissa = np.ldexp(fraction, 53).astype(np.uint64)  # exact: 53 significant bits
+    # Rows outside the range may overflow the casts; they are recomputed, so no warning.
+    with np.errstate(invalid="ignore", over="ignore"):
+        q = np.rint(w * magnitude.astype(np.float64)).astype(np.uint64)
+    remainder = (mantissa * magnitude - _shift_left(q, shift)).view(np.int64)
+    half = np.left_shift(1, shift - 1)
+    up = remainder + half  # floor(up / 2**shift) rounds r / 2**shift half up
+    q += (up >> shift).view(np.uint64)  # -1, 0 or more: wraps as it should
+    tie = (up & ((half << 1) - 1)) == 0
+    q -= tie & (q & np.uint64(1)).astype(bool)  # a half: to the even neighbour
+    return q, (magnitude < _NEAR_LIMIT) & (shift <= 61)
 
 
 def _exact_quotient(magnitude: np.ndarray, w: np.ndarray) -> np.ndarray:

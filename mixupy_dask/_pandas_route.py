@@ -119,7 +119,7 @@ def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
     parts = (labels,) if labels is not None else ()
     encoded = Encoders(parts + onehot).encode(frame)
     layout = Layout.from_dtypes(encoded.dtypes, labels.names if labels else (), call.policy)
-    rows = to_rows(encoded, layout)
+    rows = to_rows(encoded, layout, coded=True)  # left and right rows share dictionaries
     blocks = rows.blocks
     members = None
     if call.by_class:

@@ -278,6 +278,31 @@ def test_long_time_columns_equal_exact_rational_arithmetic():
     assert out[picks].tolist() == expected
 
 
+def test_times_at_the_edges_of_the_remainder_path_equal_exact_rational_arithmetic():
+    # Differences below 2**59 and weights of 2**-9 or more take a float estimate and
+    # its exact remainder; the others the 117-bit product. Rows on both sides of both
+    # edges, in one column so that they share chunks, against Fraction.
+    rng = np.random.default_rng(11)
+    edges = np.array([2**52, 2**53, 2**59], dtype=np.int64)
+    difference = np.repeat(edges, 400) + rng.integers(-64, 64, 1200)
+    left = rng.integers(-(2**61), 2**61, 1200)
+    right = left + difference * rng.choice([-1, 1], 1200)
+    w = np.concatenate(
+        [
+            rng.random(300),  # any weight
+            rng.integers(0, 2**10, 300) / 2**10,  # dyadic: exact halves are frequent
+            np.nextafter(2.0**-9, rng.choice([0.0, 1.0], 300)),  # either side of 2**-9
+            rng.choice([0.0, 2.0**-9, 1.0, np.nextafter(1.0, 0.0), 5e-324], 300),
+        ]
+    )
+    out = mix_times(left, right, w)
+    expected = [
+        int(a) + round(Fraction(float(c)) * (int(b) - int(a)))
+        for a, b, c in zip(left, right, w, strict=True)
+    ]
+    assert out.tolist() == expected
+
+
 def test_nat_is_missing_in_times():
     t = pd.Series(pd.to_datetime([0, 10**9, None, 3 * 10**9]))
     df = pd.DataFrame({"t": t, "x": [0.0, 1.0, 2.0, 3.0]})
