@@ -128,7 +128,8 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
         labels, p["batch_size"], p["sampling_strategy"], p["within_class"], p["label_preserving"]
     )
     check_data(data)
-    spec = resolve_labels(data.dtypes, labels)
+    dtypes = data.dtypes  # a new Series at each access
+    spec = resolve_labels(dtypes, labels)
     per_class = isinstance(p["batch_size"], Mapping) or p["sampling_strategy"] is not None
     if spec is not None and spec.column is None and len(spec.block) < 2:
         if p["within_class"]:
@@ -144,7 +145,7 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
             )
     policy = Policy(p["categorical"], p["integers"], p["missing"])
     # Refuse columns the policies cannot mix before any pass over the data.
-    features = data.dtypes if spec is None or spec.column is None else data.dtypes.drop(spec.column)
+    features = dtypes if spec is None or spec.column is None else dtypes.drop(spec.column)
     onehot: tuple[Labels, ...] = ()
     if p["categorical"] == "onehot":
         onehot = onehot_features(features, p["missing"])
@@ -182,7 +183,7 @@ def check_categories(dtypes: pd.Series) -> None:
 
     unknown = [
         repr(name)
-        for name, dt in dtypes.items()
+        for name, dt in zip(dtypes.index.tolist(), dtypes.tolist(), strict=True)
         if isinstance(dt, pd.CategoricalDtype) and UNKNOWN_CATEGORIES in dt.categories
     ]
     if unknown:

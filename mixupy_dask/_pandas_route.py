@@ -66,11 +66,12 @@ def _full_cycles(sampler: Sampler, members, full: list[int], a: int, b: int):
     if width == 0:
         return left, left
     if sampler.groups == 1:
-        if t == 1:  # the common case: no tiled copies
-            return left, sampler.partners(0, np.arange(width, dtype=np.int64), a)
+        if t == 1 and width == n:  # the common case: every slot once, no tiled copies
+            return left, sampler.partners(0, None, a)
         slots = np.tile(np.arange(width, dtype=np.int64), t)
+        cycles = np.repeat(np.arange(a, b), width) if t > 1 else a
         # One group of all rows: its ranks are positions.
-        return np.tile(left, t), sampler.partners(0, slots, np.repeat(np.arange(a, b), width))
+        return np.tile(left, t), sampler.partners(0, slots, cycles)
     partner = np.empty(t * width, dtype=np.int64)
     for g in full:
         size = sampler.class_sizes[g]

@@ -206,21 +206,23 @@ class Permutation:
         return x
 
     def _apply(self, x, cycle, inverse: bool) -> np.ndarray:
-        x = np.asarray(x, dtype=np.int64)
+        """The permutation (or its inverse) at ``x``; ``x=None``: at every position."""
         keys = self._round_keys(cycle)
         domain = 1 << sum(self._widths)
         n = _U64(self.n)
-        if keys.ndim == 1 and 2 * x.size >= domain and domain <= _TABLE_LIMIT:
+        size = self.n if x is None else np.size(x)
+        if keys.ndim == 1 and 2 * size >= domain and domain <= _TABLE_LIMIT:
             # One cycle over most of the domain (the pandas route): encrypt the whole
             # domain once and walk cycles by lookups in that table, instead of running
             # the network again on the values that fell outside. Same values.
             table = self._network(np.arange(domain, dtype=np.uint64), keys, inverse)
-            y = table[x]
+            y = table[: self.n].copy() if x is None else table[np.asarray(x, dtype=np.int64)]
             outside = np.flatnonzero(y >= n)
             while outside.size:
                 y[outside] = table[y[outside]]
                 outside = outside[y[outside] >= n]
             return y.view(np.int64)
+        x = np.arange(self.n) if x is None else np.asarray(x, dtype=np.int64)
         y = self._network(x.astype(np.uint64), keys, inverse)
         outside = np.flatnonzero(y >= n)
         while outside.size:  # cycle walking: re-encrypt until back inside range(n)
@@ -230,7 +232,7 @@ class Permutation:
         return y.view(np.int64)
 
     def forward(self, x, cycle: int | np.ndarray) -> np.ndarray:
-        """pi_cycle(x) for positions ``x`` (array) in ``range(n)``."""
+        """pi_cycle(x) for positions ``x`` (array) in ``range(n)``; None: all of them."""
         return self._apply(x, cycle, inverse=False)
 
     def inverse(self, y, cycle: int | np.ndarray) -> np.ndarray:

@@ -160,8 +160,9 @@ class Sampler:
         size = self.n if self.groups == 1 else self.class_sizes[h]
         return Permutation(self.keys, size, () if self.groups == 1 else (h,))
 
-    def partners(self, h: int, slots: np.ndarray, cycle: int | np.ndarray) -> np.ndarray:
-        """Group ranks of the partners of the left rows with slot ranks ``slots``."""
+    def partners(self, h: int, slots: np.ndarray | None, cycle: int | np.ndarray) -> np.ndarray:
+        """Group ranks of the partners of the left rows with slot ranks ``slots`` (None:
+        every slot of a full pass, in order)."""
         return self.permutation(h).forward(slots, cycle)
 
     def destinations(self, h: int, group_ranks: np.ndarray, cycle: int):

@@ -13,6 +13,7 @@ the wrong type raises ``MixupTypeError``, a value out of range ``MixupError``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 from collections.abc import Callable, Mapping, Sequence
@@ -320,13 +321,18 @@ def validate(rules: Mapping[str, Rule], **values: Any) -> dict[str, Any]:
     return {name: rules[name](name, value) for name, value in values.items()}
 
 
+@functools.cache
+def _signature(function: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(function)  # ~0.15 ms a call: a tenth of a small mixup
+
+
 def arguments(function: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
     """The arguments of a call of ``function``, its defaults filled in.
 
     The public signature is the one place a parameter's default is written; an
     unknown keyword raises ``TypeError`` as the call itself would.
     """
-    bound = inspect.signature(function).bind(*args, **kwargs)
+    bound = _signature(function).bind(*args, **kwargs)
     bound.apply_defaults()
     return dict(bound.arguments)
 
