@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -82,7 +83,15 @@ def start_cli(*args, cwd) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as a terminal gives it, whatever launched the tests: a shell's
+        # background job inherits SIGINT ignored, and Python then installs no
+        # KeyboardInterrupt handler (the run ignored SIGINT and ended with status 0).
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
