@@ -22,10 +22,11 @@ Three jobs on the same files, each reading every row and writing every row:
 - ``mixupy_dask``: ``augment_parquet(src, dst, client=client)``.
 
 The cluster is two workers of one thread and 512 MiB each, the memory the README
-recommends. The data sets (1x, 2x, 4x a base size) are one ``mixupy-dask make-data``
-run of the largest size, in files of the partition size ``augment_parquet`` chooses
-for these workers (``auto_blocksize``, 8 MiB), so every method reads the same
-partitions; the smaller sizes are hard links to its first files.
+recommends; each method at each size runs on a fresh one (``fresh_client``). The data
+sets (1x, 2x, 4x a base size) are one ``mixupy-dask make-data`` run of the largest size,
+in files of the partition size ``augment_parquet`` chooses for these workers
+(``auto_blocksize``, 8 MiB), so every method reads the same partitions; the smaller
+sizes are hard links to its first files.
 Peak memory comes from the scheduler: Dask's ``MemorySampler`` for the cluster total,
 and a poll of each worker's process memory.
 """
@@ -211,13 +212,30 @@ def _worker_peaks(client):
 
 
 def start_cluster():
-    """Two single-threaded workers of ``WORKER_MEMORY`` each, for every method."""
+    """Two single-threaded workers of ``WORKER_MEMORY`` each."""
     from distributed import Client
 
     from mixupy_dask import local_cluster
 
     cluster = local_cluster(workers=2, threads_per_worker=1, memory_limit=WORKER_MEMORY)
     return cluster, Client(cluster)
+
+
+@contextmanager
+def fresh_client():
+    """A client of a cluster of its own, closed on exit.
+
+    Each method (and variant) gets one: memory a job leaves behind on a worker (Arrow's
+    and the allocator's buffers, p2p's state) must not count against the next one, and
+    one method's stall must not stop the others. (Dask's own hash shuffle paused both
+    workers at 4x after five earlier jobs on the same cluster.)
+    """
+    cluster, client = start_cluster()
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
 
 
 def layout(client, base_bytes: int) -> tuple[int, int]:
@@ -237,75 +255,65 @@ def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any
     """Time every method on every size; return rows of results and the cluster facts."""
     from distributed.diagnostics import MemorySampler
 
-    cluster, client = start_cluster()
-    try:
+    with fresh_client() as client:
         base_rows, files_per_unit = layout(client, base_bytes)
         paths = _generate(client, workdir, base_rows, files_per_unit, log)
-        sampler = MemorySampler()
-        results = []
-        for scale in SCALES:
-            src = paths[scale]
-            parquet_bytes = sum(os.path.getsize(os.path.join(src, f)) for f in os.listdir(src))
-            dst = os.path.join(workdir, "out")
-            stats: dict[str, Stats] = {}
-            facts: dict[str, dict[str, Any]] = {}
-            for name, method in METHODS.items():
-                partitions: list[int] = []
-                label = f"{name} {scale}x"
-
-                def once(method=method, partitions=partitions, src=src, dst=dst):
-                    partitions.append(method(client, src, dst))
-
-                def clean(dst=dst):
-                    shutil.rmtree(dst, ignore_errors=True)
-
-                with (
-                    _worker_peaks(client) as peaks,
-                    sampler.sample(label, client=client, measure="process", interval=INTERVAL),
-                ):
-                    stats[name] = measure(once, repeats, before=clean)
-                clean()
-                facts[name] = {
-                    "partitions": partitions[-1],
-                    "peak_worker_memory_bytes": max(peaks.values(), default=None),
-                    "peak_cluster_memory_bytes": None,
-                }
-                log(
-                    f"parquet    {scale}x {base_rows * scale:>11,} rows  {name:<12} "
-                    f"median {stats[name].median:8.2f} s"
-                )
-            samples = sampler.to_pandas()
-            for name in METHODS:
-                column = f"{name} {scale}x"
-                if column in samples:
-                    facts[name]["peak_cluster_memory_bytes"] = int(samples[column].max())
-            for name, s in stats.items():
-                results.append(
-                    {
-                        "method": name,
-                        "scale": scale,
-                        "rows": base_rows * scale,
-                        "columns": COLUMNS,
-                        "input_bytes": base_rows * scale * COLUMNS * 8,
-                        "parquet_bytes": parquet_bytes,
-                        **s.to_dict(),
-                        **facts[name],
-                        "vs_copy": s.median / stats["parquet copy"].median,
-                        "vs_shuffle": s.median / stats["dask shuffle"].median,
-                        "vs_hash_shuffle": s.median / stats["hash shuffle"].median,
-                        "vs_shuffle_and_read": s.median
-                        / (stats["hash shuffle"].median + stats["parquet read"].median),
-                    }
-                )
-        reproducible = {
-            name: _reproducible(client, METHODS[name], paths[min(SCALES)], workdir)
-            for name in ("naive dask", "mixupy_dask")
-        }
-        log(f"parquet    reproducible output: {reproducible}")
         limits = [w["memory_limit"] for w in client.scheduler_info()["workers"].values()]
-    finally:
-        client.close()
-        cluster.close()
+    results = []
+    dst = os.path.join(workdir, "out")
+
+    def clean() -> None:
+        shutil.rmtree(dst, ignore_errors=True)
+
+    for scale in SCALES:
+        src = paths[scale]
+        parquet_bytes = sum(os.path.getsize(os.path.join(src, f)) for f in os.listdir(src))
+        stats: dict[str, Stats] = {}
+        facts: dict[str, dict[str, Any]] = {}
+        for name, method in METHODS.items():
+            partitions: list[int] = []
+            with fresh_client() as client, _worker_peaks(client) as peaks:
+                sampler = MemorySampler()
+                with sampler.sample(name, client=client, measure="process", interval=INTERVAL):
+                    stats[name] = measure(
+                        lambda m=method, c=client, out=partitions, s=src: out.append(m(c, s, dst)),
+                        repeats,
+                        before=clean,
+                    )
+            clean()
+            samples = sampler.to_pandas()
+            facts[name] = {
+                "partitions": partitions[-1],
+                "peak_worker_memory_bytes": max(peaks.values(), default=None),
+                "peak_cluster_memory_bytes": int(samples[name].max()) if name in samples else None,
+            }
+            log(
+                f"parquet    {scale}x {base_rows * scale:>11,} rows  {name:<12} "
+                f"median {stats[name].median:8.2f} s"
+            )
+        for name, s in stats.items():
+            results.append(
+                {
+                    "method": name,
+                    "scale": scale,
+                    "rows": base_rows * scale,
+                    "columns": COLUMNS,
+                    "input_bytes": base_rows * scale * COLUMNS * 8,
+                    "parquet_bytes": parquet_bytes,
+                    **s.to_dict(),
+                    **facts[name],
+                    "vs_copy": s.median / stats["parquet copy"].median,
+                    "vs_shuffle": s.median / stats["dask shuffle"].median,
+                    "vs_hash_shuffle": s.median / stats["hash shuffle"].median,
+                    "vs_shuffle_and_read": s.median
+                    / (stats["hash shuffle"].median + stats["parquet read"].median),
+                }
+            )
+    reproducible = {}
+    for name in ("naive dask", "mixupy_dask"):
+        with fresh_client() as client:
+            reproducible[name] = _reproducible(client, METHODS[name], paths[min(SCALES)], workdir)
+    log(f"parquet    reproducible output: {reproducible}")
     first = {r["method"]: r["median"] for r in results if r["scale"] == min(SCALES)}
     for r in results:
         r["vs_own_1x"] = r["median"] / first[r["method"]]
@@ -318,5 +326,6 @@ def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any
             "worker_memory_limit_bytes": limits,
             "base_rows": base_rows,
             "files_per_1x": files_per_unit,
+            "fresh_cluster_per_method": True,
         },
     }

@@ -2,7 +2,7 @@
 
 One labelled data set (``make_data`` with 3 classes) of the 1x size and one long-format
 data set of the same rows (series of ``SERIES_LENGTH`` steps: an id, a time, the
-features), both on the cluster the Parquet route uses (2 workers x 512 MiB):
+features), each variant on a fresh cluster like the Parquet route's (2 workers x 512 MiB):
 
 - ``plain``: ``augment_parquet(src, dst, columns=features)``, the baseline;
 - ``labels``: the features and the class column, ``labels="label"``;
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .parquet_route import layout, start_cluster
+from .parquet_route import fresh_client, layout
 from .timing import Stats, measure
 
 __all__ = ["run"]
@@ -107,21 +107,20 @@ def run(base_bytes: int, repeats: int, workdir: str, log=print) -> list[dict[str
 
     stats: dict[str, Stats] = {}
     rows_out: dict[str, int] = {}
-    cluster, client = start_cluster()
-    try:
+    with fresh_client() as client:
         rows, files = layout(client, base_bytes)
         log(f"pq-variant generating {rows:,} labelled rows and as many in series")
         calls = _calls(_generate(client, workdir, rows, files), rows)
-        for name, call in calls.items():
-            done: list[Any] = []
-            stats[name] = measure(lambda c=call, d=done: d.append(c(client, dst)), repeats, clean)
-            rows_out[name] = done[-1].rows_out
-            log(f"pq-variant {name:<14} {rows_out[name]:>11,} rows out  "
-                f"median {stats[name].median:8.2f} s")  # fmt: skip
-        clean()
-    finally:
-        client.close()
-        cluster.close()
+    for name, call in calls.items():
+        done: list[Any] = []
+        with fresh_client() as client:  # nothing left behind by the variant before
+            stats[name] = measure(
+                lambda c=call, d=done, cl=client: d.append(c(cl, dst)), repeats, clean
+            )
+        rows_out[name] = done[-1].rows_out
+        log(f"pq-variant {name:<14} {rows_out[name]:>11,} rows out  "
+            f"median {stats[name].median:8.2f} s")  # fmt: skip
+    clean()
     found = []
     for name, s in stats.items():
         base, bound = BOUNDS.get(name, (name, None))
