@@ -18,7 +18,7 @@ again); the kernel places partners by slot, with no sort and no lookup.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -521,7 +521,10 @@ def planned(
     parts = (labels,) if labels is not None and labels.column is not None else ()
     encoder = Encoders(parts + onehot) if parts or onehot else None
     meta = frame._meta if encoder is None else encoder.encode(frame._meta)
-    layout = Layout.from_dtypes(meta.dtypes, labels.names if labels else (), call.policy)
+    layout = replace(
+        Layout.from_dtypes(meta.dtypes, labels.names if labels else (), call.policy),
+        onehot_labels=bool(parts),
+    )
     sizes = tuple(int(s) for s in class_starts[:, -1])
     classes = labels.classes if labels is not None and call.by_class else None
     plan = Plan(call.sampler(sizes, classes, argument), class_starts)

@@ -102,6 +102,9 @@ class Layout:
     #: (group, row within the group's block, dtype) of each rounded integer column
     rounded: tuple[tuple[int, int, object], ...] = ()
     policy: Policy = DEFAULT_POLICY
+    #: The labels are a class column's one-hot columns, exactly 0 or 1 in every input
+    #: row: they cross the shuffle as uint8 (``wire_frame``), an eighth of the bytes.
+    onehot_labels: bool = False
 
     @classmethod
     def from_dtypes(
@@ -471,12 +474,16 @@ def from_rows(rows: Rows, layout: Layout, index: pd.Index) -> pd.DataFrame:
 
 def wire_frame(rows: Rows, layout: Layout, index: pd.Index) -> pd.DataFrame:
     """``Rows`` as a frame to send through the shuffle: floats (rounded integers
-    still as floats), categorical codes, int64 times, the values of the others."""
-    if layout.plain:
+    still as floats), one-hot labels as uint8, categorical codes, int64 times, the
+    values of the others. ``to_rows(..., wire=True)`` reads it back exactly."""
+    if layout.plain and not layout.onehot_labels:
         return from_blocks(rows.blocks, layout, index)
     arrays: dict[int, object] = {}
     for block, (_, positions) in zip(rows.blocks, layout.groups, strict=True):
         arrays.update(zip(positions, block, strict=True))
+    if layout.onehot_labels:
+        for g, i in layout.labels:
+            arrays[layout.groups[g][1][i]] = rows.blocks[g][i].astype(np.uint8)
     for p, values in zip(layout.passengers, rows.extra, strict=True):
         arrays[p.position] = values
     return _frame(arrays, layout, index)
