@@ -27,7 +27,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from ._exchange import DESTINATION, exchange, partition_numbers
+from ._exchange import DESTINATION, exchange, partition_numbers, tag_dtype
 from ._kernel import (
     Layout,
     classes,
@@ -376,20 +376,24 @@ def _route(
         values = values.take(rows)
     frame = wire_frame(values, layout, pd.RangeIndex(len(rows)))
     positions = plan.offsets[p] + rows if provenance else None
-    return _tagged(frame, parts, slots, _concat(outputs) if ships else None, positions)
+    return _tagged(frame, plan, parts, slots, _concat(outputs) if ships else None, positions)
 
 
-def _tagged(frame: pd.DataFrame, parts, slots, outputs=None, positions=None) -> pd.DataFrame:
+def _tagged(
+    frame: pd.DataFrame, plan: Plan, parts, slots, outputs=None, positions=None
+) -> pd.DataFrame:
     """``frame`` with its routing columns added, under positional column names.
 
     The kernel reads partner rows by position, and positional names take the routing
     columns whatever the user's columns are (MultiIndex columns do not). Strings,
-    because the p2p shuffle converts to Arrow, whose names are strings.
+    because the p2p shuffle converts to Arrow, whose names are strings. Tags other than
+    the global positions are below the output partitions' number and rows (``tag_dtype``).
     """
     tagged = frame.set_axis([f"_{i}" for i in range(frame.shape[1])], axis=1)
-    tags = {DESTINATION: parts, _SLOT: slots}
+    dtype = tag_dtype(max(plan.npartitions, plan.target))
+    tags = {DESTINATION: parts.astype(dtype), _SLOT: slots.astype(dtype)}
     if outputs is not None:
-        tags[_OUTPUT] = outputs
+        tags[_OUTPUT] = outputs.astype(dtype)
     if positions is not None:
         tags[_POSITION] = positions
     if frame.shape[1] < 64:
@@ -561,7 +565,7 @@ def _graph(
         read_partition is None and plan.npartitions == sampler.cycles * P and bool(plan.whole.all())
     )
     reread = read_partition is not None or by_position
-    zero = np.int64(0)
+    zero = np.empty(0, dtype=np.int64)
     output = zero if plan.ships(reread) else None
     # The plan (its arrays grow with cycles x P) and the reader (every partition's row
     # groups) go into the graph once, as a key each task depends on: inlined, every
@@ -571,7 +575,7 @@ def _graph(
     if read_partition is not None:
         read_partition = dask.delayed(read_partition, pure=True, traverse=False)
     position = zero if provenance else None
-    routed_meta = _tagged(layout.empty_wire(), zero, zero, output, position).iloc[:0]
+    routed_meta = _tagged(layout.empty_wire(), plan, zero, zero, output, position)
     routed = dd.concat(
         [
             dd.map_partitions(

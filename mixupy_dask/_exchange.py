@@ -38,6 +38,13 @@ def exchange(routed: dd.DataFrame, npartitions: int) -> dd.DataFrame:
     return new_collection(Shuffle(routed.expr, DESTINATION, npartitions, ignore_index=True))
 
 
+def tag_dtype(limit: int) -> np.dtype:
+    """The integer type of routing tags below ``limit`` (output partitions, positions
+    within one): int32 where it holds them, which takes 8 bytes a row off the shuffle
+    for each pair of tags, else int64."""
+    return np.dtype(np.int32 if limit < 2**31 else np.int64)
+
+
 def partition_numbers(npartitions: int) -> dd.Series:
     """A series whose partition ``p`` holds the one value ``p``.
 

@@ -31,14 +31,16 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from ._cluster import compute
-from ._exchange import DESTINATION, exchange, partition_numbers
+from ._exchange import DESTINATION, exchange, partition_numbers, tag_dtype
 from ._kernel import Layout, combine, from_blocks, is_categorical_like, to_blocks
 from ._random import SERIES_BLOCK, Keys, choose_series, dirichlet_weights
 from ._source import Source
 from ._validation import MAX_ROWS, SERIES_RULES, arguments, check_data, validate
 from .errors import MixupError, MixupTypeError
 
-_B, _J, _TIME = "_mixupy_series", "_mixupy_slot", "_mixupy_time"
+#: A routed copy's group in its output partition, ``(output series - first) * k + slot``
+#: (one tag, not the two, and int32 where it fits), and its time key.
+_GROUP, _TIME = "_mixupy_group", "_mixupy_time"
 
 
 # --------------------------------------------------------------------------- checks
@@ -434,11 +436,18 @@ def _route(part: pd.DataFrame, plan: Plan, columns: Columns, bounds: np.ndarray)
     blocks = [b.take(rep, axis=1) for b in to_blocks(part[list(columns.values)], columns.layout)]
     routed = from_blocks(blocks, columns.layout, pd.RangeIndex(len(rep)))
     b = use_b[use]
+    dest = np.searchsorted(bounds, b, side="right") - 1
+    dtype = _group_dtype(plan, bounds)
     routed[_TIME] = _time_key(part[columns.time], columns)[rep]
-    routed[_B] = b
-    routed[_J] = use_j[use]
-    routed[DESTINATION] = np.searchsorted(bounds, b, side="right") - 1
+    routed[_GROUP] = ((b - bounds[dest]) * plan.k + use_j[use]).astype(dtype)
+    routed[DESTINATION] = dest.astype(dtype)
     return routed
+
+
+def _group_dtype(plan: Plan, bounds: np.ndarray) -> np.dtype:
+    """The routing tags' type: they are below the groups of the largest output partition
+    and the number of output partitions."""
+    return tag_dtype(max(int(np.diff(bounds).max(initial=1)) * plan.k, len(bounds)))
 
 
 def _mix_partition(
@@ -452,8 +461,7 @@ def _mix_partition(
     """One output partition: its output series' copies of input series, mixed."""
     q = int(number.iloc[0])
     first, last = int(bounds[q]), int(bounds[q + 1])
-    k = plan.k
-    groups = (part[_B].to_numpy() - first) * k + part[_J].to_numpy()
+    groups = part[_GROUP].to_numpy().astype(np.int64)  # int64: _order multiplies it
     times = part[_TIME].to_numpy()
     order = _order(groups, times, plan.chosen[first:last].size)
     groups, times = groups[order], times[order]
@@ -484,9 +492,8 @@ def _mix_dask(frame: dd.DataFrame, columns: Columns, plan: Plan, scale: bool) ->
     routed_meta = meta.assign(
         **{
             _TIME: np.empty(0, time_dtype),
-            _B: np.empty(0, np.int64),
-            _J: np.empty(0, np.int64),
-            DESTINATION: np.empty(0, np.int64),
+            _GROUP: np.empty(0, _group_dtype(plan, bounds)),
+            DESTINATION: np.empty(0, _group_dtype(plan, bounds)),
         }
     )
     routed = frame.map_partitions(
