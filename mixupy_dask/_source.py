@@ -13,6 +13,7 @@ group size decides how much memory a task needs.
 from __future__ import annotations
 
 import itertools
+import math
 import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +36,13 @@ DEFAULT_BLOCKSIZE = 64 * 2**20
 #: a slice is read by decoding its row group from the start (see ``_read_slice``), so
 #: ever smaller slices of one row group would cost ever more decoding for little memory.
 MIN_SLICE_BYTES = 2**20
+
+#: A row group of up to this many times the blocksize stays whole (a partition may be
+#: that much larger than the blocksize). Files sized to the blocksize land a little
+#: over it (an 8 MiB target gave row groups of 8.0044 MiB); cut in two, each such row
+#: group was decoded one and a half times and made two partitions and two output files:
+#: Parquet 1x on 2 x 512 MiB, 13.6 s against 7.3 s for a hash shuffle of the same files.
+SLICE_SLACK = 1.25
 
 #: Rows per record batch when reading a slice: a few MB of float64 columns at a time.
 SLICE_BATCH_ROWS = 65536
@@ -311,14 +319,15 @@ def _check_unique_names(fs: fsspec.AbstractFileSystem, path: str, src: str) -> N
 
 
 def _split(pieces: Sequence[Piece], blocksize: int) -> list[Piece]:
-    """Row groups of more than ``blocksize`` bytes cut into slices of about that many.
+    """Row groups of more than ``SLICE_SLACK`` times ``blocksize`` bytes cut into slices
+    of at most that many.
 
     Slices have equal row counts (within one) and at least ``MIN_SLICE_BYTES`` each.
     """
-    target = max(blocksize, MIN_SLICE_BYTES)
+    target = max(blocksize, MIN_SLICE_BYTES) * SLICE_SLACK
     out: list[Piece] = []
     for piece in pieces:
-        count = min(piece.rows, -(-piece.nbytes // target))
+        count = min(piece.rows, math.ceil(piece.nbytes / target))
         if count <= 1:
             out.append(piece)
             continue
