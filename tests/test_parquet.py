@@ -169,10 +169,24 @@ def test_nan_fails_at_compute_leaving_nothing(tmp_path, use_client, request):
 
 @pytest.fixture(scope="module")
 def large_row_groups(tmp_path_factory):
-    """Two files whose row groups (~2.5 MB and ~1.3 MB) are far larger than a tiny
-    blocksize, so each is cut into slices (of at least ``MIN_SLICE_BYTES``)."""
+    """Two files of one row group each (~1.7 MB), larger than ``SLICE_SLACK`` times a
+    tiny blocksize (which counts as ``MIN_SLICE_BYTES``), so each is cut into slices."""
     base = tmp_path_factory.mktemp("large-row-groups")
-    return write_dir(make_frame(200_000, seed=3), base / "src", files=2, row_group_size=65_000)
+    return write_dir(make_frame(200_000, seed=3), base / "src", files=2, row_group_size=100_000)
+
+
+def test_row_groups_a_little_over_blocksize_stay_whole(large_row_groups):
+    """Files sized to the blocksize land a little over it; cutting each in two doubled
+    the partitions and the decoding. Up to ``SLICE_SLACK`` times the blocksize, a row
+    group is one partition; above, it is sliced."""
+    from mixupy_dask._source import SLICE_SLACK, ParquetSource
+
+    parquet = ParquetSource.open(large_row_groups, None, {})
+    largest = max(piece.nbytes for piece in parquet.pieces)
+    whole = parquet.source(int(largest / SLICE_SLACK) + 1)
+    assert len(whole.lengths) == len(parquet.pieces)
+    sliced = parquet.source(int(largest / SLICE_SLACK) - 1)
+    assert len(sliced.lengths) > len(parquet.pieces)
 
 
 @pytest.mark.parametrize("name", ["default", "batch-larger-concat", "within-class"])
