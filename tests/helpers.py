@@ -217,6 +217,43 @@ def wait_until(proc: subprocess.Popen, condition, what: str, seconds: float = 15
     pytest.fail(f"not seen within {seconds} s: {what}")
 
 
+def interrupt(proc: subprocess.Popen, ready, what: str, signum: int, seconds: float = 150):
+    """Send ``signum`` to ``proc`` once ``ready()`` holds; return what ``ready`` found,
+    the output, and the processes ``proc`` had started (its cluster's) at that moment."""
+    import psutil  # a dependency of distributed
+
+    try:
+        found = wait_until(proc, ready, what, seconds)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=seconds)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return found, out, err, children
+
+
+def assert_ended(processes: list, seconds: float = 30) -> None:
+    """Every one of ``processes`` (``psutil.Process``) ends within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while _running(processes) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _running(processes) == []
+
+
+def _running(processes: list) -> list:
+    """The processes of ``processes`` that exist and are not zombies."""
+    import psutil
+
+    alive = []
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+    return alive
+
+
 def _worker_states(dask_scheduler) -> dict[str, tuple[str, int]]:
     return {a: (ws.status.name, ws.memory.process) for a, ws in dask_scheduler.workers.items()}
 

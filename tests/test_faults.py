@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import os
 import signal
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +20,15 @@ import pytest
 
 from mixupy_dask import mixup
 
-from .helpers import real_cluster, run_cli, snapshot, start_cli, wait_until
-
-psutil = pytest.importorskip("psutil")  # a dependency of distributed
+from .helpers import (
+    assert_ended,
+    interrupt,
+    real_cluster,
+    run_cli,
+    snapshot,
+    start_cli,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -257,18 +262,6 @@ def test_failed_overwrite_keeps_old_dst(cluster, tmp_path):
     assert snapshot(src) == made
 
 
-def still_running(processes: list) -> list:
-    """The processes of ``processes`` that exist and are not zombies."""
-    alive = []
-    for proc in processes:
-        try:
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                alive.append(proc)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
-
-
 @pytest.mark.parametrize(
     ("signum", "status", "message", "existing", "rerun"),
     [
@@ -302,15 +295,8 @@ def test_interrupted_run(source, expected, tmp_path, signum, status, message, ex
     before = snapshot(dst) if existing else None
     proc = start_cli("augment", source[0], dst, *options, "--workers", "1",
                      "--threads-per-worker", "2", "--blocksize", "1MiB", cwd=tmp_path)  # fmt: skip
-    try:
-        tmp = wait_until(proc, partial_output(tmp_path, "out"), "a first output file")
-        children = psutil.Process(proc.pid).children(recursive=True)
-        proc.send_signal(signum)
-        _, err = proc.communicate(timeout=DEADLINE)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    ready = partial_output(tmp_path, "out")
+    tmp, _, err, children = interrupt(proc, ready, "a first output file", signum, DEADLINE)
     assert proc.returncode == status, err
     assert "Traceback" not in err, err
     assert message in err.splitlines(), err
@@ -322,10 +308,7 @@ def test_interrupted_run(source, expected, tmp_path, signum, status, message, ex
         assert not dst.exists()
     # The embedded cluster's workers were running tasks; they end with the command.
     assert children
-    deadline = time.monotonic() + 30
-    while still_running(children) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert still_running(children) == []
+    assert_ended(children)
 
     # The re-run differs in workers, threads and partitions, not in bits.
     result = run_cli("augment", source[0], dst, *options, *rerun, cwd=tmp_path)

@@ -14,7 +14,6 @@ everything a run shows or writes.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -42,11 +41,10 @@ from mixupy_dask import (
 )
 from mixupy_dask._job import plan
 
-from .helpers import ENV, cli_command, real_cluster, wait_until
+from .helpers import ENV, assert_ended, cli_command, interrupt, real_cluster, wait_until
 
 s3fs = pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
-psutil = pytest.importorskip("psutil")  # a dependency of distributed
 
 #: The credentials of every run: moto accepts any, so the secret is only searched for.
 KEY = "mixupy-test-key"
@@ -484,15 +482,6 @@ def old_dataset(fs, dst: str) -> dict:
     return listing(fs, dst)
 
 
-def still_running(processes: list) -> list:
-    alive = []
-    for proc in processes:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                alive.append(proc)
-    return alive
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "status", "message", "existing"),
@@ -513,16 +502,9 @@ def test_interrupted_run_on_s3(
     flags = ["--seed", SEED, "--quiet", *(["--overwrite"] if existing else [])]
     proc = start("augment", f"s3://{src}", f"s3://{dst}", *flags, *EMBEDDED, "--blocksize",
                  BLOCKSIZE, cwd=tmp_path, env=aws_env)  # fmt: skip
-    try:
-        under = f".{name}.mixupy-tmp-" if existing else f"{name}/"
-        wait_until(proc, first_file(fs, bucket, under), "a first output file")
-        children = psutil.Process(proc.pid).children(recursive=True)
-        proc.send_signal(signum)
-        out, err = proc.communicate(timeout=DEADLINE)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    under = f".{name}.mixupy-tmp-" if existing else f"{name}/"
+    ready = first_file(fs, bucket, under)
+    _, out, err, children = interrupt(proc, ready, "a first output file", signum, DEADLINE)
     assert proc.returncode == status, err
     assert "Traceback" not in err, err
     assert message in err.splitlines(), err
@@ -530,10 +512,7 @@ def test_interrupted_run_on_s3(
     assert listing(fs, dst) == before  # nothing new, and no manifest of this run
     assert staging(fs, bucket) == []
     assert children
-    deadline = time.monotonic() + 30
-    while still_running(children) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert still_running(children) == []
+    assert_ended(children)
 
     result = run("augment", f"s3://{src}", f"s3://{dst}", *flags, "--workers", "2",
                  "--threads-per-worker", "1", cwd=tmp_path, env=aws_env)  # fmt: skip
