@@ -489,11 +489,12 @@ def _mix_dask(frame: dd.DataFrame, columns: Columns, plan: Plan, scale: bool) ->
     plan_key = dask.delayed(plan, pure=True, traverse=False)
     meta = columns.layout.empty_frame()
     time_dtype = np.float64 if columns.time_kind == "f" else np.int64
+    tags = _group_dtype(plan, bounds)
     routed_meta = meta.assign(
         **{
             _TIME: np.empty(0, time_dtype),
-            _GROUP: np.empty(0, _group_dtype(plan, bounds)),
-            DESTINATION: np.empty(0, _group_dtype(plan, bounds)),
+            _GROUP: np.empty(0, tags),
+            DESTINATION: np.empty(0, tags),
         }
     )
     routed = frame.map_partitions(
