@@ -210,8 +210,12 @@ def plan(
         names = [labels] if isinstance(labels, str) else labels
         names = list(names) if isinstance(names, (list, tuple)) else None
         source.check_object_columns(set(names or ()))
-        if options.get("categorical") in ("dominant", "sample", "onehot"):
-            source = source.with_categories(set(names) if isinstance(names, list) else set())
+        # A categorical class column's classes, in its dtype's order as pandas reads it,
+        # come from the footers; no pass has to count them. Categorical features are
+        # only mixed under these policies (refused otherwise).
+        classes = set(names or ())
+        mixed = options.get("categorical") in ("dominant", "sample", "onehot")
+        source = source.with_categories(None if mixed else classes, unite=classes)
         row_call = _mixup.prepare(source.meta, **options)
         rows_out = row_call.rows_out(source.rows)  # None until the label pass counts classes
 
@@ -228,7 +232,7 @@ def plan(
         twin: Callable[..., Any] = _mixup.mixup
     else:
         if options.get("categorical") == "dominant":
-            source = source.with_categories(set())
+            source = source.with_categories()
         series_call = _series.prepare(source.meta, **options)
 
         def build(data: Source, client: Any, progress: Progress | None) -> Built:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -138,15 +138,22 @@ class ParquetSource:
         lengths = tuple(sum(piece.rows for piece in part) for part in partitions)
         return Source(frame, lengths, partial(_read_nth, partitions, self.fs, self.columns))
 
-    def with_categories(self, exempt: set) -> ParquetSource:
-        """This source with the categories of its categorical columns (but ``exempt``)
-        known: the dictionary of each file's first row group, which pandas writes whole
-        (unused categories too, in order). Files that disagree are refused: their rows'
-        codes would mean different values."""
+    def with_categories(
+        self, columns: Collection[str] | None = None, *, unite: Collection[str] = ()
+    ) -> ParquetSource:
+        """This source with the categories of its categorical columns known (of all of
+        them, or of those in ``columns``): the dictionary of each file's first row group,
+        which pandas writes whole (unused categories too, in order).
+
+        A column in ``unite`` (a class column, re-coded by value) takes the union of the
+        files' categories in file order, as ``pandas.read_parquet`` does. For the others
+        files that disagree are refused: their rows' codes would mean different values.
+        """
         names = [
             c
             for c in self.columns
-            if c not in exempt and isinstance(self.meta[c].dtype, pd.CategoricalDtype)
+            if (columns is None or c in columns)
+            and isinstance(self.meta[c].dtype, pd.CategoricalDtype)
         ]
         if not names:
             return self
@@ -158,13 +165,18 @@ class ParquetSource:
                 column = batch.column(name)
                 dtype = pd.CategoricalDtype(column.dictionary.to_pylist(), column.type.ordered)
                 first = found.setdefault(name, (path, dtype))
-                if list(first[1].categories) != list(dtype.categories):
-                    raise MixupError(
-                        f"categorical column {name!r} has the categories "
-                        f"{list(dtype.categories)!r} in {path} but "
-                        f"{list(first[1].categories)!r} in {first[0]}; rewrite the files "
-                        f"with one categorical dtype"
-                    )
+                if list(first[1].categories) == list(dtype.categories):
+                    continue
+                if name in unite:
+                    united = first[1].categories.union(dtype.categories, sort=False)
+                    found[name] = (path, pd.CategoricalDtype(united, first[1].ordered))
+                    continue
+                raise MixupError(
+                    f"categorical column {name!r} has the categories "
+                    f"{list(dtype.categories)!r} in {path} but "
+                    f"{list(first[1].categories)!r} in {first[0]}; rewrite the files "
+                    f"with one categorical dtype"
+                )
         meta = self.meta.astype({name: found[name][1] for name in names})
         return replace(self, meta=meta)
 

@@ -393,6 +393,17 @@ CASES = [
          files=dataset(*[pd.DataFrame({"a": [0.0, 1.0, 2.0], "c": pd.Categorical(
              ["y", "x", "y"], categories=list("yxw"))}) for _ in range(3)]),
          routes=FILE_ROUTES, options={"categorical": "sample"}),
+    # A class column's classes are its dtype's as pandas reads it: in order, unused ones
+    # kept, and files that disagree united in file order (not refused: re-coded by value).
+    Case("label-categories-unsorted-and-unused",
+         files=dataset(*[pd.DataFrame({"a": [0.0, 1.0, 2.0], "c": pd.Categorical(
+             ["y", "x", "y"], categories=list("yxw"))}) for _ in range(2)]),
+         routes=FILE_ROUTES, options={"labels": "c"}),
+    Case("label-categories-differ-between-files",
+         files=dataset(
+             pd.DataFrame({"a": [0.0, 1.0], "c": pd.Categorical(list("yx"), list("yx"))}),
+             pd.DataFrame({"a": [2.0, 3.0], "c": pd.Categorical(list("zx"), list("zx"))})),
+         routes=FILE_ROUTES, options={"labels": "c", "categorical": "dominant"}),
     Case("schemas-string-vs-large-string",
          files=dataset(strings(pa.string(), list("abab")), strings(pa.large_string(), list("ba"))),
          routes=FILE_ROUTES, options={"labels": "y", "blocksize": 2**30}),
