@@ -104,6 +104,30 @@ def test_blocksize_does_not_change_output(sources, blocksize, tmp_path):
         assert summary.files_written == 12  # one partition per row group
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"within_class": True}, {"label_preserving": True}, {"batch_size": {"eel": 700}}],
+    ids=["within-class", "label-preserving", "rows-per-class"],
+)
+def test_categorical_classes_in_dictionary_order(options, tmp_path):
+    # Classes in the dtype's order, an unused one kept, files with different
+    # dictionaries: class order decides which rows pair, so the rows must match too.
+    df = make_frame()
+    df["y"] = pd.Categorical(df["y"].replace("cat", "dog"), categories=["eel", "dog"])
+    first, second = df.iloc[:1000], df.iloc[1000:]
+    os.makedirs(tmp_path / "src")
+    first.to_parquet(tmp_path / "src" / "0.parquet")
+    second.assign(y=second["y"].cat.set_categories(["cat", "dog", "eel"])).to_parquet(
+        tmp_path / "src" / "1.parquet"
+    )
+    src, dst = str(tmp_path / "src"), str(tmp_path / "out")
+    assert list(pd.read_parquet(src)["y"].cat.categories) == ["eel", "dog", "cat"]
+    augment_parquet(src, dst, seed=3, labels="y", blocksize=1, **options)
+    expected = mixup(pd.read_parquet(src), seed=3, labels="y", **options)
+    assert list(expected.columns[-3:]) == ["y_eel", "y_dog", "y_cat"]
+    pd.testing.assert_frame_equal(pd.read_parquet(dst), expected, check_exact=True)
+
+
 def test_seed_none_is_reported_and_reproduces(sources, tmp_path):
     src = sources["file"]
     first = augment_parquet(src, str(tmp_path / "a"), labels="y")
