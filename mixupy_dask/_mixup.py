@@ -373,4 +373,4 @@ def mixup(
     )
     if isinstance(data, pd.DataFrame):
         return mixup_frame(data, call)
-    return mixup_dask(Source(data), call)
+    return mixup_dask(Source.of(data), call)

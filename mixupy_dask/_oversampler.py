@@ -355,7 +355,7 @@ class MixupOverSampler(BaseOverSampler):
             sampling_strategy=strategy,
             categorical=self.categorical,
         )
-        out, plan, labels = planned(Source(frame), call)
+        out, plan, labels = planned(Source.of(frame), call)
         assert labels is not None
         self.classes_ = np.asarray(labels.categories)
         sizes = plan.class_starts[:, -1]

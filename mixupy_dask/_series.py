@@ -727,4 +727,4 @@ def mixup_series(
     )
     if isinstance(data, pd.DataFrame):
         return mix_frame(data, call)
-    return mix_dask(Source(data), call)[0]
+    return mix_dask(Source.of(data), call)[0]

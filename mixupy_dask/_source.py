@@ -74,6 +74,22 @@ class Source:
     lengths: tuple[int, ...] | None = None
     read: Callable[[int], pd.DataFrame] | None = None
 
+    @classmethod
+    def of(cls, frame: dd.DataFrame) -> Source:
+        """A user's dask frame as a source, its partitions fixed.
+
+        Dask's ``read_parquet`` fuses neighbouring partitions when a computation reads
+        only some of the columns, as many as those columns allow: a pass over the label
+        column, or mixing fewer columns than were read, would see other partitions than
+        the plan was made for. Such a frame is taken as the partitions ``to_delayed``
+        gives, which no later projection changes.
+        """
+        from dask.dataframe.dask_expr.io.parquet import ReadParquet
+
+        if any(isinstance(node, ReadParquet) for node in frame.expr.walk()):
+            frame = dd.from_delayed(frame.to_delayed(), meta=frame._meta, verify_meta=False)
+        return cls(frame)
+
     @property
     def meta(self) -> pd.DataFrame:
         return self.frame._meta

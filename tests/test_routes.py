@@ -164,3 +164,37 @@ def test_kernel_reading_its_own_partitions_gives_the_same_result(options, cluste
     lazy = mixup_dask(source, prepare(frame, seed=2, **options))
     out = on_cluster(cluster_client, lazy)
     assert_exact(out, mixup(df, seed=2, **options), check_exact=True)
+
+
+READ_PARQUET_OPTIONS = {
+    "plain": {},
+    "string-labels": {"labels": "y"},
+    "categorical-labels": {"labels": "c"},
+    "within-class": {"labels": "y", "within_class": True},
+    "rows-per-class": {"labels": "c", "batch_size": {"q": 40}},
+    "onehot": {"labels": "y", "categorical": "onehot"},
+}
+
+
+@pytest.mark.parametrize("columns", ["all", "some"])
+@pytest.mark.parametrize("name", list(READ_PARQUET_OPTIONS))
+def test_read_parquet_frames_equal_pandas(name, columns, tmp_path):
+    # Dask's read_parquet fuses neighbouring files when a computation reads only some
+    # columns: a pass over the label column, or mixing fewer columns than the frame was
+    # read with, sees fewer partitions than the frame has. The plan must not notice.
+    rng = np.random.default_rng(4)
+    n = 600
+    df = _frame(n).assign(
+        y=rng.choice(["dog", "cat", "eel"], n),
+        c=pd.Categorical(rng.choice(["q", "p"], n), categories=["q", "p", "r"]),
+    )
+    for i, rows in enumerate(np.array_split(np.arange(n), 6)):
+        df.iloc[rows].to_parquet(tmp_path / f"{i}.parquet")
+    options = {"seed": 8, "categorical": "dominant", **READ_PARQUET_OPTIONS[name]}
+    ddf = dd.read_parquet(tmp_path)
+    assert ddf["y"].map_partitions(len).compute().size < ddf.npartitions  # fused
+    ddf["c"] = ddf["c"].cat.set_categories(["q", "p", "r"])  # known, as pandas reads them
+    if columns == "some":
+        ddf = ddf.drop(columns=["f32", "u8"])
+    expected = mixup(ddf.compute(), **options)
+    assert_exact(mixup(ddf, **options).compute(scheduler="threads"), expected)
