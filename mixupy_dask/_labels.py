@@ -91,16 +91,27 @@ class Labels:
 
     def from_counts(self, counts: Sequence[pd.Series]) -> Labels:
         """Fix a class column's categories from its per-partition value counts
-        (``value_counts(dropna=False)``); refuse missing labels."""
+        (``value_counts(dropna=False)``); refuse missing labels.
+
+        A categorical's are its partitions' categories (unused ones too) united in
+        partition order, as computing the frame unites them; others' the sorted values
+        seen.
+        """
         observed: set = set()
+        united: dict = {}  # an ordered set
         missing = 0
         for c in counts:
             nulls = c.index.isna()
             missing += int(c[nulls].sum())
-            observed.update(c.index[~nulls & (c.to_numpy() > 0)])
+            if isinstance(c.index, pd.CategoricalIndex):
+                united.update(dict.fromkeys(c.index.categories))
+            else:
+                observed.update(c.index[~nulls & (c.to_numpy() > 0)])
         if missing and not self.missing_ok:
             raise NonFiniteError(f"{self.role} {self.column!r} has missing values ({missing})")
-        return self if self.categories is not None else self.with_categories(observed)
+        if self.categories is not None:
+            return self
+        return replace(self, categories=tuple(united)) if united else self.with_categories(observed)
 
     def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Replace the class column, in place, by its one-hot float columns."""

@@ -198,3 +198,26 @@ def test_read_parquet_frames_equal_pandas(name, columns, tmp_path):
         ddf = ddf.drop(columns=["f32", "u8"])
     expected = mixup(ddf.compute(), **options)
     assert_exact(mixup(ddf, **options).compute(scheduler="threads"), expected)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"labels": "c"}, {"labels": "c", "within_class": True}, {"categorical": "onehot"}],
+    ids=["labels", "within-class", "onehot-feature"],
+)
+def test_unknown_categories_are_the_computed_frames(options, tmp_path):
+    # Read without their categories, a categorical's classes are what computing the frame
+    # gives: each file's dictionary (unused categories too), united in file order.
+    rng = np.random.default_rng(5)
+    for i, categories in enumerate([["y", "x", "w"], ["z", "x"]]):
+        pd.DataFrame(
+            {
+                "a": rng.normal(size=50),
+                "c": pd.Categorical(rng.choice(["x", categories[0]], 50), categories=categories),
+            }
+        ).to_parquet(tmp_path / f"{i}.parquet")
+    ddf = dd.read_parquet(tmp_path)
+    assert not ddf["c"].cat.known
+    expected = mixup(ddf.compute(), seed=2, **options)
+    assert [c for c in expected.columns if c.startswith("c_")] == ["c_y", "c_x", "c_w", "c_z"]
+    assert_exact(mixup(ddf, seed=2, **options).compute(scheduler="threads"), expected)
