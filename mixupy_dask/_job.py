@@ -211,8 +211,8 @@ def plan(
         names = list(names) if isinstance(names, (list, tuple)) else None
         source.check_object_columns(set(names or ()))
         # A categorical class column's classes, in its dtype's order as pandas reads it,
-        # come from the footers; no pass has to count them. Categorical features are
-        # only mixed under these policies (refused otherwise).
+        # come from the files' dictionaries; no pass has to count them. Categorical
+        # features are only mixed under these policies (refused otherwise).
         classes = set(names or ())
         mixed = options.get("categorical") in ("dominant", "sample", "onehot")
         source = source.with_categories(None if mixed else classes, unite=classes)

@@ -185,7 +185,7 @@ class ParquetSource:
                     continue
                 if name in unite:
                     united = first[1].categories.union(dtype.categories, sort=False)
-                    found[name] = (path, pd.CategoricalDtype(united, first[1].ordered))
+                    found[name] = (first[0], pd.CategoricalDtype(united, first[1].ordered))
                     continue
                 raise MixupError(
                     f"categorical column {name!r} has the categories "
