@@ -320,6 +320,67 @@ def test_separate_destination_options(small, fs, options, tmp_path):
     assert_no_secret(info.value)
 
 
+def test_planning_many_files_reads_them_in_order(fs, options, bucket, tmp_path):
+    """On a store planning reads many files' footers and dictionaries at once; what it
+    finds is still in file order, as reading them one after another on local disk: the
+    united classes of a categorical label whose files' dictionaries differ, the output
+    (equal to pandas'), and the first of several disagreeing or broken files named."""
+    files = 40
+    rng = np.random.default_rng(5)
+    frames = []
+    for i in range(files):
+        # Each file's dictionary adds a class and lists its own in a rotated order.
+        classes = [f"c{(i + j) % (i + 2)}" for j in range(i + 2)]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "a": rng.standard_normal(20),
+                    "y": pd.Categorical(rng.choice(classes, 20), categories=classes),
+                    "f": pd.Categorical(
+                        ["u"] * 20, categories=["u", "v"] if i < 30 else ["v", "u"]
+                    ),
+                }
+            )
+        )
+    local = tmp_path / "src"
+    local.mkdir()
+    for i, frame in enumerate(frames):
+        frame.to_parquet(local / f"part.{i:02d}.parquet")
+        fs.pipe_file(
+            f"{bucket}/src/part.{i:02d}.parquet", (local / f"part.{i:02d}.parquet").read_bytes()
+        )
+    remote = f"s3://{bucket}/src"
+
+    expected = mixup(pd.read_parquet(local, columns=["a", "y"]), seed=SEED, labels="y")
+    assert len(expected.columns) > files  # every file's new class, united
+    for src, storage_options in [(str(local), {}), (remote, options)]:
+        dst = tmp_path / f"out-{len(storage_options)}"
+        augment_parquet(
+            src, str(dst), columns=["a", "y"], labels="y", seed=SEED,
+            storage_options=storage_options, dst_storage_options={},
+        )  # fmt: skip
+        pd.testing.assert_frame_equal(pd.read_parquet(dst), expected, check_exact=True)
+
+    refusals = []
+    for src, storage_options in [(str(local), {}), (remote, options)]:
+        with pytest.raises(MixupError, match="categorical column 'f'") as info:
+            augment_parquet(
+                src, str(tmp_path / "never"), columns=["a", "f"], categorical="dominant",
+                storage_options=storage_options,
+            )  # fmt: skip
+        refusals.append(str(info.value).replace(remote[len("s3://") :], str(local)))
+    assert "part.30.parquet" in refusals[0]
+    assert refusals[0] == refusals[1]
+
+    for i in (12, 25):  # two broken files: the first is named
+        fs.pipe_file(f"{bucket}/src/part.{i:02d}.parquet", b"PAR1 not parquet PAR1")
+    with pytest.raises(MixupError, match="not a readable Parquet") as info:
+        augment_parquet(remote, str(tmp_path / "never"), storage_options=options)
+    assert "part.12.parquet" in str(info.value)
+    assert "part.25.parquet" not in str(info.value)
+    assert not (tmp_path / "never").exists()
+
+
 def test_augment_series_parquet_and_make_data_on_s3(fs, options, bucket, cluster_client):
     """The other two writers commit to S3 the same way, with the same bits as locally."""
     rng = np.random.default_rng(5)
