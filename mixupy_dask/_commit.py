@@ -51,7 +51,7 @@ import pandas as pd
 from pandas.api.types import is_float_dtype
 
 from ._cluster import as_current
-from ._source import ParquetSource, strip
+from ._source import ParquetSource, is_local, strip
 from ._validation import Optional, Options
 from .errors import MixupError
 
@@ -70,17 +70,6 @@ _BUSY = frozenset(
 )
 
 log = logging.getLogger("mixupy_dask.commit")
-
-
-def renames_atomically(fs: fsspec.AbstractFileSystem) -> bool:
-    """Whether a directory rename on ``fs`` is atomic and O(1): local disks only.
-
-    Everything else is treated as an object store, which is correct (if not the
-    fastest) on filesystems that could rename, such as HDFS.
-    """
-    from fsspec.implementations.local import LocalFileSystem
-
-    return isinstance(fs, LocalFileSystem)
 
 
 def checked_options(name: str, value: Any) -> dict[str, Any]:
@@ -116,7 +105,7 @@ class Destination:
         path = strip(fs, path)
         if not path or path == "/" or posixpath.basename(path) in ("", ".", ".."):
             raise MixupError(f"`dst` must name a new dataset directory, not {dst!r}")
-        local = renames_atomically(fs)
+        local = is_local(fs)
         bucket = path.lstrip("/").split("/")[0]
         if not local and path.strip("/") == bucket:
             raise MixupError(f"`dst` must name a dataset inside a bucket, not a bucket: {dst}")
@@ -160,7 +149,7 @@ class Destination:
 
 def _exists(fs: fsspec.AbstractFileSystem, path: str, dst: str) -> str:
     message = f"`dst` already exists: {dst} (use overwrite=True / --overwrite)"
-    if not renames_atomically(fs) and not fs.exists(posixpath.join(path, MANIFEST)):
+    if not is_local(fs) and not fs.exists(posixpath.join(path, MANIFEST)):
         # On an object store a run writes in place: say what such a prefix may be.
         message += (
             f"; it has no {MANIFEST} manifest, so no run of this library completed it: "
@@ -179,7 +168,7 @@ def _write(
 ) -> int:
     fs, dst, overwrite = destination.fs, destination.path, destination.overwrite
     parent, name = posixpath.split(dst)
-    local = renames_atomically(fs)
+    local = is_local(fs)
     fs.invalidate_cache()
     replacing = fs.exists(dst)
     if replacing and not overwrite:  # appeared since the check

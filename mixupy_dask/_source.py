@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 import posixpath
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
@@ -222,11 +222,21 @@ class ParquetSource:
         )
 
 
-def _each_file(fs: fsspec.AbstractFileSystem, read: Callable[[Any], Any], files: Iterable) -> list:
+def is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    """Whether ``fs`` is local disk, where a directory rename is atomic and O(1) and a
+    read costs no round trip.
+
+    Everything else is treated as an object store: committed in place or by swapping,
+    read many files at once. That is correct (if not the fastest) on filesystems that
+    could rename, such as HDFS.
+    """
+    return isinstance(fs, LocalFileSystem)
+
+
+def _each_file(fs: fsspec.AbstractFileSystem, read: Callable[[Any], Any], files: Sequence) -> list:
     """``[read(f) for f in files]``, several at once on a remote filesystem; the first
     file (in order) that fails raises, as one after another."""
-    files = list(files)
-    if isinstance(fs, LocalFileSystem) or len(files) < 2:
+    if is_local(fs) or len(files) < 2:
         return [read(f) for f in files]
     with ThreadPoolExecutor(min(REMOTE_READS, len(files))) as pool:
         return list(pool.map(read, files))
