@@ -327,28 +327,21 @@ def test_planning_many_files_reads_them_in_order(fs, options, bucket, tmp_path):
     (equal to pandas'), and the first of several disagreeing or broken files named."""
     files = 40
     rng = np.random.default_rng(5)
-    frames = []
+    local = tmp_path / "src"
+    local.mkdir()
     for i in range(files):
         # Each file's dictionary adds a class and lists its own in a rotated order.
         classes = [f"c{(i + j) % (i + 2)}" for j in range(i + 2)]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "a": rng.standard_normal(20),
-                    "y": pd.Categorical(rng.choice(classes, 20), categories=classes),
-                    "f": pd.Categorical(
-                        ["u"] * 20, categories=["u", "v"] if i < 30 else ["v", "u"]
-                    ),
-                }
-            )
+        frame = pd.DataFrame(
+            {
+                "a": rng.standard_normal(20),
+                "y": pd.Categorical(rng.choice(classes, 20), categories=classes),
+                "f": pd.Categorical(["u"] * 20, categories=["u", "v"] if i < 30 else ["v", "u"]),
+            }
         )
-    local = tmp_path / "src"
-    local.mkdir()
-    for i, frame in enumerate(frames):
-        frame.to_parquet(local / f"part.{i:02d}.parquet")
-        fs.pipe_file(
-            f"{bucket}/src/part.{i:02d}.parquet", (local / f"part.{i:02d}.parquet").read_bytes()
-        )
+        path = local / f"part.{i:02d}.parquet"
+        frame.to_parquet(path)
+        fs.pipe_file(f"{bucket}/src/{path.name}", path.read_bytes())
     remote = f"s3://{bucket}/src"
 
     expected = mixup(pd.read_parquet(local, columns=["a", "y"]), seed=SEED, labels="y")
