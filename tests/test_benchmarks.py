@@ -125,6 +125,24 @@ def test_json_holds_every_figure_with_machine_facts(quick_run):
         assert row["vs_numeric"] > 0
     for peak in results["peak_memory"]:
         assert peak["tracemalloc_peak_over_input"] > 0
+    variants = results["parquet_variants"]
+    assert {(r["variant"], r["baseline"]) for r in variants} == {
+        ("plain", "plain"),
+        ("labels", "plain"),
+        ("plain, labels' width", "plain"),
+        ("labels", "plain, labels' width"),
+        ("within_class", "plain"),
+        ("concat", "plain"),
+        ("batch_size 2n", "plain"),
+        ("series plain", "series plain"),
+        ("series", "series plain"),
+    }
+    for row in variants:
+        _timed(row)
+        assert row["vs_baseline"] > 0
+    targets = {t["target"] for t in results["targets"]}
+    assert "Parquet route labels / plain" in targets
+    assert not any("labels' width" in t for t in targets)  # reported, not a target
     for variant in results["variants"]:
         if variant["skipped"]:
             assert variant["skipped"].startswith("skipped: not available")
