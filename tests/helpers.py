@@ -154,6 +154,40 @@ class RealCluster:
         self.workers.append(proc)
         return proc
 
+    def kill_busiest(
+        self, client, proc: subprocess.Popen, ready, what: str, *, process_only: bool = False
+    ) -> tuple[str, str]:
+        """SIGKILL the worker holding the most results once ``ready()`` holds, and let
+        the run ``proc`` finish; return that worker's address and the run's stderr.
+
+        ``process_only`` kills the worker process alone (its nanny starts another);
+        otherwise the ``dask worker`` we started goes, nanny and worker with it. The
+        scheduler's removal event is asserted unexpected either way.
+        """
+        worker_pids = client.run(os.getpid)  # both keyed by worker address
+        nanny_pids = client.run(os.getpid, nanny=True)
+        try:
+            wait_until(proc, ready, what)
+            held = client.has_what()
+            address = max(held, key=lambda worker: len(held[worker]))
+            assert held[address], "the job had no results on the workers"
+            if process_only:
+                os.kill(worker_pids[address], signal.SIGKILL)
+            else:
+                [victim] = [p for p in self.workers if p.pid == nanny_pids[address]]
+                victim.kill()  # SIGKILL
+                victim.wait()
+            _, err = proc.communicate(timeout=150)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, err
+        [removal] = [e for _, e in client.get_events(address) if e.get("action") == "remove-worker"]
+        assert not removal["expected"]
+        assert removal["processing-tasks"] or removal["lost-computed-tasks"]
+        return address, err
+
     def client(self, **kwargs) -> distributed.Client:
         """A new client of this cluster (close it: use it in a ``with`` block)."""
         return distributed.Client(

@@ -391,6 +391,13 @@ def test_layout_by_rows_is_exact_for_any_partitioning(case):
 # --- Parquet and the command line -------------------------------------------------------
 
 
+def _augment_cli(tmp_path, dst: str, *args: str):
+    """``mixupy-dask augment src.parquet DST --labels y --within-class ARGS`` on one
+    worker, in ``tmp_path``."""
+    return run_cli("augment", str(tmp_path / "src.parquet"), str(tmp_path / dst), "--labels",
+                   "y", "--within-class", *args, "--workers", "1", cwd=tmp_path)  # fmt: skip
+
+
 def test_parquet_and_cli_balance_exactly_as_pandas(tmp_path):
     sizes = {"a": 300, "b": 60, "c": 9}
     df = _labelled(sizes, seed=5).iloc[:, -40:]  # 39 row-id columns and y: small files
@@ -402,21 +409,7 @@ def test_parquet_and_cli_balance_exactly_as_pandas(tmp_path):
     assert summary.rows_out == len(expected) == 3 * 300
     assert summary.classes == (("a", 300, 0, 300), ("b", 60, 240, 300), ("c", 9, 291, 300))
 
-    done = run_cli(
-        "augment",
-        str(tmp_path / "src.parquet"),
-        str(tmp_path / "cli"),
-        "--labels",
-        "y",
-        "--within-class",
-        "--sampling-strategy",
-        "auto",
-        "--seed",
-        "3",
-        "--workers",
-        "1",
-        cwd=tmp_path,
-    )
+    done = _augment_cli(tmp_path, "cli", "--sampling-strategy", "auto", "--seed", "3")
     assert done.returncode == 0, done.stderr
     assert_exact(pd.read_parquet(tmp_path / "cli"), expected, check_exact=True)
     table = [line.split() for line in done.stdout.splitlines()[-4:]]
@@ -426,21 +419,8 @@ def test_parquet_and_cli_balance_exactly_as_pandas(tmp_path):
         ["b", "60", "240", "300"],
         ["c", "9", "291", "300"],
     ]
-    only = run_cli(
-        "augment",
-        str(tmp_path / "src.parquet"),
-        str(tmp_path / "only"),
-        "--labels",
-        "y",
-        "--within-class",
-        "--sampling-strategy",
-        "c:100",
-        "--synthetic-only",
-        "--seed",
-        "3",
-        "--workers",
-        "1",
-        cwd=tmp_path,
+    only = _augment_cli(
+        tmp_path, "only", "--sampling-strategy", "c:100", "--synthetic-only", "--seed", "3"
     )
     assert only.returncode == 0, only.stderr
     synthetic = mixup(df, **{**options, "sampling_strategy": {"c": 100}})
@@ -460,18 +440,7 @@ def test_parquet_and_cli_balance_exactly_as_pandas(tmp_path):
 def test_cli_refusals(tmp_path, args, words):
     df = _labelled({"a": 30, "b": 9}).iloc[:, -5:]
     df.to_parquet(tmp_path / "src.parquet")
-    done = run_cli(
-        "augment",
-        str(tmp_path / "src.parquet"),
-        str(tmp_path / "dst"),
-        "--labels",
-        "y",
-        "--within-class",
-        "--workers",
-        "1",
-        *args,
-        cwd=tmp_path,
-    )
+    done = _augment_cli(tmp_path, "dst", *args)
     assert done.returncode == 2
     assert words in done.stderr
     assert done.stderr.startswith("error: ")
@@ -481,21 +450,7 @@ def test_cli_refusals(tmp_path, args, words):
 def test_cli_batch_size_per_class_keys_match_integer_classes(tmp_path):
     df = pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20) % 4 == 0}).astype({"y": int})
     df.to_parquet(tmp_path / "src.parquet")
-    done = run_cli(
-        "augment",
-        str(tmp_path / "src.parquet"),
-        str(tmp_path / "dst"),
-        "--labels",
-        "y",
-        "--within-class",
-        "--batch-size",
-        "1:7",
-        "--seed",
-        "2",
-        "--workers",
-        "1",
-        cwd=tmp_path,
-    )
+    done = _augment_cli(tmp_path, "dst", "--batch-size", "1:7", "--seed", "2")
     assert done.returncode == 0, done.stderr
     expected = mixup(df, batch_size={1: 7}, seed=2, labels="y", within_class=True)
     assert_exact(pd.read_parquet(tmp_path / "dst"), expected, check_exact=True)

@@ -27,7 +27,6 @@ from .helpers import (
     run_cli,
     snapshot,
     start_cli,
-    wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -162,35 +161,14 @@ def test_worker_killed_mid_run(cluster, source, undisturbed, tmp_path, phase, vi
     with cluster.client() as client:
         client.wait_for_workers(2, timeout=60)
         workers = set(client.scheduler_info()["workers"])
-        worker_pids = client.run(os.getpid)
-        nanny_pids = client.run(os.getpid, nanny=True)  # keyed by worker address
         proc = start_cli(*augment_on(cluster, source, dst), cwd=tmp_path)
-        try:
-            if phase == "shuffle":
-                wait_until(proc, shuffling(client), "the shuffle was under way")
-            else:
-                wait_until(proc, partial_output(tmp_path, "out"), "a first output file")
-            held = client.has_what()
-            address = max(held, key=lambda worker: len(held[worker]))
-            assert held[address], "the job had no results on the workers"
-            if victim == "worker process":
-                os.kill(worker_pids[address], signal.SIGKILL)
-            else:
-                [dask_worker] = [p for p in cluster.workers if p.pid == nanny_pids[address]]
-                dask_worker.kill()  # SIGKILL
-                dask_worker.wait()
-            _, err = proc.communicate(timeout=DEADLINE)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        assert proc.returncode == 0, err
-        # The scheduler saw the worker die, unexpectedly, holding or running our tasks.
-        [(_, removal)] = [
-            (t, e) for t, e in client.get_events(address) if e.get("action") == "remove-worker"
-        ]
-        assert not removal["expected"]
-        assert removal["processing-tasks"] or removal["lost-computed-tasks"]
+        if phase == "shuffle":
+            ready, what = shuffling(client), "the shuffle was under way"
+        else:
+            ready, what = partial_output(tmp_path, "out"), "a first output file"
+        address, _ = cluster.kill_busiest(
+            client, proc, ready, what, process_only=victim == "worker process"
+        )
         if victim == "worker process":
             client.wait_for_workers(2, timeout=60)  # the nanny's replacement
         else:

@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import signal
 import subprocess
 import time
@@ -639,24 +638,11 @@ def test_worker_killed_mid_write_on_s3(cluster, faults, undisturbed, fs, aws_env
     dst = f"{bucket}/worker-killed"
     with cluster.client() as client:
         client.wait_for_workers(2, timeout=60)
-        nanny_pids = client.run(os.getpid, nanny=True)
         proc = start(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}"),
                      cwd=tmp_path, env=aws_env)  # fmt: skip
-        try:
-            wait_until(proc, first_file(fs, bucket, "worker-killed/"), "a first output file")
-            held = client.has_what()
-            address = max(held, key=lambda worker: len(held[worker]))
-            [victim] = [p for p in cluster.workers if p.pid == nanny_pids[address]]
-            victim.kill()
-            victim.wait()
-            _, err = proc.communicate(timeout=DEADLINE)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        assert proc.returncode == 0, err
-        [removal] = [e for _, e in client.get_events(address) if e.get("action") == "remove-worker"]
-        assert not removal["expected"]
+        cluster.kill_busiest(
+            client, proc, first_file(fs, bucket, "worker-killed/"), "a first output file"
+        )
         cluster.start_worker()  # two workers again for the tests that follow
         client.wait_for_workers(2, timeout=60)
     assert contents(fs, dst) == undisturbed
