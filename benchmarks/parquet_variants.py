@@ -76,7 +76,7 @@ def _generate(client, root: str, rows: int, files: int) -> dict[str, str]:
 def _calls(paths: dict[str, str], rows: int) -> dict[str, Callable[[Any, str], Any]]:
     from mixupy_dask import augment_parquet, augment_series_parquet
 
-    labelled, long = paths["labelled"], paths["series"]
+    labelled, long, wide = paths["labelled"], paths["series"], paths["wide"]
     common = {"alpha": 4.0, "seed": 0}
 
     def rows_of(src: str, **options: Any) -> Callable[[Any, str], Any]:
@@ -85,7 +85,7 @@ def _calls(paths: dict[str, str], rows: int) -> dict[str, Callable[[Any, str], A
     return {
         "plain": rows_of(labelled, columns=FEATURES),
         "labels": rows_of(labelled, labels="label"),
-        "plain, labels' width": rows_of(paths["wide"]),
+        "plain, labels' width": rows_of(wide),
         "within_class": rows_of(labelled, labels="label", within_class=True),
         "concat": rows_of(labelled, columns=FEATURES, concat=True),
         "batch_size 2n": rows_of(labelled, columns=FEATURES, batch_size=2 * rows),

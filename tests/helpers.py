@@ -155,11 +155,19 @@ class RealCluster:
         return proc
 
     def kill_busiest(
-        self, client, proc: subprocess.Popen, ready, what: str, *, process_only: bool = False
-    ) -> tuple[str, str]:
+        self,
+        client,
+        proc: subprocess.Popen,
+        ready,
+        what: str,
+        seconds: float,
+        *,
+        process_only: bool = False,
+    ) -> str:
         """SIGKILL the worker holding the most results once ``ready()`` holds, and let
-        the run ``proc`` finish; return that worker's address and the run's stderr.
+        the run ``proc`` finish (it must succeed); return that worker's address.
 
+        ``seconds`` bounds the wait for ``ready`` and, after the kill, for the run.
         ``process_only`` kills the worker process alone (its nanny starts another);
         otherwise the ``dask worker`` we started goes, nanny and worker with it. The
         scheduler's removal event is asserted unexpected either way.
@@ -167,7 +175,7 @@ class RealCluster:
         worker_pids = client.run(os.getpid)  # both keyed by worker address
         nanny_pids = client.run(os.getpid, nanny=True)
         try:
-            wait_until(proc, ready, what)
+            wait_until(proc, ready, what, seconds)
             held = client.has_what()
             address = max(held, key=lambda worker: len(held[worker]))
             assert held[address], "the job had no results on the workers"
@@ -177,7 +185,7 @@ class RealCluster:
                 [victim] = [p for p in self.workers if p.pid == nanny_pids[address]]
                 victim.kill()  # SIGKILL
                 victim.wait()
-            _, err = proc.communicate(timeout=150)
+            _, err = proc.communicate(timeout=seconds)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -186,7 +194,7 @@ class RealCluster:
         [removal] = [e for _, e in client.get_events(address) if e.get("action") == "remove-worker"]
         assert not removal["expected"]
         assert removal["processing-tasks"] or removal["lost-computed-tasks"]
-        return address, err
+        return address
 
     def client(self, **kwargs) -> distributed.Client:
         """A new client of this cluster (close it: use it in a ``with`` block)."""

@@ -166,8 +166,8 @@ def test_worker_killed_mid_run(cluster, source, undisturbed, tmp_path, phase, vi
             ready, what = shuffling(client), "the shuffle was under way"
         else:
             ready, what = partial_output(tmp_path, "out"), "a first output file"
-        address, _ = cluster.kill_busiest(
-            client, proc, ready, what, process_only=victim == "worker process"
+        address = cluster.kill_busiest(
+            client, proc, ready, what, DEADLINE, process_only=victim == "worker process"
         )
         if victim == "worker process":
             client.wait_for_workers(2, timeout=60)  # the nanny's replacement

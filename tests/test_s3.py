@@ -641,7 +641,7 @@ def test_worker_killed_mid_write_on_s3(cluster, faults, undisturbed, fs, aws_env
         proc = start(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}"),
                      cwd=tmp_path, env=aws_env)  # fmt: skip
         cluster.kill_busiest(
-            client, proc, first_file(fs, bucket, "worker-killed/"), "a first output file"
+            client, proc, first_file(fs, bucket, "worker-killed/"), "a first output file", DEADLINE
         )
         cluster.start_worker()  # two workers again for the tests that follow
         client.wait_for_workers(2, timeout=60)
