@@ -398,6 +398,7 @@ def _augment_cli(tmp_path, dst: str, *args: str):
                    "y", "--within-class", *args, "--workers", "1", cwd=tmp_path)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_parquet_and_cli_balance_exactly_as_pandas(tmp_path):
     sizes = {"a": 300, "b": 60, "c": 9}
     df = _labelled(sizes, seed=5).iloc[:, -40:]  # 39 row-id columns and y: small files
@@ -447,6 +448,7 @@ def test_cli_refusals(tmp_path, args, words):
     assert not (tmp_path / "dst").exists()
 
 
+@pytest.mark.slow
 def test_cli_batch_size_per_class_keys_match_integer_classes(tmp_path):
     df = pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20) % 4 == 0}).astype({"y": int})
     df.to_parquet(tmp_path / "src.parquet")

@@ -453,6 +453,7 @@ def start(*args, cwd, env: dict | None = None) -> subprocess.Popen:
 EMBEDDED = ["--workers", "1", "--threads-per-worker", "2"]
 
 
+@pytest.mark.slow
 def test_cli_augment_with_storage_options(small, fs, options, tmp_path):
     """``--storage-option`` (a JSON ``client_kwargs`` among them) for SRC and
     ``--dst-storage-option`` for DST; the summary and the output show no secret."""
@@ -472,6 +473,7 @@ def test_cli_augment_with_storage_options(small, fs, options, tmp_path):
     assert_no_secret_stored(fs, bucket)
 
 
+@pytest.mark.slow
 def test_cli_series_and_make_data_with_environment_credentials(fs, options, aws_env, tmp_path):
     """No option at all: the key, secret and endpoint come from ``AWS_*`` variables, in
     the command and in its embedded cluster's workers."""

@@ -500,6 +500,7 @@ def test_failed_parquet_run_leaves_no_destination(tmp_path):
 # ----------------------------------------------------------------- notebook
 
 
+@pytest.mark.slow
 def test_cli_augment_series_equals_the_pandas_route(tmp_path):
     import subprocess
     import sys
