@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .peak_memory import _peak_rss_bytes, _reset_peak_rss, _rss_bytes
+from .report import write_json_and_markdown
 
 __all__ = ["make_imbalanced", "run", "run_parquet"]
 
@@ -446,17 +447,8 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def write(results: dict[str, Any], out: str) -> dict[str, str]:
-    os.makedirs(out, exist_ok=True)
-    paths = {
-        "json": os.path.join(out, "balancing.json"),
-        "md": os.path.join(out, "balancing.md"),
-    }
-    with open(paths["json"], "w") as f:
-        json.dump(results, f, indent=2)
-        f.write("\n")
-    with open(paths["md"], "w") as f:
-        f.write(markdown(results))
-    return paths
+    """Write ``balancing.json`` and ``balancing.md`` into ``out``; return their paths."""
+    return write_json_and_markdown(results, markdown(results), out, "balancing")
 
 
 if __name__ == "__main__":

@@ -428,16 +428,21 @@ def _plot(results: dict[str, Any], path: str) -> None:
 
 def write(results: dict[str, Any], out: str) -> dict[str, str]:
     """Write the three files into the directory ``out``; return their paths."""
+    paths = write_json_and_markdown(results, _markdown(results), out, "results")
+    paths["png"] = os.path.join(out, "results.png")
+    _plot(results, paths["png"])
+    return paths
+
+
+def write_json_and_markdown(
+    results: dict[str, Any], markdown: str, out: str, stem: str
+) -> dict[str, str]:
+    """``out/stem.json`` (the results) and ``out/stem.md`` (``markdown``); their paths."""
     os.makedirs(out, exist_ok=True)
-    paths = {
-        "json": os.path.join(out, "results.json"),
-        "md": os.path.join(out, "results.md"),
-        "png": os.path.join(out, "results.png"),
-    }
+    paths = {"json": os.path.join(out, f"{stem}.json"), "md": os.path.join(out, f"{stem}.md")}
     with open(paths["json"], "w") as f:
         json.dump(results, f, indent=2)
         f.write("\n")
     with open(paths["md"], "w") as f:
-        f.write(_markdown(results))
-    _plot(results, paths["png"])
+        f.write(markdown)
     return paths
