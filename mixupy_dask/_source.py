@@ -183,8 +183,17 @@ class ParquetSource:
             return self
 
         def first_batch(path: str) -> pa.RecordBatch:
+            # No read-ahead, and the reader closed before its file: a threaded reader
+            # left behind with one batch taken still had Arrow threads reading when a
+            # CLI that refused the data exited, which aborted it ("terminate called
+            # without an active exception", exit status -6 instead of 2).
             with self.fs.open(path, "rb") as f:
-                return next(pq.ParquetFile(f).iter_batches(batch_size=1, columns=names))
+                file = pq.ParquetFile(f, pre_buffer=False)
+                batches = file.iter_batches(batch_size=1, columns=names, use_threads=False)
+                try:
+                    return next(batches)
+                finally:
+                    batches.close()
 
         paths = list(dict.fromkeys(piece.path for piece in self.pieces))
         found: dict[str, tuple[str, pd.CategoricalDtype]] = {}
