@@ -89,10 +89,12 @@ def describe(
         per_class = np.array([c.reindex(list(labels.classes), fill_value=0) for c in counts])
         lengths = tuple(int(c.sum()) for c in counts)
     elif labels is not None and by_class:
-        # The label block alone: other columns may be anything the policies mix.
-        layout = Layout.from_dtypes(frame.dtypes[list(labels.names)], labels.names)
+        # The label block alone: other columns may be anything the policies mix, and
+        # a source that can project (Parquet) reads only the block's columns.
+        block = frame[list(labels.names)]
+        layout = Layout.from_dtypes(block.dtypes, labels.names)
         per_class, counted = compute(
-            *[dask.delayed(_class_counts)(p, layout) for p in frame.to_delayed()]
+            *[dask.delayed(_class_counts)(p, layout) for p in block.to_delayed()]
         )
         per_class = np.array(per_class)
     elif lengths is None and feature_counts:  # delayed tasks, computed with the counts
