@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .parquet_route import COLUMNS, WRITE, start_cluster
-from .timing import Stats
+from .timing import Stats, take_turns
 
 __all__ = ["run"]
 
@@ -184,16 +184,15 @@ def _one_scale(client, fs, options, workdir, scale, base_rows, repeats, commits,
     names = list(jobs)
     times: dict[tuple[str, str], list[float]] = {job: [] for job in names}
     shares: dict[tuple[str, str], list[dict[str, Any]]] = {job: [] for job in names}
-    for rep in range(repeats):
-        for job in names[rep % len(names) :] + names[: rep % len(names)]:
-            once, clean = jobs[job]
-            clean()
-            commits.records.clear()
-            start = time.perf_counter()
-            once()
-            times[job].append(time.perf_counter() - start)
-            if commits.records:
-                shares[job].append(commits.records[-1])
+    for job in take_turns(names, repeats):
+        once, clean = jobs[job]
+        clean()
+        commits.records.clear()
+        start = time.perf_counter()
+        once()
+        times[job].append(time.perf_counter() - start)
+        if commits.records:
+            shares[job].append(commits.records[-1])
     for clean in (local_clean(local_out), local_clean(local_over)):
         clean()
     s3_clean("bench/out")()

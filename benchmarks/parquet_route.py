@@ -22,7 +22,9 @@ Three jobs on the same files, each reading every row and writing every row:
 - ``mixupy_dask``: ``augment_parquet(src, dst, client=client)``.
 
 The cluster is two workers of one thread and 512 MiB each, the memory the README
-recommends; each method at each size runs on a fresh one (``fresh_client``). The data
+recommends; every run of every method at each size is on a fresh one
+(``fresh_client``), and the methods take turns (``take_turns``), so that a burst of
+load on the machine falls on all of them alike. The data
 sets (1x, 2x, 4x a base size) are one ``mixupy-dask make-data`` run of the largest size,
 in files of the partition size ``augment_parquet`` chooses for these workers
 (``auto_blocksize``, 8 MiB), so every method reads the same partitions; the smaller
@@ -39,12 +41,13 @@ import shutil
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .timing import Stats, measure
+from .timing import Stats, measure, take_turns
 
 __all__ = ["run"]
 
@@ -211,6 +214,11 @@ def _worker_peaks(client):
         thread.join()
 
 
+def _most(*values: int | None) -> int | None:
+    """The largest of ``values`` that are known."""
+    return max((v for v in values if v is not None), default=None)
+
+
 def start_cluster():
     """Two single-threaded workers of ``WORKER_MEMORY`` each."""
     from distributed import Client
@@ -221,17 +229,26 @@ def start_cluster():
     return cluster, Client(cluster)
 
 
+def _import_libraries() -> None:
+    import dask.dataframe  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    import mixupy_dask  # noqa: F401
+
+
 @contextmanager
 def fresh_client():
-    """A client of a cluster of its own, closed on exit.
+    """A client of a cluster of its own, its workers' libraries imported; closed on exit.
 
-    Each method (and variant) gets one: memory a job leaves behind on a worker (Arrow's
-    and the allocator's buffers, p2p's state) must not count against the next one, and
-    one method's stall must not stop the others. (Dask's own hash shuffle paused both
-    workers at 4x after five earlier jobs on the same cluster.)
+    Every timed run gets one: memory a job leaves behind on a worker (Arrow's and the
+    allocator's buffers, p2p's state) must not count against the next one, and one
+    run's stall must not stop the others. (Dask's own hash shuffle paused both workers
+    at 4x after five earlier jobs on the same cluster.) The imports are done before
+    the clock starts, as on a cluster that has run anything.
     """
     cluster, client = start_cluster()
     try:
+        client.run(_import_libraries)
         yield client
     finally:
         client.close()
@@ -268,29 +285,33 @@ def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any
     for scale in SCALES:
         src = paths[scale]
         parquet_bytes = sum(os.path.getsize(os.path.join(src, f)) for f in os.listdir(src))
-        stats: dict[str, Stats] = {}
+        times: dict[str, list[float]] = {name: [] for name in METHODS}
         facts: dict[str, dict[str, Any]] = {}
-        for name, method in METHODS.items():
+        for name in take_turns(list(METHODS), repeats):
             partitions: list[int] = []
             with fresh_client() as client, _worker_peaks(client) as peaks:
                 sampler = MemorySampler()
                 with sampler.sample(name, client=client, measure="process", interval=INTERVAL):
-                    stats[name] = measure(
-                        lambda m=method, c=client, out=partitions, s=src: out.append(m(c, s, dst)),
-                        repeats,
-                        before=clean,
-                    )
+                    run = partial(METHODS[name], client, src, dst)
+                    times[name] += measure(lambda r=run, p=partitions: p.append(r()), 1, clean).runs
             clean()
             samples = sampler.to_pandas()
+            before = facts.get(name, {})
             facts[name] = {
                 "partitions": partitions[-1],
-                "peak_worker_memory_bytes": max(peaks.values(), default=None),
-                "peak_cluster_memory_bytes": int(samples[name].max()) if name in samples else None,
+                "peak_worker_memory_bytes": _most(
+                    before.get("peak_worker_memory_bytes"), max(peaks.values(), default=None)
+                ),
+                "peak_cluster_memory_bytes": _most(
+                    before.get("peak_cluster_memory_bytes"),
+                    int(samples[name].max()) if name in samples else None,
+                ),
             }
             log(
                 f"parquet    {scale}x {base_rows * scale:>11,} rows  {name:<12} "
-                f"median {stats[name].median:8.2f} s"
+                f"{times[name][-1]:8.2f} s"
             )
+        stats = {name: Stats(tuple(runs)) for name, runs in times.items()}
         for name, s in stats.items():
             results.append(
                 {
@@ -326,6 +347,6 @@ def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any
             "worker_memory_limit_bytes": limits,
             "base_rows": base_rows,
             "files_per_1x": files_per_unit,
-            "fresh_cluster_per_method": True,
+            "fresh_cluster_per_run": True,
         },
     }

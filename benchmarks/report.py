@@ -182,8 +182,9 @@ def _markdown(results: dict[str, Any]) -> str:
         f"{results['load_average_after']} at end ({results['when_utc']}).",
         "",
         f"Times: median of {results['repeats']} runs (min to max). Ratios use medians; "
-        "in memory the contenders take turns, and the ratios of their fastest runs are "
-        "shown too (less sensitive to the machine's load).",
+        "the contenders take turns; on Parquet every run has a fresh cluster, and in "
+        "memory the ratios of the fastest runs are shown too (less sensitive to the "
+        "machine's load).",
         "",
     ]
     found = results["targets"]

@@ -6,12 +6,12 @@ import gc
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__all__ = ["Stats", "machine", "measure", "measure_interleaved"]
+__all__ = ["Stats", "machine", "measure", "measure_interleaved", "take_turns"]
 
 
 @dataclass(frozen=True)
@@ -61,17 +61,22 @@ def measure(
 
 
 def measure_interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, Stats]:
-    """Time each of ``runs`` ``repeats`` times, taking turns (rotating who goes first).
+    """Time each of ``runs`` ``repeats`` times, taking turns (``take_turns``)."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for name in take_turns(list(runs), repeats):
+        times[name].extend(measure(runs[name], 1).runs)
+    return {name: Stats(tuple(times[name])) for name in runs}
+
+
+def take_turns(names: Sequence[Any], repeats: int) -> Iterator[Any]:
+    """Each of ``names`` ``repeats`` times, in rounds, each round starting one further on.
 
     On a shared machine load comes in bursts; taking turns spreads a burst over all
     the contenders instead of over one, so their ratios stay meaningful.
     """
-    names = list(runs)
-    times: dict[str, list[float]] = {name: [] for name in names}
+    names = list(names)
     for rep in range(repeats):
-        for name in names[rep % len(names) :] + names[: rep % len(names)]:
-            times[name].extend(measure(runs[name], 1).runs)
-    return {name: Stats(tuple(times[name])) for name in names}
+        yield from names[rep % len(names) :] + names[: rep % len(names)]
 
 
 def _version(name: str) -> str | None:

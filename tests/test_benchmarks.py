@@ -8,11 +8,16 @@ import struct
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+
+from benchmarks.timing import Stats, take_turns
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-REPEATS = 2
+#: One run per figure keeps the quick run within its timeout (every Parquet run starts a
+#: cluster); how runs are repeated and summarised is tested on its own below.
+REPEATS = 1
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +137,8 @@ def test_json_holds_every_figure_with_machine_facts(quick_run):
         ("plain, labels' width", "plain"),
         ("labels", "plain, labels' width"),
         ("within_class", "plain"),
+        ("within_class, label block", "plain"),
+        ("within_class, label block", "plain, labels' width"),
         ("concat", "plain"),
         ("batch_size 2n", "plain"),
         ("series plain", "series plain"),
@@ -196,3 +203,24 @@ def test_balancing_section_compares_the_three_samplers(quick_run):
     assert parquet["rows_out"] == sum(after for _, _, _, after in parquet["classes"])
     assert len({after for _, _, _, after in parquet["classes"]}) == 1  # balanced
     assert "## Parquet to Parquet, out of core" in (out / "balancing.md").read_text()
+
+
+@pytest.mark.parametrize("repeats", [1, 2, 3, 7])
+def test_take_turns_runs_each_repeats_times_each_round_one_further_on(repeats):
+    names = ["a", "b", "c"]
+    order = list(take_turns(names, repeats))
+    assert len(order) == repeats * len(names)
+    rounds = [order[i : i + len(names)] for i in range(0, len(order), len(names))]
+    for rep, turn in enumerate(rounds):
+        assert sorted(turn) == names
+        assert turn[0] == names[rep % len(names)]
+        assert turn == names[names.index(turn[0]) :] + names[: names.index(turn[0])]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 9])
+def test_stats_summarise_like_numpy(n):
+    runs = tuple(np.random.default_rng(n).random(n).tolist())
+    stats = Stats(runs)
+    assert stats.median == pytest.approx(np.median(runs), rel=0, abs=1e-15)
+    assert (stats.min, stats.max) == (min(runs), max(runs))
+    assert stats.to_dict()["runs"] == runs
