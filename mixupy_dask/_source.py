@@ -183,10 +183,11 @@ class ParquetSource:
             return self
 
         def first_batch(path: str) -> pa.RecordBatch:
-            # No read-ahead, and the reader closed before its file: a threaded reader
-            # left behind with one batch taken still had Arrow threads reading when a
-            # CLI that refused the data exited, which aborted it ("terminate called
-            # without an active exception", exit status -6 instead of 2).
+            # No read-ahead, and the reader closed before its file. A CLI that refused
+            # the data once aborted at exit ("terminate called without an active
+            # exception", status -6 instead of 2), most likely because a threaded
+            # reader left behind with one batch taken still had Arrow threads running;
+            # this reader leaves none.
             with self.fs.open(path, "rb") as f:
                 file = pq.ParquetFile(f, pre_buffer=False)
                 batches = file.iter_batches(batch_size=1, columns=names, use_threads=False)
