@@ -319,7 +319,8 @@ def _markdown(results: dict[str, Any]) -> str:
     variants = results.get("parquet_variants") or []
     if variants:
         lines += [
-            "## Variants on the Parquet route (same cluster, 1x rows), as ratios to their baseline",
+            "## Variants on the Parquet route (a fresh cluster every run, 1x rows), "
+            "as ratios to their baseline",
             "",
             "| variant | rows out | time | baseline | / baseline | bound |",
             "|---|---:|---:|---|---:|---:|",
