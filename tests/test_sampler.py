@@ -8,7 +8,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mixupy_dask._random import LAMBDA_BLOCK, Keys, Permutation, Selection, lambdas
+from mixupy_dask._random import (
+    LAMBDA_BLOCK,
+    Keys,
+    Permutation,
+    Selection,
+    Stream,
+    lambdas,
+    uniforms,
+)
 
 
 @settings(max_examples=80, deadline=None)
@@ -78,5 +86,39 @@ def test_selection_is_exact_and_consistent_over_any_ranges(n, frac, cuts, seed):
 @given(start=st.integers(0, 3 * LAMBDA_BLOCK), length=st.integers(0, 2 * LAMBDA_BLOCK))
 def test_weights_of_a_range_do_not_depend_on_how_it_is_cut(start, length):
     keys = Keys(3)
+    stop = start + length
     whole = lambdas(keys, 2.0, 0, 6 * LAMBDA_BLOCK)
-    assert np.array_equal(lambdas(keys, 2.0, start, start + length), whole[start : start + length])
+    assert np.array_equal(lambdas(keys, 2.0, start, stop), whole[start:stop])
+    assert np.array_equal(uniforms(keys, start, stop), uniforms(keys, 0, stop)[start:])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**64 - 1),
+    alpha=st.floats(0.01, 1e4),
+    k=st.integers(1, LAMBDA_BLOCK),
+)
+def test_a_short_last_block_is_the_prefix_of_the_full_block(seed, alpha, k):
+    # The last block of a range draws only up to its stop; that relies on numpy's
+    # generators filling an array in order, so a draw of k values is the first k
+    # values of the draw of a whole block (Beta's rejection loops included).
+    def block(stream, size):
+        rng = Keys(seed).generator(stream, 0)
+        return rng.beta(alpha, alpha, size) if stream == Stream.LAMBDA else rng.random(size)
+
+    for stream in (Stream.LAMBDA, Stream.SAMPLE):
+        assert np.array_equal(block(stream, k), block(stream, LAMBDA_BLOCK)[:k])
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(64, 200_000), seed=st.integers(0, 2**64 - 1), cycle=st.integers(0, 99))
+def test_tabulated_round_functions_equal_computed_ones(n, seed, cycle):
+    # One cycle over at least 2 ** w values looks the round functions up in tables;
+    # a few values compute them. Both must give the same permutation.
+    perm = Permutation(Keys(seed), n)
+    x = np.arange(n)
+    y = perm.forward(x, cycle)
+    few = np.unique(np.r_[0, n // 3, n - 1])
+    assert len(few) < 1 << max(perm._widths) <= n
+    assert np.array_equal(perm.forward(few, cycle), y[few])
+    assert np.array_equal(perm.inverse(y[few], cycle), few)
