@@ -44,32 +44,34 @@ FEATURES = [f"x{i}" for i in range(COLUMNS)]
 BLOCK = [f"y{i}" for i in range(CLASSES)]
 
 
-def _series_partition(part: int, rows: int) -> pd.DataFrame:
-    """Rows ``part * rows`` to ``(part + 1) * rows`` of the long-format data set."""
-    step = np.arange(part * rows, (part + 1) * rows)
-    values = np.random.default_rng(part).standard_normal((COLUMNS, rows))
+def _series_partition(start: int, rows: int) -> pd.DataFrame:
+    """Rows ``start`` to ``start + rows`` of the long-format data set."""
+    step = np.arange(start, start + rows)
+    values = np.random.default_rng(start).standard_normal((COLUMNS, rows))
     frame = pd.DataFrame(values.T, columns=FEATURES, copy=False)
     frame.insert(0, "t", step % SERIES_LENGTH)
     frame.insert(0, "id", step // SERIES_LENGTH)
     return frame
 
 
-def _wide_partition(part: int, rows: int) -> pd.DataFrame:
-    """Rows of the labels' width data set: the features, then a one-hot class block."""
-    rng = np.random.default_rng(part)
+def _wide_partition(start: int, rows: int) -> pd.DataFrame:
+    """Rows ``start`` to ``start + rows`` of the labels' width data set: the features,
+    then a one-hot class block."""
+    rng = np.random.default_rng(start)
     frame = pd.DataFrame(rng.standard_normal((COLUMNS, rows)).T, columns=FEATURES, copy=False)
     onehot = np.eye(CLASSES)[rng.integers(0, CLASSES, rows)]
     return frame.join(pd.DataFrame(onehot, columns=BLOCK))
 
 
 def _write(client, make: Callable[[int, int], pd.DataFrame], path: str, rows: int, per_file: int):
-    """Write ``make(part, rows=per_file)`` for as many parts as ``rows`` needs."""
+    """Write ``rows`` rows as files of ``make(start, per_file)``, the last one shorter."""
     import dask.dataframe as dd
 
+    starts = range(0, rows, per_file)
     frame = dd.from_map(
         make,
-        range(-(-rows // per_file)),
-        rows=per_file,
+        starts,
+        [min(per_file, rows - start) for start in starts],
         meta=make(0, 0),
         enforce_metadata=False,
     )

@@ -144,9 +144,13 @@ def test_json_holds_every_figure_with_machine_facts(quick_run):
         ("series plain", "series plain"),
         ("series", "series plain"),
     }
+    doubled = {"concat", "batch_size 2n"}
     for row in variants:
         _timed(row)
         assert row["vs_baseline"] > 0
+        # Every data set holds the same rows: a ratio compares like with like.
+        assert row["rows_out"] == row["rows_in"] * (2 if row["variant"] in doubled else 1)
+    assert len({row["rows_in"] for row in variants}) == 1
     targets = {t["target"] for t in results["targets"]}
     assert "Parquet route labels / plain" in targets
     assert not any("labels' width" in t for t in targets)  # reported, not a target
