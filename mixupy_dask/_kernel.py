@@ -514,14 +514,41 @@ def combine(terms: Iterable[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     the first is overwritten (callers pass fresh gathers); the first is not. Pairs may
     come from a generator, so only the sum and one term are held at a time. Row mixup
     is the case ``k = 2`` with weights ``lam, 1 - lam``; series mixup adds ``k`` series.
+
+    The sum is built in the second term's buffer and the first product is added to it
+    in slices of rows: no block-sized temporary, which both lowers the peak memory and
+    keeps small calls clear of the allocator's page faults. Floating-point addition is
+    commutative, so ``w2 * t2 + w1 * t1`` is bit for bit ``w1 * t1 + w2 * t2``.
     """
     pairs = iter(terms)
-    first, weight = next(pairs)
-    out = np.multiply(first, weight)
+    first, first_weight = next(pairs)
+    second = next(pairs, None)
+    if second is None:
+        return np.multiply(first, first_weight)
+    out, weight = second
+    out *= weight
+    _add_product(out, first, first_weight)
     for term, weight in pairs:
         term *= weight
         out += term
     return out
+
+
+#: Elements of the temporary ``_add_product`` uses per slice (256 KiB of float64).
+PRODUCT_SLICE = 1 << 15
+
+
+def _add_product(out: np.ndarray, term: np.ndarray, weight: np.ndarray) -> None:
+    """``out += term * weight`` for (columns, rows) blocks, in slices of rows."""
+    columns, rows = out.shape
+    step = max(1, PRODUCT_SLICE // max(columns, 1))
+    per_row = weight.ndim < 2 or weight.shape[0] == 1  # else one weight per column and row
+    scratch = np.empty((columns, min(step, rows)), dtype=out.dtype)
+    for a in range(0, rows, step):
+        b = min(a + step, rows)
+        part = scratch[:, : b - a]
+        np.multiply(term[:, a:b], weight[..., a:b] if per_row else weight[:, a:b], out=part)
+        out[:, a:b] += part
 
 
 def mix(left: np.ndarray, right: np.ndarray, lam: np.ndarray) -> np.ndarray:
