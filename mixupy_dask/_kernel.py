@@ -542,12 +542,11 @@ def _add_product(out: np.ndarray, term: np.ndarray, weight: np.ndarray) -> None:
     """``out += term * weight`` for (columns, rows) blocks, in slices of rows."""
     columns, rows = out.shape
     step = max(1, PRODUCT_SLICE // max(columns, 1))
-    per_row = weight.ndim < 2 or weight.shape[0] == 1  # else one weight per column and row
     scratch = np.empty((columns, min(step, rows)), dtype=out.dtype)
     for a in range(0, rows, step):
         b = min(a + step, rows)
         part = scratch[:, : b - a]
-        np.multiply(term[:, a:b], weight[..., a:b] if per_row else weight[:, a:b], out=part)
+        np.multiply(term[:, a:b], weight[..., a:b], out=part)  # per row, or per column and row
         out[:, a:b] += part
 
 
