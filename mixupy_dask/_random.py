@@ -174,12 +174,19 @@ class Permutation:
         """
         if keys.ndim != 1 or size < 1 << max(self._widths):
             return None
+        # All rounds in one pass over (rounds, 2 ** w), each row cut to its round's widths.
+        full = _mix64(keys[:, None] ^ np.arange(1 << max(self._widths), dtype=np.uint64))
         tables = []
-        for r in range(FEISTEL_ROUNDS):
+        for r, values in enumerate(full.astype(self._dtype)):
             hi, lo = self._split(r)
-            low = np.arange(1 << lo, dtype=np.uint64)
-            tables.append(_mix64(low ^ keys[r]) & _U64((1 << hi) - 1))
+            tables.append(values[: 1 << lo] & self._dtype((1 << hi) - 1))
         return tables
+
+    @cached_property
+    def _dtype(self) -> type[np.unsignedinteger]:
+        """What tabulated passes compute in: uint32 while the domain fits, which halves
+        the bytes each of their shifts, masks and lookups moves (same values)."""
+        return np.uint32 if sum(self._widths) <= 32 else np.uint64
 
     def _split(self, r: int) -> tuple[int, int]:
         """Round ``r``'s widths (high, low): they alternate, so that unbalanced halves
@@ -217,6 +224,8 @@ class Permutation:
         tables: list[np.ndarray] | None,
     ) -> np.ndarray:
         rounds = range(FEISTEL_ROUNDS - 1, -1, -1) if inverse else range(FEISTEL_ROUNDS)
+        word = x.dtype.type  # uint64, or uint32 for tabulated passes (_dtype)
+        signed = np.int64 if word is np.uint64 else np.int32  # take wants signed indices
         low, f = np.empty_like(x), np.empty_like(x)
         tmp = np.empty_like(x) if tables is None else None
         for r in rounds:
@@ -224,16 +233,16 @@ class Permutation:
             # `lo` bits. Forward: (high, low) -> (low, high ^ F(low)); inverse undoes
             # it. In-place numpy ops on a few buffers: this is the sampler's hot loop.
             hi, lo = self._split(r)
-            hi_mask = _U64((1 << hi) - 1)
+            hi_mask = word((1 << hi) - 1)
             if inverse:
-                np.right_shift(x, _U64(hi), out=low)
+                np.right_shift(x, word(hi), out=low)
                 x &= hi_mask
             else:
-                np.bitwise_and(x, _U64((1 << lo) - 1), out=low)
-                x >>= _U64(lo)
+                np.bitwise_and(x, word((1 << lo) - 1), out=low)
+                x >>= word(lo)
             if tables is not None:
                 # "clip" cannot clip (low < 2 ** lo) and, unlike "raise", needs no buffer.
-                tables[r].take(low.view(np.int64), out=f, mode="clip")
+                tables[r].take(low.view(signed), out=f, mode="clip")
             else:
                 assert tmp is not None
                 np.bitwise_xor(low, keys[r], out=f)
@@ -241,9 +250,9 @@ class Permutation:
                 f &= hi_mask
             x ^= f
             if inverse:
-                x <<= _U64(lo)
+                x <<= word(lo)
             else:
-                low <<= _U64(hi)
+                low <<= word(hi)
             x |= low
         return x
 
@@ -251,30 +260,32 @@ class Permutation:
         """The permutation (or its inverse) at ``x``; ``x=None``: at every position."""
         keys = self._round_keys(cycle)
         domain = 1 << sum(self._widths)
-        n = _U64(self.n)
+        n = self.n
         size = self.n if x is None else np.size(x)
         if keys.ndim == 1 and 2 * size >= domain and domain <= _TABLE_LIMIT:
             # One cycle over most of the domain (the pandas route): encrypt the whole
             # domain once and walk cycles by lookups in that table, instead of running
             # the network again on the values that fell outside. Same values.
             tables = self._round_tables(keys, domain)
-            table = self._network(np.arange(domain, dtype=np.uint64), keys, inverse, tables)
-            y = table[: self.n].copy() if x is None else table[np.asarray(x, dtype=np.int64)]
+            table = self._network(np.arange(domain, dtype=self._dtype), keys, inverse, tables)
+            y = table[:n] if x is None else table[np.asarray(x, dtype=np.int64)]
+            y = y.astype(np.int64)
             outside = np.flatnonzero(y >= n)
             while outside.size:
                 y[outside] = table[y[outside]]
                 outside = outside[y[outside] >= n]
-            return y.view(np.int64)
+            return y
         x = np.arange(self.n) if x is None else np.asarray(x, dtype=np.int64)
         # Tabulated once for the first pass and every walk after it.
         tables = self._round_tables(keys, size)
-        y = self._network(x.astype(np.uint64), keys, inverse, tables)
+        word = np.uint64 if tables is None else self._dtype
+        y = self._network(x.astype(word), keys, inverse, tables)
         outside = np.flatnonzero(y >= n)
         while outside.size:  # cycle walking: re-encrypt until back inside range(n)
             sub_keys = keys if keys.ndim == 1 else keys[:, outside]
             y[outside] = self._network(y[outside], sub_keys, inverse, tables)
             outside = outside[y[outside] >= n]
-        return y.view(np.int64)
+        return y.view(np.int64) if word is np.uint64 else y.astype(np.int64)
 
     def forward(self, x, cycle: int | np.ndarray) -> np.ndarray:
         """pi_cycle(x) for positions ``x`` (array) in ``range(n)``; None: all of them."""
