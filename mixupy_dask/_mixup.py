@@ -49,6 +49,9 @@ class RowCall:
     #: ``categorical="onehot"``: the features to encode (categories may be unknown yet)
     onehot: tuple[Labels, ...] = ()
     max_categories: int = 64
+    #: The features' layout as checked; with no labels and no one-hot features, the
+    #: whole frame's (None: not checked yet)
+    features: Layout | None = None
 
     @property
     def per_class(self) -> bool:
@@ -151,7 +154,7 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
         onehot = onehot_features(features, p["missing"])
         check_onehot(onehot, data.columns, p["max_categories"])
         features = features.drop([e.column for e in onehot])
-    Layout.from_dtypes(features, policy=policy)
+    layout = Layout.from_dtypes(features, policy=policy)
     check_categories(features)
     if p["provenance"]:
         clash = [repr(c) for c in PROVENANCE if c in data.columns]
@@ -173,6 +176,7 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
         p["provenance"],
         onehot,
         p["max_categories"],
+        layout,
     )
 
 

@@ -118,8 +118,12 @@ def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
     )
     check_onehot(onehot, frame.columns, call.max_categories)
     parts = (labels,) if labels is not None else ()
-    encoded = Encoders(parts + onehot).encode(frame)
-    layout = Layout.from_dtypes(encoded.dtypes, labels.names if labels else (), call.policy)
+    if parts or onehot:
+        encoded = Encoders(parts + onehot).encode(frame)
+        layout = Layout.from_dtypes(encoded.dtypes, labels.names if labels else (), call.policy)
+    else:  # nothing to encode: the frame's layout is the one `prepare` checked
+        assert call.features is not None
+        encoded, layout = frame, call.features
     rows = to_rows(encoded, layout, coded=True)  # left and right rows share dictionaries
     blocks = rows.blocks
     members = None
