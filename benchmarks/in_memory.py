@@ -13,6 +13,9 @@ __all__ = ["make_frame", "numpy_floor", "run"]
 
 ALPHA = 4.0
 COLUMNS = 10
+#: Each timing lasts at least this long: at 1e4 rows a figure is the mean of a loop of
+#: calls (``timing.calls_for``), from 1e6 rows one call.
+MIN_SECONDS = 0.05
 
 
 def make_frame(rows: int, columns: int = COLUMNS, seed: int = 0) -> pd.DataFrame:
@@ -70,7 +73,9 @@ def run(
         for method in METHODS.values():
             method(frame.iloc[:1000])  # warm imports and caches outside the timing
         stats = measure_interleaved(
-            {name: (lambda m=m, f=frame: m(f)) for name, m in METHODS.items()}, repeats
+            {name: (lambda m=m, f=frame: m(f)) for name, m in METHODS.items()},
+            repeats,
+            MIN_SECONDS,
         )
         for name, s in stats.items():
             log(f"in-memory  n={n:>10,} x {columns:<3} {name:<12} median {s.median:8.4f} s")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__all__ = ["Stats", "machine", "measure", "measure_interleaved", "take_turns"]
+__all__ = ["Stats", "calls_for", "machine", "measure", "measure_interleaved", "take_turns"]
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,12 @@ def measure(
     run: Callable[[], object],
     repeats: int,
     before: Callable[[], object] | None = None,
+    calls: int = 1,
 ) -> Stats:
     """Time ``run()`` ``repeats`` times; ``before()`` runs untimed ahead of each repetition.
 
-    The result of ``run`` is dropped and garbage collected outside the timed region, so
+    A repetition times ``calls`` calls in a row and records the time per call. The
+    result of ``run`` is dropped and garbage collected outside the timed region, so
     one repetition's leftovers do not slow the next one down.
     """
     runs = []
@@ -54,17 +56,38 @@ def measure(
             before()
         gc.collect()
         start = time.perf_counter()
-        result = run()
-        runs.append(time.perf_counter() - start)
-        del result
+        for _ in range(calls):
+            result = run()
+            del result
+        runs.append((time.perf_counter() - start) / calls)
     return Stats(tuple(runs))
 
 
-def measure_interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, Stats]:
-    """Time each of ``runs`` ``repeats`` times, taking turns (``take_turns``)."""
+def calls_for(run: Callable[[], object], seconds: float) -> int:
+    """How many calls of ``run`` in a row last at least ``seconds`` (1, 2, 5, 10, 20, ...),
+    as ``timeit``'s autorange picks them: a call much faster than that is timed as a
+    loop, whose per-call time the timer's resolution and one-off stalls (a page fault,
+    a cold cache after ``gc.collect``) move far less than a single call's."""
+    if seconds <= 0:
+        return 1
+    calls = 1
+    while True:
+        for factor in (1, 2, 5):
+            number = calls * factor
+            if measure(run, 1, calls=number).runs[0] * number >= seconds:
+                return number
+        calls *= 10
+
+
+def measure_interleaved(
+    runs: dict[str, Callable[[], object]], repeats: int, min_seconds: float = 0.0
+) -> dict[str, Stats]:
+    """Time each of ``runs`` ``repeats`` times, taking turns (``take_turns``); each
+    repetition lasts at least ``min_seconds`` (``calls_for``)."""
+    calls = {name: calls_for(run, min_seconds) for name, run in runs.items()}
     times: dict[str, list[float]] = {name: [] for name in runs}
     for name in take_turns(list(runs), repeats):
-        times[name].extend(measure(runs[name], 1).runs)
+        times[name].extend(measure(runs[name], 1, calls=calls[name]).runs)
     return {name: Stats(tuple(times[name])) for name in runs}
 
 

@@ -7,11 +7,12 @@ import os
 import struct
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
-from benchmarks.timing import Stats, take_turns
+from benchmarks.timing import Stats, calls_for, measure, take_turns
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -228,3 +229,25 @@ def test_stats_summarise_like_numpy(n):
     assert stats.median == pytest.approx(np.median(runs), rel=0, abs=1e-15)
     assert (stats.min, stats.max) == (min(runs), max(runs))
     assert stats.to_dict()["runs"] == runs
+
+
+def test_measure_times_loops_of_calls_per_call():
+    calls = []
+    stats = measure(lambda: calls.append(1), 3, calls=4)
+    assert len(calls) == 12
+    assert len(stats.runs) == 3
+
+
+def _busy(seconds: float) -> None:
+    """Keep the CPU busy until at least ``seconds`` have passed: a call's lower bound."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_calls_for_picks_the_first_loop_of_1_2_5_that_lasts_long_enough():
+    assert calls_for(lambda: pytest.fail("no calibration needed"), 0) == 1
+    # Every call lasts at least 1 ms, so a loop of 20 lasts at least 20 ms: no more are
+    # needed, and fewer only if the machine stalled a shorter loop.
+    number = calls_for(lambda: _busy(0.001), 0.02)
+    assert number in (1, 2, 5, 10, 20)
