@@ -8,7 +8,7 @@ from typing import Any
 
 from dask.utils import format_bytes
 
-from . import parquet_route
+from . import in_memory, parquet_route
 
 __all__ = ["targets", "write"]
 
@@ -183,9 +183,9 @@ def _markdown(results: dict[str, Any]) -> str:
         "",
         f"Times: median of {results['repeats']} runs (min to max). Ratios use medians; "
         "the contenders take turns; on Parquet every run has a fresh cluster, and in "
-        "memory a run is a loop of calls lasting at least 50 ms, timed per call (one "
-        "call from 1e6 rows), and the ratios of the fastest runs are shown too (less "
-        "sensitive to the machine's load).",
+        f"memory a run is a loop of calls lasting at least {in_memory.MIN_SECONDS:g} s, "
+        "timed per call (one call from 1e6 rows), and the ratios of the fastest runs are "
+        "shown too (less sensitive to the machine's load).",
         "",
     ]
     found = results["targets"]
