@@ -47,8 +47,9 @@ def measure(
     """Time ``run()`` ``repeats`` times; ``before()`` runs untimed ahead of each repetition.
 
     A repetition times ``calls`` calls in a row and records the time per call. The
-    result of ``run`` is dropped and garbage collected outside the timed region, so
-    one repetition's leftovers do not slow the next one down.
+    last call's result is dropped and garbage collected outside the timed region (a
+    loop's earlier ones are dropped as the next call replaces them), so one
+    repetition's leftovers do not slow the next one down.
     """
     runs = []
     for _ in range(repeats):
@@ -58,8 +59,8 @@ def measure(
         start = time.perf_counter()
         for _ in range(calls):
             result = run()
-            del result
         runs.append((time.perf_counter() - start) / calls)
+        del result
     return Stats(tuple(runs))
 
 
