@@ -204,8 +204,8 @@ class _Watch:
 def _hash_shuffle(client, src: str, dst: str, blocksize: int) -> int:
     """The same partitions as ours (our reader), a random key, Dask's hash shuffle
     (p2p), written with pyarrow: the plainest all-to-all shuffle + write of the data."""
-    from mixupy_dask._cluster import as_current
-    from mixupy_dask._source import ParquetSource
+    from mixupy_dask._dask.cluster import as_current
+    from mixupy_dask._io.parquet import ParquetSource
 
     from .parquet_route import WRITE, _with_key
 
@@ -234,7 +234,7 @@ def run_parquet(
     from dask.utils import parse_bytes
 
     from mixupy_dask import augment_parquet, local_cluster
-    from mixupy_dask._cluster import auto_blocksize
+    from mixupy_dask._dask.cluster import auto_blocksize
 
     src, dst = os.path.join(workdir, "imbalanced"), os.path.join(workdir, "balanced")
     os.makedirs(src, exist_ok=True)
@@ -321,7 +321,7 @@ def run_parquet(
 
 def _partition_rows(src: str, blocksize: int) -> tuple[int, ...]:
     """Rows of each partition ``augment_parquet`` reads at ``blocksize``."""
-    from mixupy_dask._source import ParquetSource
+    from mixupy_dask._io.parquet import ParquetSource
 
     source = ParquetSource.open(src, None, {}).source(blocksize)
     assert source.lengths is not None

@@ -46,9 +46,9 @@ def _keyed(p: int) -> pd.DataFrame:
 
 def builders(partitions: int) -> dict[str, Callable[[], Any]]:
     """Each method's lazy result on ``partitions`` partitions (nothing computed)."""
-    from mixupy_dask._dask_route import mixup_dask
-    from mixupy_dask._mixup import prepare
-    from mixupy_dask._source import Source
+    from mixupy_dask._dask.source import Source
+    from mixupy_dask._rows.call import prepare
+    from mixupy_dask._rows.dask_route import mixup_dask
 
     def ours() -> Any:
         with dask.config.set({"dataframe.convert-string": False}):

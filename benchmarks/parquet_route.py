@@ -262,7 +262,7 @@ def layout(client, base_bytes: int) -> tuple[int, int]:
     group cannot be split), so with larger files the baselines would hold larger
     partitions than ``augment_parquet`` and, at 512 MiB, lose their workers.
     """
-    from mixupy_dask._cluster import auto_blocksize
+    from mixupy_dask._dask.cluster import auto_blocksize
 
     base_rows = max(1000, base_bytes // (COLUMNS * 8))
     return base_rows, max(2, math.ceil(base_rows * COLUMNS * 8 / auto_blocksize(client)))

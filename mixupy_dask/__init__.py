@@ -4,21 +4,16 @@ The public API is what ``__all__`` lists; every module whose name starts with an
 underscore is internal and may change without notice.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from . import _accessors  # noqa: F401  (registers df.mixup / ddf.mixup)
-from ._cluster import local_cluster
+from ._dask.cluster import local_cluster
 from ._datasets import load_iris, make_data
-from ._job import AugmentSummary, augment_parquet, augment_series_parquet
-from ._mixup import mixup
-from ._series import mixup_series
+from ._io.job import AugmentSummary, augment_parquet, augment_series_parquet
+from ._rows.mixup import mixup
+from ._series.series import mixup_series
+from ._version import __version__
 from .errors import MixupError, MixupTypeError, NonFiniteError
-
-try:
-    __version__ = version("mixupy_dask")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0+unknown"
 
 __all__ = [
     "AugmentSummary",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dask.dataframe as dd
 import pandas as pd
 
-from ._mixup import mixup
+from ._rows.mixup import mixup
 
 
 class MixupAccessor:

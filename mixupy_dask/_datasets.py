@@ -10,9 +10,9 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from ._cluster import auto_blocksize, resolve_client
-from ._commit import Destination
-from ._validation import FLAG, Int, Optional, Rule, validate
+from ._core.validation import FLAG, Int, Optional, Rule, validate
+from ._dask.cluster import auto_blocksize, resolve_client
+from ._io.commit import Destination
 from .errors import MixupError
 
 _SPECIES = ["setosa", "versicolor", "virginica"]

@@ -25,14 +25,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, _check_n_features, validate_data
 
-from ._balancing import over_sampling_targets
-from ._kernel import mix, output_dtype
-from ._labels import _is_class_dtype
-from ._mixup import mixup, prepare
-from ._pandas_route import _pairs
-from ._random import Keys
-from ._sampler import Sampler
-from ._validation import MIXUP_RULES, check_rows, validate
+from ._core.balancing import over_sampling_targets
+from ._core.dtypes import output_dtype
+from ._core.labels import _is_class_dtype
+from ._core.random import Keys
+from ._core.sampler import Sampler
+from ._core.validation import MIXUP_RULES, check_rows, validate
+from ._kernel.mix import mix
+from ._rows.call import prepare
+from ._rows.mixup import mixup
+from ._rows.pandas_route import pairs
 from .errors import MixupError, MixupTypeError
 
 #: Output rows mixed per step of the numpy kernel: bounds its temporaries.
@@ -272,7 +274,7 @@ class MixupOverSampler(BaseOverSampler):
         order = np.argsort(codes, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(sizes)])
         members = [order[bounds[g] : bounds[g + 1]] for g in range(len(sizes))]
-        left, partner = _pairs(sampler, members)
+        left, partner = pairs(sampler, members)
         out = np.empty((n + m, X.shape[1]), dtype=dtype)
         out[:n] = X
         for a in range(0, m, _CHUNK):
@@ -307,8 +309,8 @@ class MixupOverSampler(BaseOverSampler):
         """Through mixup's lazy route: one pass over y counts the classes."""
         import dask.dataframe as dd
 
-        from ._dask_route import planned
-        from ._source import Source
+        from ._dask.source import Source
+        from ._rows.dask_route import planned
 
         if isinstance(y, dd.DataFrame) and len(y.columns) == 1:
             y = y[y.columns[0]]

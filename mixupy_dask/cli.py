@@ -26,13 +26,14 @@ import click
 import pandas as pd
 from dask.utils import format_bytes, parse_bytes
 
-from . import __version__, _datasets
-from ._balancing import STRATEGIES, ClassNames
-from ._cluster import connect
-from ._commit import Destination
-from ._job import AugmentSummary, plan
-from ._source import DEFAULT_BLOCKSIZE
-from ._validation import MAX_K
+from . import _datasets
+from ._core.balancing import STRATEGIES, ClassNames
+from ._core.validation import MAX_K
+from ._dask.cluster import connect
+from ._dask.source import DEFAULT_BLOCKSIZE
+from ._io.commit import Destination
+from ._io.job import AugmentSummary, plan
+from ._version import __version__
 from .errors import MixupError
 
 #: Exit statuses: 2 for anything the user can fix, 1 for failures of ours or the system.

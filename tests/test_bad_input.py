@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mixupy_dask import MixupError, MixupTypeError, NonFiniteError, augment_parquet, mixup
-from mixupy_dask._kernel import output_dtype
+from mixupy_dask._core.dtypes import output_dtype
 
 from .helpers import (
     assert_user_error,

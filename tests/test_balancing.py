@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mixupy_dask import MixupError, MixupTypeError, augment_parquet, mixup
-from mixupy_dask._balancing import over_sampling_targets
-from mixupy_dask._dask_route import mixup_dask
-from mixupy_dask._mixup import prepare
-from mixupy_dask._source import Source
+from mixupy_dask._core.balancing import over_sampling_targets
+from mixupy_dask._dask.source import Source
+from mixupy_dask._rows.call import prepare
+from mixupy_dask._rows.dask_route import mixup_dask
 
 from .helpers import run_cli, split_frame
 

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixupy_dask._dask_route import mixup_dask
-from mixupy_dask._mixup import prepare
-from mixupy_dask._source import Source
+from mixupy_dask._dask.source import Source
+from mixupy_dask._rows.call import prepare
+from mixupy_dask._rows.dask_route import mixup_dask
 
 P = 200
 MAX_VS_SET_INDEX = 1.2

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mixupy_dask._kernel import PRODUCT_SLICE, combine
+from mixupy_dask._kernel.mix import PRODUCT_SLICE, combine
 
 
 def _in_order(terms: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mixupy_dask import MixupError, MixupTypeError, NonFiniteError, mixup
-from mixupy_dask._kernel import NAT, mix_times
+from mixupy_dask._kernel.times import NAT, mix_times
 
 from .helpers import irregular_lengths, on_cluster, split_frame
 

@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from mixupy_dask._random import Keys
-from mixupy_dask._sampler import Sampler
+from mixupy_dask._core.random import Keys
+from mixupy_dask._core.sampler import Sampler
 
 from .helpers import run_cli
 

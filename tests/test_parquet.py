@@ -203,7 +203,7 @@ def test_row_groups_a_little_over_blocksize_stay_whole(large_row_groups):
     """Files sized to the blocksize land a little over it; cutting each in two doubled
     the partitions and the decoding. Up to ``SLICE_SLACK`` times the blocksize, a row
     group is one partition; above, it is sliced."""
-    from mixupy_dask._source import SLICE_SLACK, ParquetSource
+    from mixupy_dask._io.parquet import SLICE_SLACK, ParquetSource
 
     parquet = ParquetSource.open(large_row_groups, None, {})
     largest = max(piece.nbytes for piece in parquet.pieces)
@@ -215,7 +215,7 @@ def test_row_groups_a_little_over_blocksize_stay_whole(large_row_groups):
 
 @pytest.mark.parametrize("name", ["default", "batch-larger-concat", "within-class"])
 def test_row_groups_larger_than_blocksize_are_sliced(large_row_groups, name, tmp_path, request):
-    from mixupy_dask._source import MIN_SLICE_BYTES, ParquetSource
+    from mixupy_dask._io.parquet import MIN_SLICE_BYTES, ParquetSource
 
     options = {**OPTIONS[name], **({"batch_size": 400_017} if "concat" in name else {})}
     source = ParquetSource.open(large_row_groups, None, {}).source(1)

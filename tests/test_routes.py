@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mixupy_dask import mixup
-from mixupy_dask._dask_route import mixup_dask
-from mixupy_dask._mixup import prepare
-from mixupy_dask._source import Source
+from mixupy_dask._dask.source import Source
+from mixupy_dask._rows.call import prepare
+from mixupy_dask._rows.dask_route import mixup_dask
 
 from .helpers import on_cluster, split_frame
 

@@ -38,7 +38,7 @@ from mixupy_dask import (
     mixup,
     mixup_series,
 )
-from mixupy_dask._job import plan
+from mixupy_dask._io.job import plan
 
 from .helpers import ENV, assert_ended, cli_command, interrupt, real_cluster, wait_until
 

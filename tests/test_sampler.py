@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mixupy_dask._random import (
+from mixupy_dask._core.random import (
     LAMBDA_BLOCK,
     Keys,
     Permutation,

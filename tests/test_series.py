@@ -22,7 +22,7 @@ from mixupy_dask import (
     augment_series_parquet,
     mixup_series,
 )
-from mixupy_dask._validation import MAX_K
+from mixupy_dask._core.validation import MAX_K
 
 from .helpers import irregular_lengths, split_frame
 

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from mixupy_dask import mixup
-from mixupy_dask._random import Keys, Permutation, Selection
+from mixupy_dask._core.random import Keys, Permutation, Selection
 
 P_MIN = 1e-3  # significance level for the fixed-seed tests below
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import MixupError, MixupTypeError
+from ..errors import MixupError, MixupTypeError
 
 #: Output positions stay exact as int64 and float64 below this many rows.
 MAX_ROWS = 2**53
@@ -296,6 +296,25 @@ MIXUP_RULES: dict[str, Rule] = {
     "provenance": FLAG,
 }
 
+#: ``mixup``'s keywords and their defaults: the one place they are written. The public
+#: signatures that take them (``mixup``, ``augment_parquet``, ``MixupOverSampler``, the
+#: CLI) are tested against it (``tests/test_public_api.py``).
+MIXUP_DEFAULTS: dict[str, Any] = {
+    "alpha": 4.0,
+    "concat": False,
+    "batch_size": None,
+    "seed": None,
+    "labels": None,
+    "within_class": False,
+    "label_preserving": False,
+    "sampling_strategy": None,
+    "categorical": "raise",
+    "max_categories": 64,
+    "integers": "float",
+    "missing": "raise",
+    "provenance": False,
+}
+
 #: ``mixup_series``'s parameters (``series``, ``time`` and ``labels`` are column rules).
 SERIES_RULES: dict[str, Rule] = {
     "alpha": Real(0, strict=True, note=" (the Dirichlet concentration)"),
@@ -335,6 +354,15 @@ def arguments(function: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[s
     bound = _signature(function).bind(*args, **kwargs)
     bound.apply_defaults()
     return dict(bound.arguments)
+
+
+def with_defaults(defaults: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with ``defaults`` filled in; an unknown keyword raises ``TypeError``
+    as a call with it would."""
+    unknown = [name for name in options if name not in defaults]
+    if unknown:
+        raise TypeError(f"got an unexpected keyword argument {unknown[0]!r}")
+    return {**defaults, **options}
 
 
 def needs_labels(labels: Any, **flags: bool) -> None:

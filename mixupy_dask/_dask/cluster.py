@@ -30,8 +30,8 @@ from typing import Any
 import dask
 from dask.utils import parse_bytes
 
-from ._source import DEFAULT_BLOCKSIZE
-from .errors import MixupError
+from ..errors import MixupError
+from .source import DEFAULT_BLOCKSIZE
 
 #: Share of a worker's memory for each of the p2p shuffle's two buffers (comm and disk).
 BUFFER_SHARE = 1 / 32

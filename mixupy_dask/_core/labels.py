@@ -18,8 +18,8 @@ import pandas as pd
 from dask.dataframe.utils import UNKNOWN_CATEGORIES
 from pandas.api import types as ptypes
 
-from ._kernel import output_dtype
-from .errors import MixupError, MixupTypeError, NonFiniteError
+from ..errors import MixupError, MixupTypeError, NonFiniteError
+from .dtypes import output_dtype
 
 
 def _is_class_dtype(dtype) -> bool:
@@ -190,7 +190,7 @@ def onehot_features(dtypes: pd.Series, missing: str) -> tuple[Labels, ...]:
     """``categorical="onehot"``: an encoder per categorical, string or object feature;
     a categorical's categories are its own (unused ones too, in order), others' the
     sorted values seen, once counted."""
-    from ._kernel import is_categorical_like
+    from .dtypes import is_categorical_like
 
     encoders = []
     for name, dtype in dtypes.items():

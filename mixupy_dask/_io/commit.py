@@ -50,10 +50,11 @@ import fsspec
 import pandas as pd
 from pandas.api.types import is_float_dtype
 
-from ._cluster import as_current
-from ._source import ParquetSource, is_local, strip
-from ._validation import Optional, Options
-from .errors import MixupError
+from .._core.validation import Optional, Options
+from .._dask.cluster import as_current
+from ..errors import MixupError
+from .metadata import versions
+from .parquet import ParquetSource, is_local, strip
 
 #: Key of the provenance record written into every output file's schema metadata.
 METADATA_KEY = b"mixupy_dask"
@@ -338,8 +339,6 @@ def _manifest(
     url: str,
 ) -> bytes:
     """The manifest of the files at ``target``, checked to be exactly the ones written."""
-    from ._job import _versions  # the same record as the files' metadata
-
     fs.invalidate_cache()
     found = {
         posixpath.relpath(path, target): info["size"]
@@ -364,7 +363,7 @@ def _manifest(
         # The job's provenance as in the files' metadata, its versions apart (make_data
         # records none of its own).
         "job": {k: v for k, v in (metadata or {}).items() if k != "versions"},
-        "versions": (metadata or {}).get("versions") or _versions(),
+        "versions": (metadata or {}).get("versions") or versions(),
     }
     return json.dumps(record, indent=1).encode()
 

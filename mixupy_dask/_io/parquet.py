@@ -1,13 +1,9 @@
-"""The inputs of the dask routes: a ``Source``, and the Parquet datasets that make one.
-
-A ``Source`` is what the routes need of their input: the partitions as a lazy frame,
-their row counts when known without reading data, and a way to read one partition
-again. A ``ParquetSource`` reads a dataset's footers only (columns, types, row
-groups and their row counts) and cuts it into partitions along its row groups, so
-planning reads no data, and mixing tasks can re-read their own left rows after the
-shuffle instead of holding them across it. A row group larger than the blocksize is
-cut into several partitions of consecutive rows, so that no writer's choice of row
-group size decides how much memory a task needs.
+"""Parquet datasets as inputs: a ``ParquetSource`` reads a dataset's footers only
+(columns, types, row groups and their row counts) and cuts it into partitions along
+its row groups, so planning reads no data, and mixing tasks can re-read their own left
+rows after the shuffle instead of holding them across it. A row group larger than the
+blocksize is cut into several partitions of consecutive rows, so that no writer's
+choice of row group size decides how much memory a task needs.
 """
 
 from __future__ import annotations
@@ -29,10 +25,8 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
-from .errors import MixupError, MixupTypeError
-
-#: Default target of uncompressed bytes per partition, where no cluster says better.
-DEFAULT_BLOCKSIZE = 64 * 2**20
+from .._dask.source import Source
+from ..errors import MixupError, MixupTypeError
 
 #: Slicing takes a blocksize below this as this: a slice is read by decoding its row
 #: group from the start (see ``_read_slice``), so ever smaller slices of one row group
@@ -60,47 +54,6 @@ SLICE_BATCH_ROWS = 65536
 #: one 80 MB row group peaked at 48 MiB of Arrow memory this way, 117 MiB without the
 #: buffer and 161 MiB with ``read_row_group(i).slice``.
 SLICE_BUFFER_BYTES = 2**20
-
-
-@dataclass(frozen=True)
-class Source:
-    """The input of a dask route.
-
-    Attributes
-    ----------
-    frame : dask.dataframe.DataFrame
-        The partitions, lazily.
-    lengths : tuple of int, optional
-        Rows per partition, when known without reading data (Parquet footers).
-    read : callable, optional
-        ``read(p)`` returns partition ``p`` afresh. Mixing tasks then read their own
-        left rows after the shuffle, so no input partition is held (or spilled) across
-        the shuffle's barrier; without it they come from ``frame``.
-    """
-
-    frame: dd.DataFrame
-    lengths: tuple[int, ...] | None = None
-    read: Callable[[int], pd.DataFrame] | None = None
-
-    @classmethod
-    def of(cls, frame: dd.DataFrame) -> Source:
-        """A user's dask frame as a source, its partitions fixed.
-
-        Dask's ``read_parquet`` fuses neighbouring partitions when a computation reads
-        only some of the columns, as many as those columns allow: a pass over the label
-        column, or mixing fewer columns than were read, would see other partitions than
-        the plan was made for. Such a frame is taken as the partitions ``to_delayed``
-        gives, which no later projection changes.
-        """
-        from dask.dataframe.dask_expr.io.parquet import ReadParquet
-
-        if any(isinstance(node, ReadParquet) for node in frame.expr.walk()):
-            frame = dd.from_delayed(frame.to_delayed(), meta=frame._meta, verify_meta=False)
-        return cls(frame)
-
-    @property
-    def meta(self) -> pd.DataFrame:
-        return self.frame._meta
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,16 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from ._cluster import compute
-from ._exchange import DESTINATION, exchange, partition_numbers, tag_dtype
-from ._kernel import Layout, combine, from_blocks, is_categorical_like, to_blocks
-from ._random import SERIES_BLOCK, Keys, choose_series, dirichlet_weights
-from ._source import Source
-from ._validation import MAX_ROWS, SERIES_RULES, arguments, check_data, validate
-from .errors import MixupError, MixupTypeError
+from .._core.dtypes import is_categorical_like
+from .._core.random import SERIES_BLOCK, Keys, choose_series, dirichlet_weights
+from .._core.validation import MAX_ROWS, SERIES_RULES, arguments, check_data, validate
+from .._dask.cluster import compute
+from .._dask.exchange import DESTINATION, exchange, partition_numbers, tag_dtype
+from .._dask.source import Source
+from .._kernel.layout import Layout
+from .._kernel.mix import combine
+from .._kernel.rows import empty_frame, from_blocks, to_blocks
+from ..errors import MixupError, MixupTypeError
 
 #: A routed copy's group in its output partition, ``(output series - first) * k + slot``
 #: (one tag, not the two, and int32 where it fits), and its time key.
@@ -77,7 +80,7 @@ class Columns:
             }
         )
         return _output_frame(
-            self.layout.empty_frame(), self, np.empty(0, np.int64), 0, pd.RangeIndex(0), empty
+            empty_frame(self.layout), self, np.empty(0, np.int64), 0, pd.RangeIndex(0), empty
         )
 
 
@@ -487,7 +490,7 @@ def _mix_dask(frame: dd.DataFrame, columns: Columns, plan: Plan, scale: bool) ->
     q = len(bounds) - 1
     # One graph key for the plan instead of a copy inside every task.
     plan_key = dask.delayed(plan, pure=True, traverse=False)
-    meta = columns.layout.empty_frame()
+    meta = empty_frame(columns.layout)
     time_dtype = np.float64 if columns.time_kind == "f" else np.int64
     tags = _group_dtype(plan, bounds)
     routed_meta = meta.assign(

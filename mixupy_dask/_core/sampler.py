@@ -40,7 +40,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ._random import Keys, Permutation, Selection, class_quotas, lambdas
+from .random import Keys, Permutation, Selection, class_quotas, lambdas
 
 
 @dataclass(frozen=True)

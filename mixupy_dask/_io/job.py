@@ -4,8 +4,8 @@ A job goes source -> plan -> run -> commit, the same for rows and for series:
 
 - *source*: ``ParquetSource.open`` reads the footers (columns, types, row groups and
   their row counts) and refuses files that disagree; no data is read.
-- *plan*: the function's own checks against the schema (``_mixup.prepare`` or
-  ``_series.prepare``) and the one destination check. Nothing is read, written or
+- *plan*: the function's own checks against the schema (``_rows.call.prepare`` or
+  ``_series.series.prepare``) and the one destination check. Nothing is read, written or
   started, so the CLI plans before it starts a cluster, and bad input fails fast.
 - *run*: on the user's client (``client=None``: the current default client), with it
   current, partitions sized for its workers; the lazy result is built there, so a
@@ -17,24 +17,26 @@ Only building the lazy result differs between rows and series: ``Job.build``.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import dask
 import dask.dataframe as dd
 import numpy as np
-import pandas as pd
-import pyarrow as pa
 
-from . import _mixup, _series
-from ._cluster import as_current, auto_blocksize, resolve_client
-from ._commit import Destination
-from ._dask_route import planned
-from ._source import ParquetSource, Source
-from ._validation import JOB_RULES, Optional, Options, arguments, check_rows, validate
+from .._core.validation import JOB_RULES, Optional, Options, arguments, check_rows, validate
+from .._dask.cluster import as_current, auto_blocksize, resolve_client
+from .._dask.source import Source
+from .._rows.call import prepare as prepare_rows
+from .._rows.dask_route import planned
+from .._rows.mixup import mixup
+from .._series.series import mix_dask as mix_series_dask
+from .._series.series import mixup_series
+from .._series.series import prepare as prepare_series
+from .commit import Destination
+from .metadata import metadata as provenance
+from .parquet import ParquetSource
 
 SeedLike = int | Sequence[int] | np.random.SeedSequence | None
 Progress = Callable[[Any], None]
@@ -141,43 +143,6 @@ def _fixed(seed: Any) -> Any:
     return np.random.SeedSequence().entropy if seed is None else seed
 
 
-def _metadata(function: str, source: ParquetSource, options: dict[str, Any]) -> dict[str, Any]:
-    """The provenance record written into every output file (no storage options)."""
-    seed = options["seed"]
-    if isinstance(seed, np.random.SeedSequence):
-        seed = {"entropy": _jsonable(seed.entropy), "spawn_key": list(seed.spawn_key)}
-    elif not isinstance(seed, (int, np.integer)):
-        seed = [int(s) for s in seed]
-    return {
-        "function": function,
-        "source": source.url,
-        "options": {k: _jsonable(v) for k, v in options.items() if k != "seed"},
-        "seed": int(seed) if isinstance(seed, (int, np.integer)) else seed,
-        # A different numpy may change numpy's Beta sampler: record what made the output.
-        "versions": _versions(),
-    }
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value)
-    except TypeError:
-        return repr(value)
-    return value
-
-
-def _versions() -> dict[str, str]:
-    from . import __version__
-
-    return {
-        "mixupy_dask": __version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "dask": dask.__version__,
-        "pyarrow": pa.__version__,
-    }
-
-
 def plan(
     function: str,
     src: str,
@@ -216,7 +181,7 @@ def plan(
         classes = set(names or ())
         mixed = options.get("categorical") in ("dominant", "sample", "onehot")
         source = source.with_categories(None if mixed else classes, unite=classes)
-        row_call = _mixup.prepare(source.meta, **options)
+        row_call = prepare_rows(source.meta, **options)
         rows_out = row_call.rows_out(source.rows)  # None until the label pass counts classes
 
         def build(data: Source, client: Any, progress: Progress | None) -> Built:
@@ -229,20 +194,20 @@ def plan(
             table = row_plan.class_table(resolved.classes, row_call.concat)
             return frame, sum(row[3] for row in table), table, lengths
 
-        twin: Callable[..., Any] = _mixup.mixup
+        twin: Callable[..., Any] = mixup
     else:
         if options.get("categorical") == "dominant":
             source = source.with_categories()
-        series_call = _series.prepare(source.meta, **options)
+        series_call = prepare_series(source.meta, **options)
 
         def build(data: Source, client: Any, progress: Progress | None) -> Built:
-            return (*_series.mix_dask(data, series_call, client, progress), None, None)
+            return (*mix_series_dask(data, series_call, client, progress), None, None)
 
-        twin = _series.mixup_series
+        twin = mixup_series
     recorded = arguments(twin, source.meta, **options)
     del recorded["data"]
-    metadata = _metadata(function, source, recorded)
-    return Job(source, destination, build, options["seed"], metadata, blocksize)
+    record = provenance(function, source, recorded)
+    return Job(source, destination, build, options["seed"], record, blocksize)
 
 
 def augment_parquet(

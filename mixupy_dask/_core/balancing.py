@@ -31,7 +31,7 @@ import numbers
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-from .errors import MixupError, MixupTypeError
+from ..errors import MixupError, MixupTypeError
 
 #: The strings ``sampling_strategy`` may be, in imbalanced-learn's words.
 STRATEGIES = ("auto", "minority", "not minority", "not majority", "all")

@@ -27,24 +27,25 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from ._exchange import DESTINATION, exchange, partition_numbers, tag_dtype
-from ._kernel import (
-    Layout,
-    classes,
+from .._core.labels import Encoders, Labels, check_onehot
+from .._core.sampler import Sampler
+from .._dask.exchange import DESTINATION, exchange, partition_numbers, tag_dtype
+from .._dask.source import Source
+from .._kernel.layout import Layout
+from .._kernel.mix import classes, mix_rows
+from .._kernel.rows import (
     concat_rows,
+    empty_frame,
+    empty_wire,
     from_rows,
-    mix_rows,
     to_blocks,
     to_rows,
     wire_frame,
     with_provenance,
 )
-from ._labels import Encoders, Labels, check_onehot
-from ._sampler import Sampler
-from ._source import Source
 
 if TYPE_CHECKING:
-    from ._mixup import RowCall
+    from .call import RowCall
 
 _SLOT = "_mixupy_slot"
 #: Left rows that travel with their partners: their position in the output partition
@@ -577,7 +578,7 @@ def _graph(
     if read_partition is not None:
         read_partition = dask.delayed(read_partition, pure=True, traverse=False)
     position = zero if provenance else None
-    routed_meta = _tagged(layout.empty_wire(), plan, zero, zero, output, position)
+    routed_meta = _tagged(empty_wire(layout), plan, zero, zero, output, position)
     routed = dd.concat(
         [
             dd.map_partitions(
@@ -634,7 +635,7 @@ def _read_numbered(number: pd.Series, read_partition, labels: Encoders | None) -
 
 
 def _meta(layout: Layout, provenance: bool) -> pd.DataFrame:
-    meta = layout.empty_frame()
+    meta = empty_frame(layout)
     if not provenance:
         return meta
     empty = np.empty(0, dtype=np.int64)

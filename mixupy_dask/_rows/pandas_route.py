@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._kernel import Layout, classes, concat_rows, from_rows, mix_rows, to_rows, with_provenance
-from ._labels import Encoders, check_onehot
-from ._sampler import Sampler
+from .._core.labels import Encoders, check_onehot
+from .._core.sampler import Sampler
+from .._kernel.layout import Layout
+from .._kernel.mix import classes, mix_rows
+from .._kernel.rows import concat_rows, from_rows, to_rows, with_provenance
 
 if TYPE_CHECKING:
-    from ._mixup import RowCall
+    from .call import RowCall
 
 
 def _phases(sampler: Sampler) -> list[tuple[int, int]]:
@@ -29,7 +31,7 @@ def _phases(sampler: Sampler) -> list[tuple[int, int]]:
     return list(itertools.pairwise(cuts))
 
 
-def _pairs(sampler: Sampler, members: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+def pairs(sampler: Sampler, members: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
     """Left and partner input positions of every output row, in output order.
 
     ``members[g]`` lists the positions of class ``g``'s rows in input order (None: one
@@ -133,7 +135,7 @@ def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
         sampler = call.sampler(tuple(len(m) for m in members), labels.classes)
     else:
         sampler = call.sampler((len(frame),))
-    left, partners = _pairs(sampler, members)
+    left, partners = pairs(sampler, members)
     lam = sampler.weights(0, sampler.m)
     lefts = rows if sampler.left_is_input else rows.take(left)
     mixed = mix_rows(

@@ -1,0 +1,196 @@
+"""A validated ``mixup`` call: ``prepare`` checks the options and the columns once,
+reading no data, and ``RowCall`` carries them to the routes and makes their sampler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dask.dataframe as dd
+import pandas as pd
+
+from .._core.balancing import class_rows, strategy_rows
+from .._core.labels import Labels, check_onehot, onehot_features, resolve_labels
+from .._core.random import Keys
+from .._core.sampler import Sampler
+from .._core.validation import (
+    MIXUP_DEFAULTS,
+    MIXUP_RULES,
+    PROVENANCE,
+    check_data,
+    check_rows,
+    needs_labels,
+    per_class_rules,
+    validate,
+    with_defaults,
+)
+from .._kernel.layout import DEFAULT_POLICY, Layout, Policy
+from ..errors import MixupError
+
+
+@dataclass(frozen=True)
+class RowCall:
+    """A validated ``mixup`` call: its options, the seed fixed, the labels resolved
+    against the columns (their categories may still be unknown)."""
+
+    alpha: float
+    concat: bool
+    batch_size: int | Mapping[Hashable, int] | None
+    keys: Keys
+    labels: Labels | None
+    within_class: bool
+    label_preserving: bool
+    sampling_strategy: Any = None
+    policy: Policy = DEFAULT_POLICY
+    provenance: bool = False
+    #: ``categorical="onehot"``: the features to encode (categories may be unknown yet)
+    onehot: tuple[Labels, ...] = ()
+    max_categories: int = 64
+    #: The features' layout as checked; with no labels and no one-hot features, the
+    #: whole frame's (None: not checked yet)
+    features: Layout | None = None
+
+    @property
+    def per_class(self) -> bool:
+        """Rows to make per class (a dict ``batch_size`` or a ``sampling_strategy``)."""
+        return isinstance(self.batch_size, Mapping) or self.sampling_strategy is not None
+
+    @property
+    def by_class(self) -> bool:
+        """The plan needs the rows of each class."""
+        return self.within_class or self.per_class
+
+    def class_rows(
+        self,
+        class_sizes: tuple[int, ...],
+        classes: tuple[Any, ...] | None,
+        argument: Callable[[], Any] | None = None,
+    ) -> tuple[int, ...]:
+        """Rows to make per class; a callable strategy gets ``argument()`` (default: the
+        class counts as a pandas Series)."""
+        assert classes is not None  # rows per class need the classes and labels
+        assert self.labels is not None
+        if isinstance(self.batch_size, Mapping):
+            return class_rows(self.batch_size, classes, class_sizes)
+        if argument is None:
+
+            def argument() -> pd.Series:
+                counts = pd.Series(list(class_sizes), index=pd.Index(classes), name="rows")
+                return counts[counts > 0]
+
+        return strategy_rows(
+            self.sampling_strategy, classes, class_sizes, self.labels.name, argument
+        )
+
+    def sampler(
+        self,
+        class_sizes: tuple[int, ...],
+        classes: tuple[Any, ...] | None = None,
+        argument: Callable[[], Any] | None = None,
+    ) -> Sampler:
+        """The row plan, once the rows per class (and the classes) are known."""
+        if not self.per_class:
+            assert not isinstance(self.batch_size, Mapping)
+            m = check_rows(sum(class_sizes), self.batch_size)
+            return Sampler(self.keys, class_sizes, m, self.alpha, self.label_preserving)
+        check_rows(sum(class_sizes), None)
+        rows = self.class_rows(class_sizes, classes, argument)
+        m = check_rows(sum(class_sizes), sum(rows))
+        return Sampler(
+            self.keys,
+            class_sizes,
+            m,
+            self.alpha,
+            self.label_preserving,
+            class_rows=rows,
+            pooled=not self.within_class,
+        )
+
+    def rows_out(self, n: int) -> int | None:
+        """Rows written for ``n`` input rows; None while rows per class are unknown."""
+        if self.per_class:
+            return None
+        assert not isinstance(self.batch_size, Mapping)
+        return (n if self.concat else 0) + check_rows(n, self.batch_size)
+
+
+def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
+    """Check ``mixup``'s options (its keywords; its defaults for those not given) and
+    the columns' dtypes, reading no data.
+
+    ``data`` may be an empty frame of the right dtypes, as a Parquet schema gives.
+    """
+    options = with_defaults(MIXUP_DEFAULTS, options)
+    p = validate(MIXUP_RULES, **{name: options[name] for name in MIXUP_RULES})
+    labels = options["labels"]
+    needs_labels(labels, within_class=p["within_class"], label_preserving=p["label_preserving"])
+    per_class_rules(
+        labels, p["batch_size"], p["sampling_strategy"], p["within_class"], p["label_preserving"]
+    )
+    check_data(data)
+    dtypes = data.dtypes  # a new Series at each access
+    spec = resolve_labels(dtypes, labels)
+    per_class = isinstance(p["batch_size"], Mapping) or p["sampling_strategy"] is not None
+    if spec is not None and spec.column is None and len(spec.block) < 2:
+        if p["within_class"]:
+            raise MixupError(
+                "`within_class=True` needs class labels: a class column or at least two label "
+                "columns"
+            )
+        if per_class:
+            name = "sampling_strategy" if p["sampling_strategy"] is not None else "batch_size"
+            raise MixupError(
+                f"`{name}` per class needs class labels: a class column or at least two label "
+                f"columns"
+            )
+    policy = Policy(p["categorical"], p["integers"], p["missing"])
+    # Refuse columns the policies cannot mix before any pass over the data.
+    features = dtypes if spec is None or spec.column is None else dtypes.drop(spec.column)
+    onehot: tuple[Labels, ...] = ()
+    if p["categorical"] == "onehot":
+        onehot = onehot_features(features, p["missing"])
+        check_onehot(onehot, data.columns, p["max_categories"])
+        features = features.drop([e.column for e in onehot])
+    layout = Layout.from_dtypes(features, policy=policy)
+    check_categories(features)
+    if p["provenance"]:
+        clash = [repr(c) for c in PROVENANCE if c in data.columns]
+        if clash:
+            raise MixupError(
+                f"`provenance=True` adds the columns {', '.join(map(repr, PROVENANCE))}; "
+                f"`data` already has {', '.join(clash)}: rename it"
+            )
+    return RowCall(
+        p["alpha"],
+        p["concat"],
+        p["batch_size"],
+        Keys.from_seed(p["seed"]),
+        spec,
+        p["within_class"],
+        p["label_preserving"],
+        p["sampling_strategy"],
+        policy,
+        p["provenance"],
+        onehot,
+        p["max_categories"],
+        layout,
+    )
+
+
+def check_categories(dtypes: pd.Series) -> None:
+    """Categorical features must have known categories: the output's dtype is theirs,
+    and a lazy frame's ``meta`` must say it before any data is read."""
+    from dask.dataframe.utils import UNKNOWN_CATEGORIES
+
+    unknown = [
+        repr(name)
+        for name, dt in zip(dtypes.index.tolist(), dtypes.tolist(), strict=True)
+        if isinstance(dt, pd.CategoricalDtype) and UNKNOWN_CATEGORIES in dt.categories
+    ]
+    if unknown:
+        raise MixupError(
+            f"categorical columns {', '.join(unknown)} have unknown categories (a dask "
+            f"frame that has not read them); make them known first, e.g. "
+            f"`ddf[column] = ddf[column].cat.as_known()`"
+        )
