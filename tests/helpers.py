@@ -67,7 +67,15 @@ def cli_command(*args) -> list[str]:
     return [sys.executable, "-m", "mixupy_dask.cli", *map(str, args)]
 
 
-def run_cli(*args, cwd, timeout: float = 180) -> subprocess.CompletedProcess:
+#: Bounds on a subprocess, or on a wait for workers, in tests: guards against hangs,
+#: never speed checks. Each is well over 10x the quiet time of what it bounds (a CLI
+#: run takes 5-20 s, the quick benchmark run ~100 s, workers start in ~2 s), so a
+#: machine busy with other work does not fail the suite.
+HANG_GUARD = 900
+WAIT_GUARD = 300
+
+
+def run_cli(*args, cwd, timeout: float = HANG_GUARD) -> subprocess.CompletedProcess:
     """Run ``mixupy-dask ARGS`` to completion; its output is captured as text."""
     return subprocess.run(
         cli_command(*args), cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout
@@ -238,7 +246,7 @@ def real_cluster(base: Path, n_workers: int = 2) -> Iterator[RealCluster]:
             cluster.start_worker()
         # The scheduler writes its file once it listens; Client waits for the file.
         with cluster.client() as client:
-            client.wait_for_workers(n_workers, timeout=60)
+            client.wait_for_workers(n_workers, timeout=WAIT_GUARD)
             cluster.address = client.scheduler_info()["address"]
         yield cluster
     finally:

@@ -14,10 +14,12 @@ import pytest
 
 from benchmarks.timing import Stats, calls_for, measure, take_turns
 
+from .helpers import HANG_GUARD
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-#: One run per figure keeps the quick run within its timeout (every Parquet run starts a
-#: cluster); how runs are repeated and summarised is tested on its own below.
+#: One run per figure keeps the quick run short (every Parquet run starts a cluster); how
+#: runs are repeated and summarised is tested on its own below.
 REPEATS = 1
 
 
@@ -41,7 +43,7 @@ def quick_run(tmp_path_factory):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=2 * HANG_GUARD,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return out, done

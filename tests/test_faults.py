@@ -21,6 +21,7 @@ import pytest
 from mixupy_dask import mixup
 
 from .helpers import (
+    WAIT_GUARD,
     assert_ended,
     interrupt,
     real_cluster,
@@ -159,7 +160,7 @@ def test_worker_killed_mid_run(cluster, source, undisturbed, tmp_path, phase, vi
     """
     dst = tmp_path / "out"
     with cluster.client() as client:
-        client.wait_for_workers(2, timeout=60)
+        client.wait_for_workers(2, timeout=WAIT_GUARD)
         workers = set(client.scheduler_info()["workers"])
         proc = start_cli(*augment_on(cluster, source, dst), cwd=tmp_path)
         if phase == "shuffle":
@@ -170,11 +171,11 @@ def test_worker_killed_mid_run(cluster, source, undisturbed, tmp_path, phase, vi
             client, proc, ready, what, DEADLINE, process_only=victim == "worker process"
         )
         if victim == "worker process":
-            client.wait_for_workers(2, timeout=60)  # the nanny's replacement
+            client.wait_for_workers(2, timeout=WAIT_GUARD)  # the nanny's replacement
         else:
             assert set(client.scheduler_info()["workers"]) == workers - {address}
             cluster.start_worker()  # two workers again for the tests that follow
-            client.wait_for_workers(2, timeout=60)
+            client.wait_for_workers(2, timeout=WAIT_GUARD)
     assert_same_output(dst, undisturbed)
     assert leftovers(tmp_path) == []
 
@@ -182,7 +183,7 @@ def test_worker_killed_mid_run(cluster, source, undisturbed, tmp_path, phase, vi
 def test_same_output_after_client_restart(cluster, source, undisturbed, tmp_path):
     """``client.restart()`` (fresh worker processes, nothing cached) changes no bit."""
     with cluster.client() as client:
-        client.wait_for_workers(2, timeout=60)
+        client.wait_for_workers(2, timeout=WAIT_GUARD)
         before = set(client.scheduler_info()["workers"])
         client.restart()
         assert set(client.scheduler_info()["workers"]).isdisjoint(before)  # all restarted

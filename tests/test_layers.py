@@ -106,7 +106,7 @@ def test_no_circles():
             if target == module or target not in GRAPH:
                 continue
             if state.get(target) == 1:
-                circle = path[path.index(target) :] + [target]
+                circle = [*path[path.index(target) :], target]
                 pytest.fail(f"import circle: {' -> '.join(circle)}")
             if target not in state:
                 visit(target)

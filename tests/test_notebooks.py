@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import HANG_GUARD
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
@@ -22,7 +24,10 @@ def test_notebook_executes_and_draws(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)
     # Runs in tmp_path, so figures the notebook saves do not overwrite committed ones.
     nbclient.NotebookClient(
-        notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+        notebook,
+        timeout=HANG_GUARD,
+        kernel_name="python3",
+        resources={"metadata": {"path": tmp_path}},
     ).execute()  # raises CellExecutionError on any failing cell
     images = [
         output

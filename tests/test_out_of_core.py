@@ -22,7 +22,7 @@ import pytest
 from mixupy_dask._core.random import Keys
 from mixupy_dask._core.sampler import Sampler
 
-from .helpers import run_cli
+from .helpers import HANG_GUARD, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ ALPHA, SEED = 0.4, 11
 
 
 def cli(*args: str, cwd) -> None:
-    result = run_cli(*args, "--quiet", cwd=cwd, timeout=600)
+    result = run_cli(*args, "--quiet", cwd=cwd, timeout=4 * HANG_GUARD)
     assert result.returncode == 0, result.stderr
 
 

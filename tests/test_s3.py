@@ -40,7 +40,16 @@ from mixupy_dask import (
 )
 from mixupy_dask._io.job import plan
 
-from .helpers import ENV, assert_ended, cli_command, interrupt, real_cluster, wait_until
+from .helpers import (
+    ENV,
+    HANG_GUARD,
+    WAIT_GUARD,
+    assert_ended,
+    cli_command,
+    interrupt,
+    real_cluster,
+    wait_until,
+)
 
 s3fs = pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -435,7 +444,7 @@ def option_args(options: dict, flag: str = "--storage-option") -> list[str]:
     return args
 
 
-def run(*args, cwd, env: dict | None = None, timeout: float = 240):
+def run(*args, cwd, env: dict | None = None, timeout: float = HANG_GUARD):
     """Run ``mixupy-dask ARGS`` to completion with extra environment variables."""
     return subprocess.run(
         cli_command(*args), cwd=cwd, env={**ENV, **(env or {})}, capture_output=True,
@@ -639,14 +648,14 @@ def test_worker_killed_mid_write_on_s3(cluster, faults, undisturbed, fs, aws_env
     bucket, src, _, _ = faults
     dst = f"{bucket}/worker-killed"
     with cluster.client() as client:
-        client.wait_for_workers(2, timeout=60)
+        client.wait_for_workers(2, timeout=WAIT_GUARD)
         proc = start(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}"),
                      cwd=tmp_path, env=aws_env)  # fmt: skip
         cluster.kill_busiest(
             client, proc, first_file(fs, bucket, "worker-killed/"), "a first output file", DEADLINE
         )
         cluster.start_worker()  # two workers again for the tests that follow
-        client.wait_for_workers(2, timeout=60)
+        client.wait_for_workers(2, timeout=WAIT_GUARD)
     assert contents(fs, dst) == undisturbed
     assert staging(fs, bucket) == []
 

@@ -24,7 +24,7 @@ from mixupy_dask import (
 )
 from mixupy_dask._core.validation import MAX_K
 
-from .helpers import irregular_lengths, split_frame
+from .helpers import HANG_GUARD, irregular_lengths, split_frame
 
 assert_exact = pd.testing.assert_frame_equal
 P_MIN = 1e-3  # significance level of the fixed-seed tests below
@@ -521,7 +521,7 @@ def test_cli_augment_series_equals_the_pandas_route(tmp_path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_GUARD,
     )
     assert done.returncode == 0, done.stderr
     expected = mixup_series(df, series="sid", time="t", k=3, seed=7)
@@ -535,7 +535,7 @@ def test_cli_augment_series_equals_the_pandas_route(tmp_path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG_GUARD,
     )
     assert refused.returncode == 2
     assert "--k" in refused.stderr
