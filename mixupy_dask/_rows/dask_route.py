@@ -3,7 +3,7 @@
 *Slot* ``k = c * P + p`` holds cycle ``c``'s left rows from input partition ``p``, in
 input order; the output rows are the slots' rows one after the other. Output
 partitions are runs of consecutive slots of up to the largest input partition's rows
-(``Plan.bounds``): a full cycle of even partitions keeps one output partition per
+(``Placement.bounds``): a full cycle of even partitions keeps one output partition per
 input partition, while the small slots of a class balanced up over many passes share
 one, so the number of output partitions follows the output rows, not cycles x
 partitions. Within a slot, the left rows of class ``g`` fill a contiguous run of
@@ -55,14 +55,14 @@ _OUTPUT = "_mixupy_output"
 _POSITION = "_mixupy_position"
 
 
-def describe(
+def count_partitions(
     frame: dd.DataFrame,
     labels: Labels | None,
     by_class: bool,
     lengths: tuple[int, ...] | None = None,
     onehot: tuple[Labels, ...] = (),
 ) -> tuple[Labels | None, np.ndarray, tuple[Labels, ...]]:
-    """What the plan needs to know about the partitions, in at most one pass.
+    """What the placement needs to know about the partitions, in at most one pass.
 
     Returns the labels with their categories fixed, ``class_starts`` (K, P + 1):
     cumulative rows per class (one class of all rows unless ``by_class``), and the
@@ -126,13 +126,13 @@ def _class_counts(part: pd.DataFrame, layout: Layout) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Placement:
     """Where every left row sits, from per-partition class counts (no data needed).
 
     ``class_starts[g, p]`` is the class rank of class ``g``'s first row in input
     partition ``p``; ``group_starts`` the same for the partner groups (the classes, or
     one group of all rows); ``slot_starts(c)[h, p]`` the slot rank of group ``h``'s
-    first left row of partition ``p`` in cycle ``c``. The plan is O(classes x
+    first left row of partition ``p`` in cycle ``c``. The placement is O(classes x
     partitions), never O(rows); the slot layout (``slot_offsets``, ``bounds``) is
     O(cycles x partitions), computed once on the client.
     """
@@ -297,8 +297,8 @@ class Plan:
         return tuple(table)
 
 
-def _row_classes(blocks, layout: Layout, plan: Plan) -> np.ndarray | None:
-    return classes(blocks, layout) if len(plan.class_starts) > 1 else None
+def _row_classes(blocks, layout: Layout, placement: Placement) -> np.ndarray | None:
+    return classes(blocks, layout) if len(placement.class_starts) > 1 else None
 
 
 def _class_rows(row_classes, length: int):
@@ -331,7 +331,7 @@ def _route(
     part,
     number: pd.Series,
     layout: Layout,
-    plan: Plan,
+    placement: Placement,
     cycles: range,
     reread: bool,
     provenance: bool = False,
@@ -340,33 +340,33 @@ def _route(
     go, and its left rows there tagged with their output position, unless the kernel
     re-reads them (``reread`` and the slot is the whole partition); with ``provenance``
     each row also carries its global input position."""
-    p, P, sampler = int(number.iloc[0]), plan.partitions, plan.sampler
+    p, P, sampler = int(number.iloc[0]), placement.partitions, placement.sampler
     values = to_rows(part, layout)
-    row_classes = _row_classes(values.blocks, layout, plan)
+    row_classes = _row_classes(values.blocks, layout, placement)
     by_group = list(_class_rows(row_classes if sampler.groups > 1 else None, part.shape[0]))
-    ships = plan.ships(reread)
+    ships = placement.ships(reread)
     rows, parts, slots, outputs = [], [], [], []
     for cycle in cycles:
-        starts, bases = plan.slot_starts(cycle), plan.slot_bases(cycle)
+        starts, bases = placement.slot_starts(cycle), placement.slot_bases(cycle)
         for h, local in by_group:
             if not sampler.group_slots(cycle, h):  # no left rows of this group: no partners
                 continue
-            ranks = plan.group_starts[h, p] + np.arange(len(local))
+            ranks = placement.group_starts[h, p] + np.arange(len(local))
             keep, slot = sampler.destinations(h, ranks, cycle)
             # The partition owning slot v is the last one starting at or before v
             # ("right"), which skips empty partitions that start at the same slot.
             dest = np.searchsorted(starts[h, :-1], slot, "right") - 1
             k = cycle * P + dest
             rows.append(local[keep])
-            parts.append(plan.slot_partition[k])
-            slots.append(plan.slot_base(k) + bases[h, dest] + slot - starts[h, dest])
+            parts.append(placement.slot_partition[k])
+            slots.append(placement.slot_base(k) + bases[h, dest] + slot - starts[h, dest])
             outputs.append(np.full(len(keep), -1))  # a partner
         k = cycle * P + p
-        if ships and not (reread and plan.whole[k]):
-            left, left_slots = _left_rows(plan, row_classes, cycle, p, part.shape[0])
-            base = plan.slot_base(k)
+        if ships and not (reread and placement.whole[k]):
+            left, left_slots = _left_rows(placement, row_classes, cycle, p, part.shape[0])
+            base = placement.slot_base(k)
             rows.append(left)
-            parts.append(np.full(len(left), plan.slot_partition[k]))
+            parts.append(np.full(len(left), placement.slot_partition[k]))
             slots.append(base + left_slots)
             outputs.append(base + np.arange(len(left)))
     rows, parts, slots = _concat(rows), _concat(parts), _concat(slots)
@@ -378,12 +378,12 @@ def _route(
     else:
         values = values.take(rows)
     frame = wire_frame(values, layout, pd.RangeIndex(len(rows)))
-    positions = plan.offsets[p] + rows if provenance else None
-    return _tagged(frame, plan, parts, slots, _concat(outputs) if ships else None, positions)
+    positions = placement.offsets[p] + rows if provenance else None
+    return _tagged(frame, placement, parts, slots, _concat(outputs) if ships else None, positions)
 
 
 def _tagged(
-    frame: pd.DataFrame, plan: Plan, parts, slots, outputs=None, positions=None
+    frame: pd.DataFrame, placement: Placement, parts, slots, outputs=None, positions=None
 ) -> pd.DataFrame:
     """``frame`` with its routing columns added, under positional column names.
 
@@ -393,7 +393,7 @@ def _tagged(
     the global positions are below the output partitions' number and rows (``tag_dtype``).
     """
     tagged = frame.set_axis([f"_{i}" for i in range(frame.shape[1])], axis=1)
-    dtype = tag_dtype(max(plan.npartitions, plan.target))
+    dtype = tag_dtype(max(placement.npartitions, placement.target))
     tags = {DESTINATION: parts.astype(dtype), _SLOT: slots.astype(dtype)}
     if outputs is not None:
         tags[_OUTPUT] = outputs.astype(dtype)
@@ -408,14 +408,14 @@ def _tagged(
     return pd.concat([tagged, pd.DataFrame(tags, index=tagged.index)], axis=1)
 
 
-def _left_rows(plan: Plan, row_classes, cycle: int, p: int, length: int):
+def _left_rows(placement: Placement, row_classes, cycle: int, p: int, length: int):
     """Slot ``(cycle, p)``'s left rows: local row indices in input order, and their slots
     inside the slot's run (each class fills a run of its own; one group's follow input
     order)."""
-    sampler, bases = plan.sampler, plan.slot_bases(cycle)
+    sampler, bases = placement.sampler, placement.slot_bases(cycle)
     rows, slots = [], []
     for g, local in _class_rows(row_classes, length):
-        first = int(plan.class_starts[g, p])
+        first = int(placement.class_starts[g, p])
         chosen = sampler.left_ranks(cycle, g, first, first + len(local)) - first
         rows.append(local[chosen])
         if sampler.groups > 1:
@@ -433,7 +433,7 @@ def _mix_partition(
     read_partition: Callable[[int], pd.DataFrame] | None,
     labels: Encoders | None,
     layout: Layout,
-    plan: Plan,
+    placement: Placement,
     provenance: bool = False,
     left_part: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -446,8 +446,8 @@ def _mix_partition(
     (an in-memory frame, paired by position). Partners arrive in any order, one per
     slot, and are placed by slot.
     """
-    q, P, sampler = int(number.iloc[0]), plan.partitions, plan.sampler
-    start, stop = plan.out_offsets[q], plan.out_offsets[q + 1]
+    q, P, sampler = int(number.iloc[0]), placement.partitions, placement.sampler
+    start, stop = placement.out_offsets[q], placement.out_offsets[q + 1]
     pieces, outputs, slots, sources = [], [], [], []
     if _OUTPUT in routed.columns:
         is_left = routed[_OUTPUT].to_numpy() >= 0
@@ -459,21 +459,21 @@ def _mix_partition(
             sources.append(shipped[_POSITION].to_numpy())
         routed = routed[~is_left]
     if read_partition is not None or left_part is not None:
-        for k in range(plan.bounds[q], plan.bounds[q + 1]):
-            if not plan.whole[k]:
+        for k in range(placement.bounds[q], placement.bounds[q + 1]):
+            if not placement.whole[k]:
                 continue
             p = k % P
             # left_part is already encoded, as the frame it comes from
             part = left_part if left_part is not None else _reread(p, read_partition, labels)
             values = to_rows(part, layout)
-            row_classes = _row_classes(values.blocks, layout, plan)
-            _, whole_slots = _left_rows(plan, row_classes, k // P, p, part.shape[0])
-            base = plan.slot_base(k)
+            row_classes = _row_classes(values.blocks, layout, placement)
+            _, whole_slots = _left_rows(placement, row_classes, k // P, p, part.shape[0])
+            base = placement.slot_base(k)
             pieces.append(values)
             outputs.append(base + np.arange(part.shape[0]))
             slots.append(base + whole_slots)
             if provenance:
-                sources.append(plan.offsets[p] + np.arange(part.shape[0]))
+                sources.append(placement.offsets[p] + np.arange(part.shape[0]))
     if len(routed) != stop - start:  # the shuffle must deliver one partner per row
         raise RuntimeError(f"partition {q}: {len(routed)} partner rows for {stop - start} rows")
     kept = [i for i, at in enumerate(outputs) if len(at)]
@@ -505,7 +505,7 @@ def _mix_partition(
 def mixup_dask(source: Source, call: RowCall) -> dd.DataFrame:
     """The lazy mixup of ``source`` as ``call`` says.
 
-    Counts what the plan needs (``describe``) now, on the current scheduler; the rest
+    Counts what the placement needs (``count_partitions``) now, on the current scheduler; the rest
     is lazy. With ``source.read``, each kernel task reads its left rows itself after
     the shuffle, instead of every input partition being held in memory (or spilled)
     across the shuffle's barrier: worker memory stays O(partition), not O(n).
@@ -515,13 +515,13 @@ def mixup_dask(source: Source, call: RowCall) -> dd.DataFrame:
 
 def planned(
     source: Source, call: RowCall, argument: Callable[[], object] | None = None
-) -> tuple[dd.DataFrame, Plan, Labels | None]:
-    """``mixup_dask``, with the plan and labels it was built from (rows per class).
+) -> tuple[dd.DataFrame, Placement, Labels | None]:
+    """``mixup_dask``, with the placement and labels it was built from (rows per class).
 
     A callable ``sampling_strategy`` is given ``argument()`` (default: the class counts).
     """
     frame = source.frame
-    labels, class_starts, onehot = describe(
+    labels, class_starts, onehot = count_partitions(
         frame, call.labels, call.by_class, source.lengths, call.onehot
     )
     check_onehot(onehot, frame.columns, call.max_categories)
@@ -534,22 +534,22 @@ def planned(
     )
     sizes = tuple(int(s) for s in class_starts[:, -1])
     classes = labels.classes if labels is not None and call.by_class else None
-    plan = Plan(call.sampler(sizes, classes, argument), class_starts)
-    graph = _graph(frame, plan, layout, call.concat, encoder, source.read, call.provenance)
-    return graph, plan, labels
+    placement = Placement(call.sampler(sizes, classes, argument), class_starts)
+    graph = _graph(frame, placement, layout, call.concat, encoder, source.read, call.provenance)
+    return graph, placement, labels
 
 
 def _graph(
     frame: dd.DataFrame,
-    plan: Plan,
+    placement: Placement,
     layout: Layout,
     concat: bool,
     labels: Encoders | None = None,
     read_partition: Callable[[int], pd.DataFrame] | None = None,
     provenance: bool = False,
 ) -> dd.DataFrame:
-    """Build the lazy mixup graph for ``frame`` laid out as ``plan`` says."""
-    sampler, P = plan.sampler, plan.partitions
+    """Build the lazy mixup graph for ``frame`` laid out as ``placement`` says."""
+    sampler, P = placement.sampler, placement.partitions
     # No clear_divisions(): dd.map_partitions pairs partitions by position (it does not
     # align them), and a clear_divisions node costs a task per partition.
     if labels is not None:  # encoded once per partition, shared by routing and mixing
@@ -560,25 +560,27 @@ def _graph(
         mixed = dd.from_pandas(meta, npartitions=1)
         if not concat:
             return mixed
-        return _with_originals(mixed, frame, numbers, layout, plan, provenance)
+        return _with_originals(mixed, frame, numbers, layout, placement, provenance)
     # An in-memory frame whose output partitions are its own partitions, cycle after
     # cycle (plain mixup, or a batch of whole passes), gives each kernel task its left
     # rows by position, as they are; shipping them too would double the shuffle.
     by_position = (
-        read_partition is None and plan.npartitions == sampler.cycles * P and bool(plan.whole.all())
+        read_partition is None
+        and placement.npartitions == sampler.cycles * P
+        and bool(placement.whole.all())
     )
     reread = read_partition is not None or by_position
     zero = np.empty(0, dtype=np.int64)
-    output = zero if plan.ships(reread) else None
-    # The plan (its arrays grow with cycles x P) and the reader (every partition's row
+    output = zero if placement.ships(reread) else None
+    # The placement (its arrays grow with cycles x P) and the reader (every partition's row
     # groups) go into the graph once, as a key each task depends on: inlined, every
     # task carried its own copy, and workers' memory grew with the tasks they held
     # (~2,000 copies, ~150 MiB per 512 MiB worker, in a paused 1.5 GiB balancing run).
-    shared = dask.delayed(plan, pure=True, traverse=False)
+    shared = dask.delayed(placement, pure=True, traverse=False)
     if read_partition is not None:
         read_partition = dask.delayed(read_partition, pure=True, traverse=False)
     position = zero if provenance else None
-    routed_meta = _tagged(empty_wire(layout), plan, zero, zero, output, position)
+    routed_meta = _tagged(empty_wire(layout), placement, zero, zero, output, position)
     routed = dd.concat(
         [
             dd.map_partitions(
@@ -593,7 +595,7 @@ def _graph(
                 meta=routed_meta,
                 clear_divisions=True,
             )
-            for c in plan.route_cycles
+            for c in placement.route_cycles
         ]
     )
     left: tuple[dd.DataFrame, ...] = ()
@@ -601,8 +603,8 @@ def _graph(
         left = (dd.concat([frame] * sampler.cycles) if sampler.cycles > 1 else frame,)
     mixed = dd.map_partitions(
         _mix_partition,
-        exchange(routed, plan.npartitions),
-        partition_numbers(plan.npartitions),
+        exchange(routed, placement.npartitions),
+        partition_numbers(placement.npartitions),
         read_partition,
         labels,
         layout,
@@ -621,7 +623,7 @@ def _graph(
             _read_numbered, numbers, read_partition, labels, meta=frame._meta,
             clear_divisions=True,
         )  # fmt: skip
-    return _with_originals(mixed, frame, numbers, layout, plan, provenance)
+    return _with_originals(mixed, frame, numbers, layout, placement, provenance)
 
 
 def _reread(p: int, read_partition, labels: Encoders | None) -> pd.DataFrame:
@@ -643,15 +645,15 @@ def _meta(layout: Layout, provenance: bool) -> pd.DataFrame:
 
 
 def _with_originals(
-    mixed, frame, numbers, layout: Layout, plan: Plan, provenance: bool = False
+    mixed, frame, numbers, layout: Layout, placement: Placement, provenance: bool = False
 ) -> dd.DataFrame:
     """The original rows (as floats), then the mixed rows."""
     meta = _meta(layout, provenance)
     # One key, not a copy of all P + 1 offsets in each of the P tasks.
-    offsets = dask.delayed(plan.offsets.tolist(), pure=True, traverse=False)
+    offsets = dask.delayed(placement.offsets.tolist(), pure=True, traverse=False)
     originals = dd.map_partitions(
         _originals, frame, numbers, layout, offsets, provenance, meta=meta, clear_divisions=True
     )
-    n = plan.sampler.n
+    n = placement.sampler.n
     shifted = mixed.map_partitions(lambda df: df.set_axis(df.index + n), meta=meta)
     return dd.concat([originals, shifted])
