@@ -240,10 +240,8 @@ def _open(
     given = columns
     if columns is None:
         columns = available
-    else:
-        columns = [columns] if isinstance(columns, str) else list(columns)
-        if not columns or not all(isinstance(c, str) for c in columns):
-            raise MixupTypeError(f"`columns` must be a non-empty list of names, not {columns!r}")
+    else:  # a non-empty list of names (JOB_RULES)
+        columns = list(columns)
         missing = [c for c in columns if c not in available]
         if missing:
             raise MixupError(
@@ -253,7 +251,8 @@ def _open(
     partition_fields = set(schema.names) - set(fragments[0].physical_schema.names)
     hive = [c for c in columns if c in partition_fields]
     if hive:
-        # pandas reads directory keys back as categoricals, which cannot be mixed.
+        # Directory keys are not stored in the files, and the job reads files row group
+        # by row group; pandas would make them categoricals of the directory names.
         raise MixupTypeError(
             f"columns must be bool, integer or float to be mixed; not so: "
             f"{', '.join(map(repr, hive))} (directory partition keys); leave them out "
