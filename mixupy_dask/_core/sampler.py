@@ -28,8 +28,8 @@ mixup's single class of all rows), or, for rows per class without ``within_class
 *slot rank* ``v``. The partner of slot ``v`` is the row of group rank
 ``pi_{c,h}(v)``, with ``pi_{c,h}`` a keyed permutation of the group: in a full pass every
 row of the group is a partner exactly once, and partners within a cycle are distinct.
-A pooled cycle has at most ``n`` left rows, so its partners are distinct too, as in
-today's partial cycle. A group of one row has only itself as partner: its mixed rows
+A pooled cycle has at most ``n`` left rows, so its partners are distinct too, as in a
+partial cycle of plain mixup. A group of one row has only itself as partner: its mixed rows
 are ``lam * x + (1 - lam) * x``, the row itself up to the rounding of the last bit.
 """
 
