@@ -21,7 +21,7 @@ Three jobs on the same files, each reading every row and writing every row:
   reports whether the outputs agree.
 - ``mixupy_dask``: ``augment_parquet(src, dst, client=client)``.
 
-The cluster is two workers of one thread and 512 MiB each, the memory the README
+The cluster is two workers of one thread and 512 MiB each, the memory the user guide
 recommends; every run of every method at each size is on a fresh one
 (``fresh_client``), and the methods take turns (``take_turns``), so that a burst of
 load on the machine falls on all of them alike. The data
@@ -53,7 +53,7 @@ __all__ = ["run"]
 
 COLUMNS = 10
 SCALES = (1, 2, 4)
-#: Memory per worker: the README's recommendation for out-of-core jobs.
+#: Memory per worker: the user guide's recommendation (docs/large-data.md) for out-of-core jobs.
 WORKER_MEMORY = "512MiB"
 #: Seconds between memory samples.
 INTERVAL = 0.25

@@ -1,7 +1,7 @@
 """The bad input catalogue: every odd input, on every route it applies to.
 
 One table, ``CASES``. Each row is an input a user may have (a frame, or files on disk)
-and its decision from README's "How inputs are treated": *supported* (then every route
+and its decision from "How inputs are treated" in docs/guarantees.md: *supported* (then every route
 gives exactly the pandas route's bits) or *rejected* (then every route raises the same
 exception type, with a message naming the column, the parameter or the path). The
 routes are the pandas ``mixup``, the lazy dask ``mixup`` (partitions of uneven sizes,

@@ -3,12 +3,12 @@
 Users rely on ``seed=`` across upgrades. Each case below is one public call with a
 fixed seed; its output is hashed (column names, dtypes and value bytes) and compared
 with the hash recorded when the case was added. A change here is a change of users'
-results: it needs a real bug behind it and a line in the README's changelog saying
+results: it needs a real bug behind it and a line in docs/changelog.md saying
 which output changed and why, never a silent update of the table.
 
 The data need no random generator (their values are a pure function of the row
 number), so only mixupy_dask's own randomness and numpy's Beta/Dirichlet samplers
-decide the hashes. A different numpy may change those samplers (the README says so).
+decide the hashes. A different numpy may change those samplers (docs/guarantees.md says so).
 """
 
 from __future__ import annotations
