@@ -613,8 +613,8 @@ def cluster_log(cluster) -> str:
 
 @pytest.fixture(scope="module")
 def undisturbed(cluster, faults, expected, fs, options, aws_env, tmp_path_factory):
-    """The user guide's example (docs/large-data.md): S3 to S3 on a real cluster, with the endpoint and the
-    credentials in the environment only. Returns its objects' contents."""
+    """The user guide's example (docs/large-data.md): S3 to S3 on a real cluster, with the
+    endpoint and the credentials in the environment only. Returns its objects' contents."""
     bucket, src, _, _ = faults
     dst = f"{bucket}/undisturbed"
     result = run(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}"),
