@@ -10,7 +10,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from ._core.validation import FLAG, Int, Optional, Rule, validate
+from ._core.validation import FLAG, JOB_RULES, Int, Optional, Rule, validate
 from ._dask.cluster import auto_blocksize, resolve_client
 from ._io.commit import Destination
 from .errors import MixupError
@@ -49,6 +49,7 @@ _MAKE_DATA_RULES: dict[str, Rule] = {
     "partitions": Optional(Int(1)),
     "seed": Int(0),
     "overwrite": FLAG,
+    "storage_options": JOB_RULES["storage_options"],  # as for augment_parquet
 }
 
 
@@ -112,12 +113,13 @@ def make_data(
         partitions=partitions,
         seed=seed,
         overwrite=overwrite,
+        storage_options=storage_options,
     )
     rows, columns, classes, seed = p["rows"], p["columns"], p["classes"], p["seed"]
     partitions = p["partitions"]
     if partitions is not None and partitions > rows:
         raise MixupError(f"`partitions` ({partitions}) must not exceed `rows` ({rows})")
-    destination = Destination.check(dst, dict(storage_options or {}), p["overwrite"])
+    destination = Destination.check(dst, p["storage_options"] or {}, p["overwrite"])
     centers = None
     if classes:
         # Class means, from a stream apart from every partition's (those have one key).

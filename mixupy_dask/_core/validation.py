@@ -331,6 +331,7 @@ JOB_RULES: dict[str, Rule] = {
     "overwrite": FLAG,
     "blocksize": Optional(Int(1, words="a positive number of bytes")),
     "storage_options": Optional(Options()),
+    "dst_storage_options": Optional(Options()),
     "progress": Optional(IsCallable()),
 }
 

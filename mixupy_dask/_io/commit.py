@@ -2,11 +2,12 @@
 
 Every writer (``augment_parquet``, ``augment_series_parquet``, ``make_data``) checks
 its destination with ``Destination.check`` before anything runs, and writes through
-``Destination.write``. A dataset is complete when, and only when, its ``_SUCCESS``
-manifest exists: a JSON record of its files (name, rows, bytes), the rows in all, the
-job's provenance (function, options, seed) and the library versions, written after
-every file is in place. Readers skip names starting with ``_`` or ``.``, so
-``pandas.read_parquet(dst)`` reads the data files only.
+``Destination.write``: the protocol below, around a sink (``sinks.py``: the format's
+writer, Parquet by default), knowing nothing of the format. A dataset is complete
+when, and only when, its ``_SUCCESS`` manifest exists: a JSON record of its files
+(name, rows, bytes), the rows in all, the job's provenance (function, options, seed)
+and the library versions, written after every file is in place. Readers skip names
+starting with ``_`` or ``.``, so ``pandas.read_parquet(dst)`` reads the data files only.
 
 How the files get there depends on the filesystem:
 
@@ -48,16 +49,13 @@ import dask
 import dask.dataframe as dd
 import fsspec
 import pandas as pd
-from pandas.api.types import is_float_dtype
 
-from .._core.validation import Optional, Options
 from .._dask.cluster import as_current
 from ..errors import MixupError
 from .metadata import versions
 from .parquet import ParquetSource, is_local, strip
+from .sinks import PARQUET, Sink
 
-#: Key of the provenance record written into every output file's schema metadata.
-METADATA_KEY = b"mixupy_dask"
 #: The manifest, written last: a dataset without it is incomplete by definition.
 MANIFEST = "_SUCCESS"
 #: Identifies the manifest's layout, for readers that check it.
@@ -71,12 +69,6 @@ _BUSY = frozenset(
 )
 
 log = logging.getLogger("mixupy_dask.commit")
-
-
-def checked_options(name: str, value: Any) -> dict[str, Any]:
-    """``value`` as a dict of fsspec options (``{}`` for None), by the jobs' own rule,
-    which names the type only in its error: the value holds credentials."""
-    return dict(Optional(Options())(name, value) or {})
 
 
 @dataclass(frozen=True)
@@ -100,8 +92,7 @@ class Destination:
     ) -> Destination:
         """Refuse a destination that is not a new directory in an existing one (on an
         object store: a new prefix in an existing bucket), or that is (or holds, or lies
-        inside) the source."""
-        storage_options = checked_options("storage_options", storage_options)
+        inside) the source. ``storage_options`` are checked already (``JOB_RULES``)."""
         fs, path = fsspec.core.url_to_fs(str(dst), **storage_options)
         path = strip(fs, path)
         if not path or path == "/" or posixpath.basename(path) in ("", ".", ".."):
@@ -136,8 +127,10 @@ class Destination:
         client: Any = None,
         progress: Callable[[Any], None] | None = None,
         lengths: Sequence[int] | None = None,
+        sink: Sink = PARQUET,
     ) -> int:
-        """Write ``frame`` here as a Parquet dataset, manifest last; return the file count.
+        """Write ``frame`` here through ``sink`` (Parquet by default), manifest last;
+        return the file count.
 
         Nothing is left at the destination by a failure, interrupts included; an
         existing destination is replaced only once the new dataset is complete (see
@@ -145,7 +138,7 @@ class Destination:
         ``lengths``, the rows of each partition when the caller knows them, spares
         counting them from the data for the manifest.
         """
-        return _write(frame, self, metadata, client, progress, lengths)
+        return _write(frame, self, sink, metadata, client, progress, lengths)
 
 
 def _exists(fs: fsspec.AbstractFileSystem, path: str, dst: str) -> str:
@@ -162,6 +155,7 @@ def _exists(fs: fsspec.AbstractFileSystem, path: str, dst: str) -> str:
 def _write(
     frame: dd.DataFrame,
     destination: Destination,
+    sink: Sink,
     metadata: dict[str, Any] | None,
     client: Any,
     progress: Callable[[Any], None] | None,
@@ -181,29 +175,14 @@ def _write(
     width = len(str(frame.npartitions - 1))
     # Zero-padded so that every reader (pandas/pyarrow sort names as strings) reads the
     # files back in output order.
-    names = [f"part.{i:0{width}d}.parquet" for i in range(frame.npartitions)]
-    custom = {METADATA_KEY: json.dumps(metadata).encode()} if metadata else None
+    names = [f"part.{i:0{width}d}{sink.suffix}" for i in range(frame.npartitions)]
     start = time.perf_counter()
     run = _Run(client)
     try:
-        # Inside the clean-up's reach: building the write already creates the directory
-        # on local disks.
-        write = frame.to_parquet(
-            fs.unstrip_protocol(target),
-            engine="pyarrow",
-            compression="snappy",
-            write_index=False,
-            write_metadata_file=False,
-            name_function=lambda i: names[i],
-            custom_metadata=custom,
-            storage_options=destination.storage_options,
-            # Mixed values are all distinct, so a dictionary never pays for float
-            # columns: trying one made writing 2.6x slower and files 20 % larger (8 MiB
-            # of float64, pyarrow 26). Other columns (make-data's labels) keep it: a
-            # categorical's categories round-trip through it in their order.
-            use_dictionary=[str(c) for c, t in frame.dtypes.items() if not is_float_dtype(t)],
-            compute=False,
-        )
+        # Inside the clean-up's reach: building a write may already create the
+        # directory (Parquet's does, on local disks).
+        url = fs.unstrip_protocol(target)
+        write = sink.write(frame, url, names, metadata, destination.storage_options)
         # Each file's row count for the manifest, from the same partitions as the write
         # (computed together, so each partition is computed once), unless known: a
         # second consumer keeps every partition in memory until both have run, which

@@ -25,7 +25,7 @@ from typing import Any
 import dask.dataframe as dd
 import numpy as np
 
-from .._core.validation import JOB_RULES, Optional, Options, arguments, check_rows, validate
+from .._core.validation import JOB_RULES, arguments, check_rows, validate
 from .._dask.cluster import as_current, auto_blocksize, resolve_client
 from .._dask.source import Source
 from .._rows.call import prepare as prepare_rows
@@ -127,11 +127,11 @@ def _open(
         blocksize=blocksize,
         storage_options=storage_options,
         progress=progress,
+        dst_storage_options=dst_storage_options,
     )
-    options = dict(p["storage_options"] or {})
-    # The destination's own options, if given, else the source's (the same rule).
-    given = Optional(Options())("dst_storage_options", dst_storage_options)
-    dst_options = options if given is None else dict(given)
+    options = p["storage_options"] or {}
+    # The destination's own options, if given, else the source's.
+    dst_options = options if p["dst_storage_options"] is None else p["dst_storage_options"]
     source = ParquetSource.open(src, p["columns"], options)
     destination = Destination.check(dst, dst_options, p["overwrite"], source)
     return source, destination, p["blocksize"]
