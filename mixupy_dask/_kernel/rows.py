@@ -7,107 +7,52 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from .._core.validation import PROVENANCE
-from ..errors import MixupError, MixupTypeError, NonFiniteError
-from .layout import Layout, Passenger
-from .times import NAT
-
-
-def _empty_passenger(p: Passenger):
-    if p.kind == "codes":
-        return np.empty(0, dtype=np.int64)
-    if p.kind == "time":
-        return np.empty(0, dtype=np.int64)
-    return pd.array([], dtype=p.dtype)
+from ..errors import NonFiniteError
+from .kinds import Coded
+from .layout import Layout
 
 
 @dataclass
 class Rows:
     """Rows of a frame as the kernel holds them: the float blocks (columns, rows) and
-    one 1-D array per passenger column (codes, int64 times, or the values)."""
+    one 1-D array per passenger column, as its ``Kind`` holds it (codes, int64 times,
+    the values)."""
 
     blocks: list[np.ndarray]
-    extra: list
+    passengers: list
 
     def take(self, rows: np.ndarray) -> Rows:
-        return Rows([b.take(rows, axis=1) for b in self.blocks], [e.take(rows) for e in self.extra])
+        return Rows(
+            [b.take(rows, axis=1) for b in self.blocks], [v.take(rows) for v in self.passengers]
+        )
 
     def __len__(self) -> int:
         if self.blocks:
             return self.blocks[0].shape[1]
-        return len(self.extra[0])
-
-
-@dataclass(frozen=True)
-class Coded:
-    """An Arrow-backed passenger as dictionary codes (-1 where missing) into its distinct
-    values: gathering and choosing int32 codes costs a fraction of gathering Arrow
-    strings (~7 ms against ~120 ms per million rows), and the values are looked up once,
-    for the output. Rows mixed or concatenated together share one dictionary."""
-
-    codes: np.ndarray
-    dictionary: pa.Array
-
-    def take(self, rows: np.ndarray) -> Coded:
-        return Coded(self.codes.take(rows), self.dictionary)
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def values(self, dtype) -> pd.api.extensions.ExtensionArray:
-        """The values as an array of ``dtype``, missing where the code is -1."""
-        indices = pa.array(self.codes, mask=self.codes < 0)
-        return pd.array(pc.take(self.dictionary, indices), dtype=dtype)
-
-
-#: Rows sampled to judge whether a column's distinct values are few enough to code.
-_CODE_SAMPLE = 4096
-
-
-def _is_arrow(values) -> bool:
-    return (
-        isinstance(values.dtype, pd.ArrowDtype)
-        or getattr(values.dtype, "storage", None) == "pyarrow"
-    )
-
-
-def _code(values) -> Coded | Any:
-    """``values`` as ``Coded`` where that pays: when a sample of its rows has at most
-    half as many distinct values as rows (hashing many distinct strings costs more
-    than the gathers it saves); else ``values`` as they are."""
-    array = pa.array(values)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    sample = array.take(np.arange(0, len(array), max(1, len(array) // _CODE_SAMPLE)))
-    if pc.count_distinct(sample, mode="all").as_py() > len(sample) // 2:
-        return values
-    encoded = pc.dictionary_encode(array)
-    return Coded(pc.fill_null(encoded.indices, -1).to_numpy(), encoded.dictionary)
+        return len(self.passengers[0])
 
 
 def to_blocks(frame: pd.DataFrame, layout: Layout, also: dict | None = None) -> list[np.ndarray]:
-    """The frame's values as one float block per dtype group, shaped (columns, rows).
+    """The frame's values as one float block per dtype, shaped (columns, rows).
 
     Raises ``NonFiniteError`` naming the columns with NaN, missing or infinite values
     (with ``missing=`` other than "raise": infinite values, and missing labels), and
     those of ``also`` (name → count of missing values found elsewhere).
     """
     blocks = []
-    for dtype, positions in layout.groups:
+    for dtype, positions in layout.block_columns:
         part = frame.iloc[:, list(positions)] if len(positions) < frame.shape[1] else frame
         blocks.append(part.to_numpy(dtype=dtype, na_value=np.nan).T)
     bad = dict(also or {})
     strict = layout.policy.missing == "raise"
     label_rows = set(layout.labels)
     missing_labels = {}
-    for g, (block, (_, positions)) in enumerate(zip(blocks, layout.groups, strict=True)):
+    for g, (block, (_, positions)) in enumerate(zip(blocks, layout.block_columns, strict=True)):
         # NaN and inf always make a row sum non-finite, so a finite sum clears the whole
         # block cheaply; only a failed (or overflowed) sum pays for the exact count.
         # Finite values near the float limits may overflow the sum: that is no error
@@ -152,11 +97,11 @@ def from_blocks(blocks: Sequence[np.ndarray], layout: Layout, index: pd.Index) -
 
 def _block_arrays(blocks: Sequence[np.ndarray], layout: Layout) -> dict[int, object]:
     arrays: dict[int, object] = {}
-    for block, (_, positions) in zip(blocks, layout.groups, strict=True):
+    for block, (_, positions) in zip(blocks, layout.block_columns, strict=True):
         arrays.update(zip(positions, block, strict=True))
     for g, i, dtype in layout.rounded:
         values = blocks[g][i]
-        position = layout.groups[g][1][i]
+        position = layout.block_columns[g][1][i]
         # Integers come back exactly (|values| < 2**53); NaN becomes the missing value.
         arrays[position] = (
             values.astype(dtype) if isinstance(dtype, np.dtype) else pd.array(values, dtype=dtype)
@@ -172,57 +117,6 @@ def _frame(arrays: dict[int, object], layout: Layout, index: pd.Index) -> pd.Dat
     return frame
 
 
-def _passenger_values(column: pd.Series, p: Passenger, name, wire: bool):
-    """A passenger column as the kernel holds it (see ``Rows``)."""
-    if p.kind == "codes":
-        if wire:  # categoricals cross the shuffle as their codes
-            return column.to_numpy()
-        categories = p.dtype.categories
-        if not column.cat.categories.equals(categories):
-            if set(column.cat.categories) != set(categories):
-                raise MixupError(
-                    f"categorical column {name!r} has categories "
-                    f"{list(column.cat.categories)!r} in one part of the data and "
-                    f"{list(categories)!r} in another; give it one categorical dtype"
-                )
-            column = column.cat.set_categories(categories)
-        return column.cat.codes.to_numpy()
-    if p.kind == "time":
-        if wire:
-            return column.to_numpy(dtype=np.int64)
-        if column.dtype != p.dtype:
-            column = column.astype(p.dtype)
-        return np.asarray(column.array.asi8)
-    if p.dtype == object and column.dtype != object:  # e.g. strings back from Arrow
-        column = column.astype(object)
-    if column.dtype == object:  # also where a lazy frame's meta calls it strings
-        values = column.to_numpy(dtype=object, copy=True)
-        missing = pd.isna(values)
-        values[missing] = None  # one missing value, whatever the route carried
-        kind = pd.api.types.infer_dtype(values, skipna=True)
-        if kind not in ("string", "empty"):
-            raise MixupTypeError(
-                f"object column {name!r} must hold only strings (and missing values) to be "
-                f"mixed with `categorical=`; it holds {kind} values"
-            )
-        if p.dtype == object:
-            return values
-        column = pd.Series(values, dtype=p.dtype)
-    if column.dtype != p.dtype:
-        column = column.astype(p.dtype)
-    return column.to_numpy() if isinstance(p.dtype, np.dtype) else column.array
-
-
-def _missing(values, p: Passenger) -> np.ndarray:
-    if isinstance(values, Coded):
-        return values.codes < 0
-    if p.kind == "codes":
-        return values < 0
-    if p.kind == "time":
-        return values == NAT
-    return np.asarray(pd.isna(values), dtype=bool)
-
-
 def to_rows(frame: pd.DataFrame, layout: Layout, wire: bool = False, coded: bool = False) -> Rows:
     """The frame's values as ``Rows``; ``wire``: a frame made by ``wire_frame``;
     ``coded``: Arrow-backed passengers as ``Coded`` where that pays (for rows mixed only
@@ -231,34 +125,21 @@ def to_rows(frame: pd.DataFrame, layout: Layout, wire: bool = False, coded: bool
     Raises ``NonFiniteError`` as ``to_blocks`` does, passengers' missing values
     included under ``missing="raise"``.
     """
-    extra, bad = [], {}
+    passengers, bad = [], {}
     for p in layout.passengers:
-        name = layout.columns[p.position]
-        values = _passenger_values(frame.iloc[:, p.position], p, name, wire)
-        if coded and p.kind == "values" and _is_arrow(values):
-            values = _code(values)
+        name, column = layout.columns[p.position], frame.iloc[:, p.position]
+        if wire:
+            values = p.kind.from_wire(column, p.dtype, name)
+        else:
+            values = p.kind.values(column, p.dtype, name)
+        if coded:
+            values = p.kind.code(values)
         if layout.policy.missing == "raise":
-            count = int(_missing(values, p).sum())
+            count = int(p.kind.missing(values).sum())
             if count:
                 bad[name] = count
-        extra.append(values)
-    return Rows(to_blocks(frame, layout, bad), extra)
-
-
-def _passenger_output(values, p: Passenger):
-    if isinstance(values, Coded):
-        return values.values(p.dtype)
-    if p.kind == "codes":
-        return pd.Categorical.from_codes(values, dtype=p.dtype)
-    if p.kind == "time":
-        dtype = p.dtype
-        if isinstance(dtype, pd.DatetimeTZDtype):
-            naive = pd.DatetimeIndex(values.view(f"M8[{dtype.unit}]"))
-            return naive.tz_localize("UTC").tz_convert(dtype.tz).array
-        return values.view(dtype)
-    if isinstance(values, np.ndarray) and values.dtype == object:
-        return pd.Index(values, dtype=object)  # not inferred as strings: object stays object
-    return values
+        passengers.append(values)
+    return Rows(to_blocks(frame, layout, bad), passengers)
 
 
 def from_rows(rows: Rows, layout: Layout, index: pd.Index) -> pd.DataFrame:
@@ -266,25 +147,26 @@ def from_rows(rows: Rows, layout: Layout, index: pd.Index) -> pd.DataFrame:
     if layout.plain:
         return from_blocks(rows.blocks, layout, index)
     arrays = _block_arrays(rows.blocks, layout)
-    for p, values in zip(layout.passengers, rows.extra, strict=True):
-        arrays[p.position] = _passenger_output(values, p)
+    for p, values in zip(layout.passengers, rows.passengers, strict=True):
+        arrays[p.position] = p.kind.output(values, p.dtype)
     return _frame(arrays, layout, index)
 
 
 def wire_frame(rows: Rows, layout: Layout, index: pd.Index) -> pd.DataFrame:
     """``Rows`` as a frame to send through the shuffle: floats (rounded integers
-    still as floats), one-hot labels as uint8, categorical codes, int64 times, the
-    values of the others. ``to_rows(..., wire=True)`` reads it back exactly."""
+    still as floats), one-hot labels as uint8, and each passenger as its ``Kind.wire``
+    says (categorical codes, int64 times, the values of the others).
+    ``to_rows(..., wire=True)`` reads it back exactly."""
     if layout.plain and not layout.onehot_labels:
         return from_blocks(rows.blocks, layout, index)
     arrays: dict[int, object] = {}
-    for block, (_, positions) in zip(rows.blocks, layout.groups, strict=True):
+    for block, (_, positions) in zip(rows.blocks, layout.block_columns, strict=True):
         arrays.update(zip(positions, block, strict=True))
     if layout.onehot_labels:
         for g, i in layout.labels:
-            arrays[layout.groups[g][1][i]] = rows.blocks[g][i].astype(np.uint8)
-    for p, values in zip(layout.passengers, rows.extra, strict=True):
-        arrays[p.position] = values
+            arrays[layout.block_columns[g][1][i]] = rows.blocks[g][i].astype(np.uint8)
+    for p, values in zip(layout.passengers, rows.passengers, strict=True):
+        arrays[p.position] = p.kind.wire(values, p.dtype)
     return _frame(arrays, layout, index)
 
 
@@ -293,21 +175,21 @@ def concat_rows(parts: Sequence[Rows]) -> Rows:
     blocks = [
         np.concatenate(group, axis=1) for group in zip(*(r.blocks for r in parts), strict=True)
     ]
-    extra: list = []
-    for group in zip(*(r.extra for r in parts), strict=True):
+    passengers: list = []
+    for group in zip(*(r.passengers for r in parts), strict=True):
         if isinstance(group[0], np.ndarray):
-            extra.append(np.concatenate(group))
+            passengers.append(np.concatenate(group))
         elif isinstance(group[0], Coded):
-            extra.append(Coded(np.concatenate([g.codes for g in group]), group[0].dictionary))
+            passengers.append(Coded(np.concatenate([g.codes for g in group]), group[0].dictionary))
         else:
-            extra.append(type(group[0])._concat_same_type(list(group)))
-    return Rows(blocks, extra)
+            passengers.append(type(group[0])._concat_same_type(list(group)))
+    return Rows(blocks, passengers)
 
 
 def empty_rows(layout: Layout) -> Rows:
     return Rows(
-        [np.empty((len(pos), 0), dtype=dt) for dt, pos in layout.groups],
-        [_empty_passenger(p) for p in layout.passengers],
+        [np.empty((len(pos), 0), dtype=dt) for dt, pos in layout.block_columns],
+        [p.kind.empty(p.dtype) for p in layout.passengers],
     )
 
 

@@ -25,7 +25,8 @@ from .._core.validation import (
     validate,
     with_defaults,
 )
-from .._kernel.layout import DEFAULT_POLICY, Layout, Policy
+from .._kernel.kinds import DEFAULT_POLICY, Policy
+from .._kernel.layout import Layout
 from ..errors import MixupError
 
 

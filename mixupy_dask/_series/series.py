@@ -335,7 +335,7 @@ def _scales(
     scale 1 (it stays all zero); label columns are never scaled.
     """
     out = []
-    for block, (_, positions) in zip(blocks, columns.layout.groups, strict=True):
+    for block, (_, positions) in zip(blocks, columns.layout.block_columns, strict=True):
         scale = np.ones((len(positions), len(counts)))
         for row, pos in enumerate(positions):
             if not on or columns.is_label[pos]:
