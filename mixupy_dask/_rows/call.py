@@ -18,16 +18,20 @@ from .._core.validation import (
     MIXUP_DEFAULTS,
     MIXUP_RULES,
     PROVENANCE,
-    check_data,
     check_rows,
     needs_labels,
     per_class_rules,
     validate,
     with_defaults,
 )
+from .._frames.base import check_columns
+from .._frames.registry import adapter_for
 from .._kernel.kinds import DEFAULT_POLICY, Policy
 from .._kernel.layout import Layout
 from ..errors import MixupError
+
+#: Frames the dask route takes (not through an adapter), as errors name them.
+LAZY = ("dask",)
 
 
 @dataclass(frozen=True)
@@ -116,11 +120,20 @@ class RowCall:
         return (n if self.concat else 0) + check_rows(n, self.batch_size)
 
 
-def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
+def schema(data: Any) -> pd.Series:
+    """The columns' dtypes of a dask frame, or of a frame a ``_frames`` adapter takes;
+    a ``MixupTypeError`` naming the kinds accepted for anything else."""
+    if isinstance(data, dd.DataFrame):
+        return data.dtypes
+    return adapter_for(data, also=LAZY).schema(data)
+
+
+def prepare(data: Any, **options: Any) -> RowCall:
     """Check ``mixup``'s options (its keywords; its defaults for those not given) and
     the columns' dtypes, reading no data.
 
-    ``data`` may be an empty frame of the right dtypes, as a Parquet schema gives.
+    ``data`` is a dask frame or one a ``_frames`` adapter takes; it may be an empty
+    frame of the right dtypes, as a Parquet schema gives.
     """
     options = with_defaults(MIXUP_DEFAULTS, options)
     p = validate(MIXUP_RULES, **{name: options[name] for name in MIXUP_RULES})
@@ -129,8 +142,9 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
     per_class_rules(
         labels, p["batch_size"], p["sampling_strategy"], p["within_class"], p["label_preserving"]
     )
-    check_data(data)
-    dtypes = data.dtypes  # a new Series at each access
+    dtypes = schema(data)  # a new Series at each call
+    columns = dtypes.index
+    check_columns(columns)
     spec = resolve_labels(dtypes, labels)
     per_class = isinstance(p["batch_size"], Mapping) or p["sampling_strategy"] is not None
     if spec is not None and spec.column is None and len(spec.block) < 2:
@@ -151,12 +165,12 @@ def prepare(data: pd.DataFrame | dd.DataFrame, **options: Any) -> RowCall:
     onehot: tuple[Labels, ...] = ()
     if p["categorical"] == "onehot":
         onehot = onehot_features(features, p["missing"])
-        check_onehot(onehot, data.columns, p["max_categories"])
+        check_onehot(onehot, columns, p["max_categories"])
         features = features.drop([e.column for e in onehot])
     layout = Layout.from_dtypes(features, policy=policy)
     check_categories(features)
     if p["provenance"]:
-        clash = [repr(c) for c in PROVENANCE if c in data.columns]
+        clash = [repr(c) for c in PROVENANCE if c in columns]
         if clash:
             raise MixupError(
                 f"`provenance=True` adds the columns {', '.join(map(repr, PROVENANCE))}; "

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .._dask.source import Source
-from .call import prepare
+from .._frames.registry import adapter_for
+from .call import LAZY, prepare
 from .dask_route import mixup_dask
 from .pandas_route import mixup_frame
 
@@ -192,6 +193,6 @@ def mixup(
         missing=missing,
         provenance=provenance,
     )
-    if isinstance(data, pd.DataFrame):
-        return mixup_frame(data, call)
-    return mixup_dask(Source.of(data), call)
+    if isinstance(data, dd.DataFrame):
+        return mixup_dask(Source.of(data), call)
+    return mixup_frame(adapter_for(data, also=LAZY), data, call)

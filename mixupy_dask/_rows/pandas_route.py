@@ -1,18 +1,19 @@
-"""The in-memory route: the reference semantics, vectorised over all output rows."""
+"""The in-memory route: the reference semantics, vectorised over all output rows, for
+any dataframe library with a ``_frames`` adapter (the route talks only to the adapter)."""
 
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .._core.labels import Encoders, check_onehot
 from .._core.sampler import Sampler
+from .._frames.base import FrameAdapter
 from .._kernel.layout import Layout
 from .._kernel.mix import classes, mix_rows
-from .._kernel.rows import concat_rows, from_rows, to_rows, with_provenance
+from .._kernel.rows import concat_rows
 
 if TYPE_CHECKING:
     from .call import RowCall
@@ -109,24 +110,28 @@ def class_members(blocks, layout: Layout) -> list[np.ndarray]:
     return [order[bounds[g] : bounds[g + 1]] for g in range(len(layout.labels))]
 
 
-def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
-    """Mix a whole pandas frame as ``call`` says."""
+def mixup_frame(adapter: FrameAdapter, frame: Any, call: RowCall) -> Any:
+    """Mix a whole in-memory frame as ``call`` says, through its library's ``adapter``;
+    the result is a frame of the same kind."""
     labels = call.labels
     if labels is not None and labels.needs_categories:
-        labels = labels.from_counts([frame[labels.column].value_counts(dropna=False)])
+        labels = labels.from_counts([adapter.value_counts(frame, labels.column)])
     onehot = tuple(
-        e.from_counts([frame[e.column].value_counts(dropna=False)]) if e.needs_categories else e
+        e.from_counts([adapter.value_counts(frame, e.column)]) if e.needs_categories else e
         for e in call.onehot
     )
-    check_onehot(onehot, frame.columns, call.max_categories)
+    if onehot:
+        check_onehot(onehot, adapter.schema(frame).index, call.max_categories)
     parts = (labels,) if labels is not None else ()
     if parts or onehot:
-        encoded = Encoders(parts + onehot).encode(frame)
-        layout = Layout.from_dtypes(encoded.dtypes, labels.names if labels else (), call.policy)
+        encoded = adapter.encode(frame, Encoders(parts + onehot))
+        names = labels.names if labels else ()
+        layout = Layout.from_dtypes(adapter.schema(encoded), names, call.policy)
     else:  # nothing to encode: the frame's layout is the one `prepare` checked
         assert call.features is not None
         encoded, layout = frame, call.features
-    rows = to_rows(encoded, layout, coded=True)  # left and right rows share dictionaries
+    rows = adapter.to_rows(encoded, layout)  # left and right rows share dictionaries
+    n = len(rows)
     blocks = rows.blocks
     members = None
     if call.by_class:
@@ -134,7 +139,7 @@ def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
         assert labels is not None
         sampler = call.sampler(tuple(len(m) for m in members), labels.classes)
     else:
-        sampler = call.sampler((len(frame),))
+        sampler = call.sampler((n,))
     left, partners = pairs(sampler, members)
     lam = sampler.weights(0, sampler.m)
     lefts = rows if sampler.left_is_input else rows.take(left)
@@ -144,8 +149,8 @@ def mixup_frame(frame: pd.DataFrame, call: RowCall) -> pd.DataFrame:
     if call.concat:
         mixed = concat_rows([rows, mixed])
         # The originals come from themselves: left = partner = own position, lambda 1.
-        own = np.arange(len(frame), dtype=np.int64)
+        own = np.arange(n, dtype=np.int64)
         left, partners = np.concatenate([own, left]), np.concatenate([own, partners])
-        lam = np.concatenate([np.ones(len(frame)), lam])
-    out = from_rows(mixed, layout, pd.RangeIndex(len(lam)))
-    return with_provenance(out, left, partners, lam) if call.provenance else out
+        lam = np.concatenate([np.ones(n), lam])
+    provenance = (left, partners, lam) if call.provenance else None
+    return adapter.from_rows(mixed, layout, like=frame, provenance=provenance)

@@ -1,0 +1,36 @@
+"""The adapters known, and the one for a frame."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import MixupTypeError
+from .base import FrameAdapter
+from .pandas import PandasAdapter
+
+#: Tried in order; the first that accepts a frame takes it.
+ADAPTERS: list[FrameAdapter] = [PandasAdapter()]
+
+
+def adapter_for(data: Any, also: Sequence[str] = ()) -> FrameAdapter:
+    """The adapter of ``data``'s library; else a ``MixupTypeError`` naming the kinds of
+    frame accepted: the adapters', then ``also``'s (those another route takes)."""
+    for adapter in ADAPTERS:
+        if adapter.accepts(data):
+            return adapter
+    kinds = [a.name for a in ADAPTERS] + list(also)
+    words = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+    kind = f"{type(data).__module__}.{type(data).__qualname__}"
+    raise MixupTypeError(f"`data` must be a {words} DataFrame, not {kind}")
+
+
+@contextmanager
+def registered(adapter: FrameAdapter) -> Iterator[FrameAdapter]:
+    """``adapter`` known while the block runs (tried after the others): for tests."""
+    ADAPTERS.append(adapter)
+    try:
+        yield adapter
+    finally:
+        ADAPTERS.remove(adapter)
