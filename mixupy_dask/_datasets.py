@@ -10,7 +10,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from ._core.validation import FLAG, JOB_RULES, Int, Optional, Rule, validate
+from ._core.validation import MAKE_DATA_RULES, validates
 from ._dask.cluster import auto_blocksize, resolve_client
 from ._io.commit import Destination
 from .errors import MixupError
@@ -42,17 +42,7 @@ def load_iris() -> pd.DataFrame:
     return frame
 
 
-_MAKE_DATA_RULES: dict[str, Rule] = {
-    "rows": Int(1),
-    "columns": Int(1),
-    "classes": Int(0),
-    "partitions": Optional(Int(1)),
-    "seed": Int(0),
-    "overwrite": FLAG,
-    "storage_options": JOB_RULES["storage_options"],  # as for augment_parquet
-}
-
-
+@validates(MAKE_DATA_RULES)
 def make_data(
     dst: str,
     rows: int,
@@ -105,21 +95,9 @@ def make_data(
     >>> frame.shape, list(frame.label.cat.categories)
     ((1000, 4), ['class_0', 'class_1'])
     """
-    p = validate(
-        _MAKE_DATA_RULES,
-        rows=rows,
-        columns=columns,
-        classes=classes,
-        partitions=partitions,
-        seed=seed,
-        overwrite=overwrite,
-        storage_options=storage_options,
-    )
-    rows, columns, classes, seed = p["rows"], p["columns"], p["classes"], p["seed"]
-    partitions = p["partitions"]
     if partitions is not None and partitions > rows:
         raise MixupError(f"`partitions` ({partitions}) must not exceed `rows` ({rows})")
-    destination = Destination.check(dst, p["storage_options"] or {}, p["overwrite"])
+    destination = Destination.check(dst, storage_options or {}, overwrite)
     centers = None
     if classes:
         # Class means, from a stream apart from every partition's (those have one key).

@@ -30,7 +30,7 @@ from ._core.dtypes import output_dtype
 from ._core.labels import _is_class_dtype
 from ._core.random import Keys
 from ._core.sampler import Sampler
-from ._core.validation import MIXUP_RULES, check_rows, validate
+from ._core.validation import CATEGORICAL, MIXUP_ALPHA, MIXUP_RULES, check_rows, validate
 from ._kernel.mix import mix
 from ._rows.call import prepare
 from ._rows.mixup import mixup
@@ -131,12 +131,18 @@ class MixupOverSampler(BaseOverSampler):
     True
     """
 
+    # mixup's rules in scikit-learn's words (``validation.MIXUP_RULES``), but for the
+    # categorical policy that would change X's columns.
     _parameter_constraints: ClassVar[dict] = {
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [
+            Interval(
+                Real, MIXUP_ALPHA.low, None, closed="neither" if MIXUP_ALPHA.strict else "left"
+            )
+        ],
         "sampling_strategy": BaseOverSampler._parameter_constraints["sampling_strategy"],
         "within_class": ["boolean"],
         "label_preserving": ["boolean"],
-        "categorical": [StrOptions({"raise", "dominant", "sample"})],
+        "categorical": [StrOptions(set(CATEGORICAL) - {"onehot"})],
         "random_state": ["random_state", np.random.SeedSequence],
     }
 

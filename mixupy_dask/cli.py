@@ -12,6 +12,7 @@ and exit with status 2; anything else exits with status 1.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import re
@@ -27,12 +28,23 @@ import pandas as pd
 from dask.utils import format_bytes, parse_bytes
 
 from . import _datasets
-from ._core.balancing import STRATEGIES, ClassNames
-from ._core.validation import MAX_K
+from ._core.balancing import ClassNames
+from ._core.validation import (
+    MAKE_DATA_RULES,
+    MIXUP_DEFAULTS,
+    MIXUP_RULES,
+    SERIES_RULES,
+    STRATEGIES,
+    Int,
+    OneOf,
+    Real,
+    Rule,
+)
 from ._dask.cluster import connect
 from ._dask.source import DEFAULT_BLOCKSIZE
 from ._io.commit import Destination
 from ._io.job import AugmentSummary, plan
+from ._series.series import mixup_series
 from ._version import __version__
 from .errors import MixupError
 
@@ -70,6 +82,23 @@ class _Positive(click.ParamType):  # type: ignore[type-arg]  # generic from clic
 
 _SIZE = _Positive("size", parse_bytes, "a size such as 400MB or 2GiB")
 _COUNT = _Positive("integer", _whole, "a whole number such as 1e6 or 1_000_000")
+
+
+def _typed(rule: Rule) -> click.ParamType:  # type: ignore[type-arg]
+    """The click type of what ``rule`` allows: its range or its choices, so the command
+    line refuses what the library does, in click's words, before anything is read."""
+    if isinstance(rule, Real):
+        return click.FloatRange(min=rule.low, min_open=rule.strict)
+    if isinstance(rule, Int):
+        return click.IntRange(min=rule.low, max=rule.high)
+    if isinstance(rule, OneOf) and all(isinstance(o, str) for o in rule.options):
+        return click.Choice(rule.options)
+    raise TypeError(f"no click type for {rule!r}")
+
+
+def _default(function: Callable[..., Any], name: str) -> Any:
+    """The default of ``function``'s parameter ``name``: the library's, never retyped."""
+    return inspect.signature(function).parameters[name].default
 
 
 def _class_rows(text: str) -> ClassNames | None:
@@ -340,7 +369,13 @@ def cli() -> None:
 @cli.command()
 @click.argument("src")
 @click.argument("dst")
-@click.option("--alpha", type=float, default=4.0, show_default=True, help="Beta(alpha, alpha).")
+@click.option(
+    "--alpha",
+    type=_typed(MIXUP_RULES["alpha"]),
+    default=MIXUP_DEFAULTS["alpha"],
+    show_default=True,
+    help="Beta(alpha, alpha).",
+)
 @click.option(
     "--batch-size",
     type=_BatchSize(),
@@ -361,33 +396,33 @@ def cli() -> None:
 )
 @click.option(
     "--categorical",
-    default="raise",
+    type=_typed(MIXUP_RULES["categorical"]),
+    default=MIXUP_DEFAULTS["categorical"],
     show_default=True,
-    metavar="POLICY",
     help="Categorical and string columns: raise, dominant (the value of the parent with "
     "the larger weight), sample (the left value with probability lambda) or onehot (soft "
     "one-hot columns).",
 )
 @click.option(
     "--max-categories",
-    type=int,
-    default=64,
+    type=_typed(MIXUP_RULES["max_categories"]),
+    default=MIXUP_DEFAULTS["max_categories"],
     show_default=True,
     help="With --categorical onehot: refuse columns with more categories than this.",
 )
 @click.option(
     "--integers",
-    default="float",
+    type=_typed(MIXUP_RULES["integers"]),
+    default=MIXUP_DEFAULTS["integers"],
     show_default=True,
-    metavar="POLICY",
     help="Integer columns: float (mixed into floats) or round (rounded half to even, in "
     "their own type, within the parents' range; bools take the dominant parent's value).",
 )
 @click.option(
     "--missing",
-    default="raise",
+    type=_typed(MIXUP_RULES["missing"]),
+    default=MIXUP_DEFAULTS["missing"],
     show_default=True,
-    metavar="POLICY",
     help="Missing values: raise, propagate (missing where a parent's is) or available "
     "(the other parent's value where one is missing).",
 )
@@ -443,15 +478,15 @@ def augment(src: str, dst: str, **options: Any) -> None:
 @click.option("--time", required=True, metavar="COL", help="Time column ordering each series.")
 @click.option(
     "--alpha",
-    type=float,
-    default=1.5,
+    type=_typed(SERIES_RULES["alpha"]),
+    default=_default(mixup_series, "alpha"),
     show_default=True,
     help="Dirichlet(alpha) weights; Beta(alpha, alpha) for k=2.",
 )
 @click.option(
     "--k",
-    type=click.IntRange(1, MAX_K),
-    default=2,
+    type=_typed(SERIES_RULES["k"]),
+    default=_default(mixup_series, "k"),
     show_default=True,
     help="Input series mixed into each output series.",
 )
@@ -459,7 +494,7 @@ def augment(src: str, dst: str, **options: Any) -> None:
 @click.option(
     "--scale",
     type=click.Choice(["mean", "none"]),
-    default="mean",
+    default=_default(mixup_series, "scale"),
     show_default=True,
     callback=lambda ctx, param, value: None if value == "none" else value,
     help="Divide each series by its mean |value| before mixing, or mix raw values.",
@@ -467,9 +502,9 @@ def augment(src: str, dst: str, **options: Any) -> None:
 @click.option("--labels", metavar="A,B,...", help="Series-level numeric label columns.")
 @click.option(
     "--categorical",
-    default="raise",
+    type=_typed(SERIES_RULES["categorical"]),
+    default=_default(mixup_series, "categorical"),
     show_default=True,
-    metavar="POLICY",
     help="Categorical and string columns constant within each series: raise, or dominant "
     "(each output series takes its series of largest weight's value).",
 )
@@ -500,13 +535,18 @@ def augment_series(src: str, dst: str, **options: Any) -> None:
 @click.option("--columns", type=_COUNT, required=True, help="Number of float64 features.")
 @click.option(
     "--classes",
-    type=click.IntRange(min=0),
-    default=0,
+    type=_typed(MAKE_DATA_RULES["classes"]),
+    default=_default(_datasets.make_data, "classes"),
     show_default=True,
     help="Add a categorical `label` column with this many classes (0: none).",
 )
 @click.option("--partitions", type=_COUNT, help="Number of files (default: sized like augment's).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=_typed(MAKE_DATA_RULES["seed"]),
+    default=_default(_datasets.make_data, "seed"),
+    show_default=True,
+)
 @click.option("--overwrite", is_flag=True, help="Replace DST once the new data set is complete.")
 @_STORAGE_OPTIONS
 @_CLUSTER_OPTIONS

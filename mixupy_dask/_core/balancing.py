@@ -32,9 +32,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from ..errors import MixupError, MixupTypeError
-
-#: The strings ``sampling_strategy`` may be, in imbalanced-learn's words.
-STRATEGIES = ("auto", "minority", "not minority", "not majority", "all")
+from .validation import STRATEGIES, is_int
 
 
 class ClassNames(dict):
@@ -45,10 +43,6 @@ class ClassNames(dict):
     """
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _named(mapping: Mapping, classes: list) -> dict:
     """``mapping`` keyed by the classes themselves (text keys of ``ClassNames`` matched)."""
     if not isinstance(mapping, ClassNames):
@@ -57,10 +51,12 @@ def _named(mapping: Mapping, classes: list) -> dict:
     return {by_text.get(k, k): v for k, v in mapping.items()}
 
 
-def _rows(value: Any, key: Hashable, parameter: str) -> int:
-    if not _whole(value):
+def _rows_after(value: Any, key: Hashable) -> int:
+    """Rows of a class after resampling, from a strategy dict (possibly returned by a
+    callable, so it is checked here, after the classes are, in imbalanced-learn's order)."""
+    if not is_int(value):
         raise MixupTypeError(
-            f"`{parameter}`: the rows of class {key!r} must be a whole number, not {value!r}"
+            f"`sampling_strategy`: the rows of class {key!r} must be a whole number, not {value!r}"
         )
     return int(value)
 
@@ -193,7 +189,7 @@ def _from_dict(wanted: Mapping, counts: Mapping, classes: list) -> dict:
     missing = set(wanted) - set(classes)
     if missing:
         raise MixupError(f"The {missing} target class is/are not present in the data.")
-    after = {c: _rows(v, c, "sampling_strategy") for c, v in wanted.items()}
+    after = {c: _rows_after(v, c) for c, v in wanted.items()}
     if any(v < 0 for v in after.values()):
         raise MixupError(
             "The number of samples in a class cannot be negative."
@@ -216,6 +212,9 @@ def class_rows(
 ) -> tuple[int, ...]:
     """A dict ``batch_size`` ``{class: rows to make}`` as rows per class, in class order.
 
+    The rows are ``batch_size``'s rule's (``validation.ClassRows``: ints >= 0), checked at
+    the call; here only the classes, against the labels.
+
     Examples
     --------
     >>> class_rows({"b": 4}, ("a", "b"), (10, 2))
@@ -228,10 +227,8 @@ def class_rows(
             f"`batch_size`: no class {unknown[0]!r} in the labels; the classes are "
             f"{', '.join(map(repr, classes))}"
         )
-    rows = tuple(_rows(named.get(c, 0), c, "batch_size") for c in classes)
+    rows = tuple(int(named.get(c, 0)) for c in classes)
     for c, r, n in zip(classes, rows, sizes, strict=True):
-        if r < 0:
-            raise MixupError(f"`batch_size`: the rows of class {c!r} must be >= 0, got {r}")
         if r and not n:
             raise MixupError(f"`batch_size`: class {c!r} has no rows to mix, {r} asked")
     return rows

@@ -6,9 +6,14 @@ and says so when it refuses, naming the parameter, the value and the rule::
     `alpha` must be a finite real number >= 0, got -1
 
 Each public function declares which rule each of its parameters follows (the
-``*_RULES`` tables below) and calls ``validate`` once, at its top, before anything
-is read or started; the routes only ever see clean, normalised values. A value of
-the wrong type raises ``MixupTypeError``, a value out of range ``MixupError``.
+``*_RULES`` tables below) with ``@validates(TABLE, ...)``, as scikit-learn's
+``validate_params`` does: the table is attached to the function
+(``function.__mixup_rules__``) and checked at each call, before anything is read or
+started, so the body and the routes only ever see clean, normalised values. Internal
+entry points that the public functions share (``_rows.call.prepare``, the Parquet
+job's ``plan``, which the CLI calls) check the same tables with ``validate``; no rule
+is written anywhere else. A value of the wrong type raises ``MixupTypeError``, a value
+out of range ``MixupError``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import inspect
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -27,6 +33,8 @@ from ..errors import MixupError, MixupTypeError
 
 #: Output positions stay exact as int64 and float64 below this many rows.
 MAX_ROWS = 2**53
+#: The strings ``sampling_strategy`` may be, in imbalanced-learn's words.
+STRATEGIES = ("auto", "minority", "not minority", "not majority", "all")
 #: Largest ``k`` of series mixup. Every output series pulls ``k`` whole input series
 #: through the shuffle and a worker holds them all at once, so data moved and memory
 #: grow linearly with ``k``; with more than a handful of components the Dirichlet mix
@@ -255,8 +263,8 @@ class Strategy(Rule):
     (``_balancing.over_sampling_targets``), once they are known."""
 
     allows: str = (
-        "None, one of 'auto', 'minority', 'not minority', 'not majority', 'all', a float "
-        "in (0, 1], a dict {class: rows after resampling} or a callable"
+        f"None, one of {', '.join(map(repr, STRATEGIES))}, a float in (0, 1], a dict "
+        "{class: rows after resampling} or a callable"
     )
 
     def __call__(self, name: str, value: Any) -> Any:
@@ -280,9 +288,12 @@ MISSING = ("raise", "propagate", "available")
 #: ``provenance=True``: the trailing columns (left row, partner row, lambda).
 PROVENANCE = ("mixup_left", "mixup_partner", "mixup_lambda")
 
+#: ``mixup``'s ``alpha`` (the over-sampler's scikit-learn constraint is made from it).
+MIXUP_ALPHA = Real(0)
+
 #: ``mixup``'s parameters (``labels`` is a column rule: ``_labels.resolve_labels``).
 MIXUP_RULES: dict[str, Rule] = {
-    "alpha": Real(0),
+    "alpha": MIXUP_ALPHA,
     "concat": FLAG,
     "batch_size": ROW_BATCH_SIZE,
     "seed": SEED,
@@ -298,7 +309,8 @@ MIXUP_RULES: dict[str, Rule] = {
 
 #: ``mixup``'s keywords and their defaults: the one place they are written. The public
 #: signatures that take them (``mixup``, ``augment_parquet``, ``MixupOverSampler``, the
-#: CLI) are tested against it (``tests/test_public_api.py``).
+#: CLI, which takes its defaults from here) are tested against it
+#: (``tests/test_parameters.py``).
 MIXUP_DEFAULTS: dict[str, Any] = {
     "alpha": 4.0,
     "concat": False,
@@ -336,9 +348,65 @@ JOB_RULES: dict[str, Rule] = {
 }
 
 
+#: ``make_data``'s parameters.
+MAKE_DATA_RULES: dict[str, Rule] = {
+    "rows": Int(1),
+    "columns": Int(1),
+    "classes": Int(0),
+    "partitions": Optional(Int(1)),
+    "seed": Int(0),
+    "overwrite": FLAG,
+    "storage_options": Optional(Options()),  # as for augment_parquet
+}
+
+
 def validate(rules: Mapping[str, Rule], **values: Any) -> dict[str, Any]:
     """Check each of ``values`` against its rule; return them normalised."""
     return {name: rules[name](name, value) for name, value in values.items()}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def validates(*tables: Mapping[str, Rule]) -> Callable[[F], F]:
+    """Attach the rules of ``tables`` to the decorated function and check them at each
+    call, as scikit-learn's ``validate_params`` does.
+
+    The merged table is the function's ``__mixup_rules__`` (read-only); every rule must
+    name one of its parameters. At each call the parameters given are checked in the
+    tables' order (defaults are valid by construction, see ``tests/test_parameters.py``)
+    and the body runs with their normalised values. A call that does not fit the
+    signature raises Python's own ``TypeError``.
+    """
+    rules = {name: rule for table in tables for name, rule in table.items()}
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+        unknown = [name for name in rules if name not in signature.parameters]
+        if unknown:
+            raise TypeError(f"{function.__qualname__} has no parameter {unknown[0]!r}")
+
+        @functools.wraps(function)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError:
+                return function(*args, **kwargs)  # raises, in Python's own words
+            given = bound.arguments
+            for name, rule in rules.items():
+                if name in given:
+                    given[name] = rule(name, given[name])
+            return function(*bound.args, **bound.kwargs)
+
+        checked.__mixup_rules__ = MappingProxyType(rules)  # type: ignore[attr-defined]
+        return cast(F, checked)
+
+    return decorate
+
+
+def rules_of(function: Callable[..., Any]) -> Mapping[str, Rule]:
+    """The rules ``@validates`` attached to ``function``."""
+    return function.__mixup_rules__  # type: ignore[attr-defined]
 
 
 @functools.cache

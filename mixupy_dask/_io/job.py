@@ -25,7 +25,16 @@ from typing import Any
 import dask.dataframe as dd
 import numpy as np
 
-from .._core.validation import JOB_RULES, arguments, check_rows, validate
+from .._core.docs import MIXUP_PARAMETERS, shared_docs
+from .._core.validation import (
+    JOB_RULES,
+    MIXUP_RULES,
+    SERIES_RULES,
+    arguments,
+    check_rows,
+    validate,
+    validates,
+)
 from .._dask.cluster import as_current, auto_blocksize, resolve_client
 from .._dask.source import Source
 from .._rows.call import prepare as prepare_rows
@@ -129,9 +138,10 @@ def _open(
         progress=progress,
         dst_storage_options=dst_storage_options,
     )
-    options = p["storage_options"] or {}
+    options = dict(p["storage_options"] or {})
     # The destination's own options, if given, else the source's.
-    dst_options = options if p["dst_storage_options"] is None else p["dst_storage_options"]
+    given = p["dst_storage_options"]
+    dst_options = options if given is None else dict(given)
     source = ParquetSource.open(src, p["columns"], options)
     destination = Destination.check(dst, dst_options, p["overwrite"], source)
     return source, destination, p["blocksize"]
@@ -210,6 +220,8 @@ def plan(
     return Job(source, destination, build, options["seed"], record, blocksize)
 
 
+@validates(MIXUP_RULES, JOB_RULES)
+@shared_docs(MIXUP_PARAMETERS)
 def augment_parquet(
     src: str,
     dst: str,
@@ -253,17 +265,29 @@ def augment_parquet(
         must not be ``src`` or inside it; its parent directory (on an object store:
         its bucket) must exist. Its ``_SUCCESS`` manifest (files, row counts, seed,
         versions) is written last: without it the dataset is incomplete.
-    alpha, concat, batch_size, seed, labels, within_class, label_preserving
-        As for :func:`mixupy_dask.mixup`. With ``seed=None`` fresh entropy is drawn
-        and reported in the summary and the output's metadata.
-    sampling_strategy : str, float, dict or callable, optional
-        As for :func:`mixupy_dask.mixup`: rows per class from the class counts of the
-        one pass over the label column, which runs on ``client``. The summary's
-        ``classes`` gives the rows per class before and after.
-    categorical, max_categories, integers, missing, provenance
-        As for :func:`mixupy_dask.mixup`. A categorical column's categories are read
-        from the dictionary of each file's first row group when the job is planned;
-        files whose categories differ are refused.
+    {alpha}
+    {concat}
+    {batch_size}
+    {seed}
+
+        The seed drawn for ``seed=None`` is reported in the summary and the output's
+        metadata.
+    {labels}
+    {within_class}
+    {label_preserving}
+    {sampling_strategy}
+
+        The class counts come from one pass over the label column, which runs on
+        ``client``; the summary's ``classes`` gives the rows per class before and after.
+    {categorical}
+
+        A categorical column's categories are read from the dictionary of each file's
+        first row group when the job is planned; files whose categories differ are
+        refused.
+    {max_categories}
+    {integers}
+    {missing}
+    {provenance}
     columns : list of str, optional
         Columns to read and mix (default: all).
     overwrite : bool, default False
@@ -323,6 +347,7 @@ def augment_parquet(
     return plan("mixup", **given).run(client, progress)
 
 
+@validates(SERIES_RULES, JOB_RULES)
 def augment_series_parquet(
     src: str,
     dst: str,

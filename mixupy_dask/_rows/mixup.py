@@ -9,6 +9,8 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from .._core.docs import MIXUP_PARAMETERS, shared_docs
+from .._core.validation import MIXUP_RULES, validates
 from .._dask.source import Source
 from .._frames.registry import adapter_for
 from .call import LAZY, prepare
@@ -16,6 +18,8 @@ from .dask_route import mixup_dask
 from .pandas_route import mixup_frame
 
 
+@validates(MIXUP_RULES)
+@shared_docs(MIXUP_PARAMETERS)
 def mixup(
     data: pd.DataFrame | dd.DataFrame,
     alpha: float = 4.0,
@@ -48,74 +52,19 @@ def mixup(
         columns as ``categorical`` says; label columns may also be categorical or
         strings. Values must be finite, and not missing unless ``missing`` allows it.
         The index may be anything: the output gets a fresh ``RangeIndex``.
-    alpha : float, default 4.0
-        Beta(alpha, alpha) shape, >= 0. Small values keep rows close to the
-        originals; ``alpha=0`` makes exact copies of the left rows.
-    concat : bool, default False
-        Put the original rows (as floats) before the mixed rows.
-    batch_size : int or dict, optional
-        Number of mixed rows, any value >= 1 (default: as many as ``data`` has).
-        Every full pass over the data uses each row once as left row and once as
-        partner; a last partial pass uses a uniform random subset of rows. A dict
-        ``{class: rows}`` (needs ``labels``) says how many mixed rows to make with left
-        rows of each class (absent classes: none); each class then makes its own full
-        passes and a partial pass of a uniform random subset of its rows.
-    seed : int, sequence of int or numpy.random.SeedSequence, optional
-        Fixes the result: the same seed gives bit-identical output on pandas and
-        dask, for any partitioning and number of workers. ``seed=(base, epoch)``
-        gives independent epochs. ``None`` draws fresh entropy once, at this call,
-        so a lazy result recomputes to the same values.
-    labels : column name or list of column names, optional
-        One class column (categorical, string, object, bool or integer) is one-hot
-        encoded into soft-label columns named ``f"{column}_{class}"``, in place of
-        the column; several numeric columns are taken as a one-hot or probability
-        block. Without ``labels`` every column is mixed as it is.
-    within_class : bool, default False
-        Take each row's partner from its own class (the argmax of its labels), so
-        class-conditional distributions are augmented separately. Needs ``labels``.
-    label_preserving : bool, default False
-        Use ``max(lam, 1 - lam)``, so each row stays closest to its left row, and
-        give it the left row's own label as a hard one-hot. Needs ``labels``.
-    sampling_strategy : str, float, dict or callable, optional
-        Balance the classes, with imbalanced-learn's meaning for over-sampling:
-        ``'auto'`` (= ``'not majority'``), ``'minority'``, ``'not minority'``, ``'all'``,
-        a float (two classes: minority / majority rows after resampling), a dict
-        ``{class: rows after resampling}``, or a callable given the rows per class (a
-        pandas Series) that returns such a dict. Resolved into rows per class, as a dict
-        ``batch_size``, from the class counts; needs ``labels`` and ``within_class`` or
-        ``label_preserving`` (so each mixed row has a class); instead of ``batch_size``.
-        With ``concat=True`` the result holds the originals and the synthetic rows.
-    categorical : {"raise", "dominant", "sample", "onehot"}, default "raise"
-        Categorical, string and object (string) feature columns. ``"raise"`` refuses
-        them. ``"dominant"`` takes the value of the parent with the larger weight (the
-        left row when ``lam >= 0.5``). ``"sample"`` takes the left row's value with
-        probability ``lam``, else the partner's: one uniform draw per output row,
-        shared by all such columns of the row (values that belong together stay
-        together). Both keep the column's dtype: a categorical its categories in
-        their order (unused ones too), strings their storage. ``"onehot"`` replaces
-        the column by soft one-hot float columns ``f"{column}_{category}"``, as
-        ``labels`` encodes a class column (a categorical's categories in order,
-        others' sorted values).
-    max_categories : int, default 64
-        ``categorical="onehot"`` refuses a column with more categories than this.
-    integers : {"float", "round"}, default "float"
-        ``"float"`` mixes integer columns into float64. ``"round"`` rounds the mixed
-        value half to even (``numpy.rint``), clips it to the two parents' range and
-        returns it in the column's own dtype (exact below 2**53); bool columns then
-        take the dominant parent's value and stay bool.
-    missing : {"raise", "propagate", "available"}, default "raise"
-        Missing values (NaN, None, ``pd.NA``, NaT, Arrow nulls): ``"raise"`` refuses
-        them; ``"propagate"`` makes a mixed value missing when either parent's is (a
-        chosen column takes the chosen parent's value, missing or not);
-        ``"available"`` takes the other parent's value where one is missing, missing
-        only when both are. Infinite values and missing labels are always refused.
-        Nullable integer and boolean columns stay nullable where their dtype is
-        kept; float output holds NaN.
-    provenance : bool, default False
-        Append the columns ``mixup_left`` and ``mixup_partner`` (int64: the input
-        positions of the left and partner rows, counted from 0 over the whole data)
-        and ``mixup_lambda`` (float64: the row's ``lam``). With ``concat=True`` an
-        original row is its own left row and partner, with ``lam = 1``.
+    {alpha}
+    {concat}
+    {batch_size}
+    {seed}
+    {labels}
+    {within_class}
+    {label_preserving}
+    {sampling_strategy}
+    {categorical}
+    {max_categories}
+    {integers}
+    {missing}
+    {provenance}
 
     Returns
     -------
