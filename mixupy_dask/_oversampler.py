@@ -316,7 +316,7 @@ class MixupOverSampler(BaseOverSampler):
         import dask.dataframe as dd
 
         from ._dask.source import Source
-        from ._rows.dask_route import planned
+        from ._rows.dask_route import place_and_mix
 
         if isinstance(y, dd.DataFrame) and len(y.columns) == 1:
             y = y[y.columns[0]]
@@ -363,7 +363,7 @@ class MixupOverSampler(BaseOverSampler):
             sampling_strategy=strategy,
             categorical=self.categorical,
         )
-        out, plan, labels = planned(Source.of(frame), call)
+        out, plan, labels = place_and_mix(Source.of(frame), call)
         assert labels is not None
         self.classes_ = np.asarray(labels.categories)
         sizes = plan.class_starts[:, -1]

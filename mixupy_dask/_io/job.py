@@ -38,7 +38,7 @@ from .._core.validation import (
 from .._dask.cluster import as_current, auto_blocksize, resolve_client
 from .._dask.source import Source
 from .._rows.call import prepare as prepare_rows
-from .._rows.dask_route import planned
+from .._rows.dask_route import place_and_mix
 from .._rows.mixup import mixup
 from .._series.series import mix_dask as mix_series_dask
 from .._series.series import mixup_series
@@ -195,7 +195,7 @@ def plan(
         rows_out = row_call.rows_out(source.rows)  # None until the label pass counts classes
 
         def build(data: Source, client: Any, progress: Progress | None) -> Built:
-            frame, row_plan, resolved = planned(data, row_call)
+            frame, row_plan, resolved = place_and_mix(data, row_call)
             lengths = row_plan.partition_rows(row_call.concat)
             if not row_call.per_class:
                 assert rows_out is not None

@@ -3,7 +3,7 @@ reading no data, and ``RowCall`` carries them to the routes and makes their samp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,7 @@ class RowCall:
         return isinstance(self.batch_size, Mapping) or self.sampling_strategy is not None
 
     @property
-    def by_class(self) -> bool:
+    def needs_classes(self) -> bool:
         """The plan needs the rows of each class."""
         return self.within_class or self.per_class
 
@@ -70,29 +70,24 @@ class RowCall:
         self,
         class_sizes: tuple[int, ...],
         classes: tuple[Any, ...] | None,
-        argument: Callable[[], Any] | None = None,
     ) -> tuple[int, ...]:
-        """Rows to make per class; a callable strategy gets ``argument()`` (default: the
-        class counts as a pandas Series)."""
+        """Rows to make per class; a callable strategy is given the class counts as a
+        pandas Series."""
         assert classes is not None  # rows per class need the classes and labels
         assert self.labels is not None
         if isinstance(self.batch_size, Mapping):
             return class_rows(self.batch_size, classes, class_sizes)
-        if argument is None:
 
-            def argument() -> pd.Series:
-                counts = pd.Series(list(class_sizes), index=pd.Index(classes), name="rows")
-                return counts[counts > 0]
+        def counts() -> pd.Series:
+            sizes = pd.Series(list(class_sizes), index=pd.Index(classes), name="rows")
+            return sizes[sizes > 0]
 
-        return strategy_rows(
-            self.sampling_strategy, classes, class_sizes, self.labels.name, argument
-        )
+        return strategy_rows(self.sampling_strategy, classes, class_sizes, self.labels.name, counts)
 
     def sampler(
         self,
         class_sizes: tuple[int, ...],
         classes: tuple[Any, ...] | None = None,
-        argument: Callable[[], Any] | None = None,
     ) -> Sampler:
         """The row plan, once the rows per class (and the classes) are known."""
         if not self.per_class:
@@ -100,7 +95,7 @@ class RowCall:
             m = check_rows(sum(class_sizes), self.batch_size)
             return Sampler(self.keys, class_sizes, m, self.alpha, self.label_preserving)
         check_rows(sum(class_sizes), None)
-        rows = self.class_rows(class_sizes, classes, argument)
+        rows = self.class_rows(class_sizes, classes)
         m = check_rows(sum(class_sizes), sum(rows))
         return Sampler(
             self.keys,

@@ -58,14 +58,14 @@ _POSITION = "_mixupy_position"
 def count_partitions(
     frame: dd.DataFrame,
     labels: Labels | None,
-    by_class: bool,
+    needs_classes: bool,
     lengths: tuple[int, ...] | None = None,
     onehot: tuple[Labels, ...] = (),
 ) -> tuple[Labels | None, np.ndarray, tuple[Labels, ...]]:
     """What the placement needs to know about the partitions, in at most one pass.
 
     Returns the labels with their categories fixed, ``class_starts`` (K, P + 1):
-    cumulative rows per class (one class of all rows unless ``by_class``), and the
+    cumulative rows per class (one class of all rows unless ``needs_classes``), and the
     one-hot encoded features with their categories fixed (their value counts are
     computed in the same pass).
     Parquet metadata can supply ``lengths``; then plain mixup needs no pass at all.
@@ -82,14 +82,14 @@ def count_partitions(
 
     counted: tuple = ()
     column = labels.column if labels is not None else None
-    if labels is not None and column is not None and (by_class or labels.needs_categories):
+    if labels is not None and column is not None and (needs_classes or labels.needs_categories):
         counts, counted = compute(
             *[dask.delayed(_value_counts)(p) for p in frame[column].to_delayed()]
         )
         labels = labels.from_counts(counts)
         per_class = np.array([c.reindex(list(labels.classes), fill_value=0) for c in counts])
         lengths = tuple(int(c.sum()) for c in counts)
-    elif labels is not None and by_class:
+    elif labels is not None and needs_classes:
         # The label block alone: other columns may be anything the policies mix, and
         # a source that can project (Parquet) reads only the block's columns.
         block = frame[list(labels.names)]
@@ -108,7 +108,7 @@ def count_partitions(
     P = frame.npartitions
     fixed = {e.column: e.from_counts(counted[i * P : (i + 1) * P]) for i, e in enumerate(needing)}
     onehot = tuple(fixed.get(e.column, e) for e in onehot)
-    if not by_class:
+    if not needs_classes:
         per_class = np.asarray(lengths, dtype=np.int64)[:, None]
     per_class = per_class.reshape(frame.npartitions, -1).T.astype(np.int64)
     starts = np.zeros((per_class.shape[0], per_class.shape[1] + 1), dtype=np.int64)
@@ -510,19 +510,14 @@ def mixup_dask(source: Source, call: RowCall) -> dd.DataFrame:
     the shuffle, instead of every input partition being held in memory (or spilled)
     across the shuffle's barrier: worker memory stays O(partition), not O(n).
     """
-    return planned(source, call)[0]
+    return place_and_mix(source, call)[0]
 
 
-def planned(
-    source: Source, call: RowCall, argument: Callable[[], object] | None = None
-) -> tuple[dd.DataFrame, Placement, Labels | None]:
-    """``mixup_dask``, with the placement and labels it was built from (rows per class).
-
-    A callable ``sampling_strategy`` is given ``argument()`` (default: the class counts).
-    """
+def place_and_mix(source: Source, call: RowCall) -> tuple[dd.DataFrame, Placement, Labels | None]:
+    """``mixup_dask``, with the placement and labels it was built from (rows per class)."""
     frame = source.frame
     labels, class_starts, onehot = count_partitions(
-        frame, call.labels, call.by_class, source.lengths, call.onehot
+        frame, call.labels, call.needs_classes, source.lengths, call.onehot
     )
     check_onehot(onehot, frame.columns, call.max_categories)
     parts = (labels,) if labels is not None and labels.column is not None else ()
@@ -533,8 +528,8 @@ def planned(
         onehot_labels=bool(parts),
     )
     sizes = tuple(int(s) for s in class_starts[:, -1])
-    classes = labels.classes if labels is not None and call.by_class else None
-    placement = Placement(call.sampler(sizes, classes, argument), class_starts)
+    classes = labels.classes if labels is not None and call.needs_classes else None
+    placement = Placement(call.sampler(sizes, classes), class_starts)
     graph = _graph(frame, placement, layout, call.concat, encoder, source.read, call.provenance)
     return graph, placement, labels
 

@@ -134,7 +134,7 @@ def mixup_frame(adapter: FrameAdapter, frame: Any, call: RowCall) -> Any:
     n = len(rows)
     blocks = rows.blocks
     members = None
-    if call.by_class:
+    if call.needs_classes:
         members = class_members(blocks, layout)
         assert labels is not None
         sampler = call.sampler(tuple(len(m) for m in members), labels.classes)
