@@ -11,7 +11,7 @@ from ._dask.cluster import local_cluster
 from ._datasets import load_iris, make_data
 from ._io.job import AugmentSummary, augment_parquet, augment_series_parquet
 from ._rows.mixup import mixup
-from ._series.series import mixup_series
+from ._series.mixup import mixup_series
 from ._version import __version__
 from .errors import MixupError, MixupTypeError, NonFiniteError
 

@@ -44,7 +44,7 @@ from ._dask.cluster import connect
 from ._dask.source import DEFAULT_BLOCKSIZE
 from ._io.commit import Destination
 from ._io.job import AugmentSummary, plan
-from ._series.series import mixup_series
+from ._series.mixup import mixup_series
 from ._version import __version__
 from .errors import MixupError
 

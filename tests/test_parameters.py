@@ -33,6 +33,7 @@ from mixupy_dask._core.validation import (
     MIXUP_ALPHA,
     MIXUP_DEFAULTS,
     MIXUP_RULES,
+    SERIES_DEFAULTS,
     SERIES_RULES,
     STRATEGIES,
     Either,
@@ -129,6 +130,11 @@ def test_mixup_defaults_are_the_signatures():
     assert list(MIXUP_DEFAULTS) == [*names[:4], "labels", *names[4:]]
     assert defaults(mixup) == MIXUP_DEFAULTS
     assert defaults(augment_parquet, MIXUP_DEFAULTS) == MIXUP_DEFAULTS
+
+
+def test_series_defaults_are_the_signatures():
+    assert defaults(mixup_series, SERIES_DEFAULTS) == SERIES_DEFAULTS
+    assert defaults(augment_series_parquet, SERIES_DEFAULTS) == SERIES_DEFAULTS
 
 
 def test_oversampler_shares_the_defaults_it_can():

@@ -16,7 +16,7 @@ lazy result recompute to the same values after a worker dies:
   of each output series of series mixup.
 
 ``_sampler.Sampler`` puts the row parts together into the row semantics
-(docs/design.md); ``_series.Plan`` the series parts.
+(docs/design.md); ``_series.plan.Plan`` the series parts.
 """
 
 from __future__ import annotations

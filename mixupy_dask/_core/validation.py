@@ -327,6 +327,18 @@ MIXUP_DEFAULTS: dict[str, Any] = {
     "provenance": False,
 }
 
+#: ``mixup_series``'s keywords with defaults (``series`` and ``time`` have none): the one
+#: place they are written, tested against the signature (``tests/test_parameters.py``).
+SERIES_DEFAULTS: dict[str, Any] = {
+    "alpha": 1.5,
+    "k": 2,
+    "batch_size": None,
+    "scale": "mean",
+    "seed": None,
+    "labels": None,
+    "categorical": "raise",
+}
+
 #: ``mixup_series``'s parameters (``series``, ``time`` and ``labels`` are column rules).
 SERIES_RULES: dict[str, Rule] = {
     "alpha": Real(0, strict=True, note=" (the Dirichlet concentration)"),

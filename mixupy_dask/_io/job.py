@@ -5,7 +5,7 @@ A job goes source -> plan -> run -> commit, the same for rows and for series:
 - *source*: ``ParquetSource.open`` reads the footers (columns, types, row groups and
   their row counts) and refuses files that disagree; no data is read.
 - *plan*: the function's own checks against the schema (``_rows.call.prepare`` or
-  ``_series.series.prepare``) and the one destination check. Nothing is read, written or
+  ``_series.call.prepare``) and the one destination check. Nothing is read, written or
   started, so the CLI plans before it starts a cluster, and bad input fails fast.
 - *run*: on the user's client (``client=None``: the current default client), with it
   current, partitions sized for its workers; the lazy result is built there, so a
@@ -40,9 +40,9 @@ from .._dask.source import Source
 from .._rows.call import prepare as prepare_rows
 from .._rows.dask_route import place_and_mix
 from .._rows.mixup import mixup
-from .._series.series import mix_dask as mix_series_dask
-from .._series.series import mixup_series
-from .._series.series import prepare as prepare_series
+from .._series.call import prepare as prepare_series
+from .._series.call import run_dask as mix_series_dask
+from .._series.mixup import mixup_series
 from .commit import Destination
 from .metadata import metadata as provenance
 from .parquet import ParquetSource

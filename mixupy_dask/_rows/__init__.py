@@ -1,2 +1,3 @@
-"""Row mixup: the validated call, the in-memory (pandas) route, the dask route and the
-public ``mixup``. Imports ``_core``, ``_kernel``, ``_dask``; never ``_series`` or ``_io``."""
+"""Row mixup: the validated call, the in-memory route (through a frame adapter), the dask
+route and the public ``mixup``. Imports ``_core``, ``_kernel``, ``_frames``, ``_dask``;
+never ``_series`` or ``_io``."""
