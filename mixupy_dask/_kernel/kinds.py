@@ -31,7 +31,7 @@ from .times import NAT, mix_times
 @dataclass(frozen=True)
 class Policy:
     """How columns other than floats are mixed (``mixup``'s ``categorical``,
-    ``integers`` and ``missing``); the defaults are today's behaviour."""
+    ``integers`` and ``missing``); the defaults refuse what is not a number."""
 
     categorical: str = "raise"
     integers: str = "float"
