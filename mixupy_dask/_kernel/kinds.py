@@ -31,7 +31,8 @@ from .times import NAT, mix_times
 @dataclass(frozen=True)
 class Policy:
     """How columns other than floats are mixed (``mixup``'s ``categorical``,
-    ``integers`` and ``missing``); the defaults refuse what is not a number."""
+    ``integers`` and ``missing``); the defaults refuse categorical and string
+    columns and missing values."""
 
     categorical: str = "raise"
     integers: str = "float"

@@ -113,5 +113,5 @@ class Layout:
 
     @property
     def plain(self) -> bool:
-        """Float blocks only (nothing but numbers to mix): the fast paths apply."""
+        """Float blocks only (no passenger, no rounded integer): the fast paths apply."""
         return not self.passengers and not self.rounded
