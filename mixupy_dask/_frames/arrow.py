@@ -269,11 +269,14 @@ class ArrowAdapter(FrameAdapter):
         types = dict(zip(like.column_names, like.schema.types, strict=True))
         for i, name in enumerate(table.column_names):
             t = types.get(name)
-            if t is not None and not table.schema.types[i].equals(t) and _kept(t):
+            got = table.schema.types[i]
+            if t is not None and not got.equals(t) and _kept(got):
                 table = table.set_column(i, name, table.column(i).cast(t))
         return table
 
 
-def _kept(t: pa.DataType) -> bool:
-    """Types an output column keeps from its input column (numbers become floats)."""
-    return not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t))
+def _kept(got: pa.DataType) -> bool:
+    """Whether an output column of type ``got`` holds its input column's kind of values
+    (strings, categories, times), so takes its type back; numbers are new values (mixed
+    floats, a series number)."""
+    return not (pa.types.is_integer(got) or pa.types.is_floating(got) or pa.types.is_boolean(got))

@@ -99,9 +99,10 @@ def _polars(table: pa.Table, like: Any) -> Any:
         got = out.schema.get(name)
         if got is None or got == dtype:
             continue
-        # Numbers become floats unless rounded (then the output is integer) and bools
-        # stay bools only under integers="round"; every other type is kept.
-        numeric = dtype.is_numeric() or dtype == pl.Boolean
-        if not numeric or not got.is_float():
+        # Types come back where the values are the input's kind of values: strings,
+        # categoricals, times (not a series id, which becomes an int64 series number);
+        # rounded integers.
+        numeric = got.is_numeric() or got == pl.Boolean
+        if not numeric or (dtype.is_integer() and got.is_integer()):
             kept[name] = dtype
     return out.cast(kept) if kept else out
