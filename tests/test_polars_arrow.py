@@ -363,3 +363,11 @@ def test_flights_in_polars(flights_polars):
         out, mixup(reference(frame), seed=13, provenance=True, **options), frame, options
     )
     check(frame.to_arrow(), seed=13, **options)
+
+
+def test_other_arrow_producers_are_told_to_convert():
+    batch = pa.record_batch({"x": [0.0, 1.0]})
+    with pytest.raises(MixupTypeError, match=r"exports an Arrow stream: pass `pyarrow\.table"):
+        mixup(batch, seed=0)
+    out = mixup(pa.table(batch), seed=0)
+    assert out.column_names == ["x"]

@@ -178,12 +178,26 @@ def _passenger_out(values: Any, kind: Any, t: pa.DataType, dictionary: pa.Array 
     return out if out.type == t else out.cast(t)
 
 
+_ARROW_STREAM = (
+    "`data` must be a pandas DataFrame, polars DataFrame, pyarrow Table or dask DataFrame; "
+    "this object exports an Arrow stream: pass `pyarrow.table(data)` (a pyarrow Table "
+    "comes back)"
+)
+
+
 class ArrowAdapter(FrameAdapter):
     name = "pyarrow"
     noun = "pyarrow Table"
 
     def accepts(self, data: Any) -> bool:
         return isinstance(data, pa.Table)
+
+    def advice(self, data: Any) -> str | None:
+        # Frames of other libraries that export an Arrow stream (a RecordBatch, a
+        # DuckDB result, ...): not Polars objects, whose frames the Polars adapter takes.
+        if not hasattr(data, "__arrow_c_stream__") or type(data).__module__.startswith("polars"):
+            return None
+        return f"{_ARROW_STREAM} ({type(data).__module__}.{type(data).__qualname__})"
 
     def schema(self, data: pa.Table) -> pd.Series:
         data = data.unify_dictionaries()
