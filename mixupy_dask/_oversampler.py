@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
 from sklearn.preprocessing import label_binarize
@@ -110,7 +111,8 @@ class MixupOverSampler(BaseOverSampler):
     Notes
     -----
     ``fit_resample`` returns the originals then the synthetic rows, with hard labels.
-    numpy in, numpy out; pandas in, pandas out (column names kept, float32 columns
+    numpy in, numpy out; Polars and Arrow in, Polars and Arrow out (as pandas, and y's
+    type kept); pandas in, pandas out (column names kept, float32 columns
     float32, other columns float64: mixed values of integer columns are not integers;
     pandas sparse columns come back sparse); dask in, lazy dask out, equal bit for bit
     to the pandas result (compute ``X_res`` and ``y_res`` together, e.g. with
@@ -193,6 +195,8 @@ class MixupOverSampler(BaseOverSampler):
 
     def _in_memory_targets(self, X, y):
         """Validated X (numpy or pandas), 1-d y, one-vs-all flag, classes and codes."""
+        if _frame_kind(X) is not None:
+            return self._frame_targets(X, y)
         check_classification_targets(y)
         y1d, binarize = check_target_type(y, indicate_one_vs_all=True)
         if isinstance(X, pd.DataFrame):
@@ -206,6 +210,22 @@ class MixupOverSampler(BaseOverSampler):
         self.classes_, codes = np.unique(y1d, return_inverse=True)
         sizes = np.bincount(codes, minlength=len(self.classes_))
         self.sampling_strategy_ = self._targets(self.sampling_strategy, self.classes_, sizes, y)
+        return X, binarize, codes, sizes
+
+    def _frame_targets(self, X, y):
+        """As ``_in_memory_targets``, for a Polars or Arrow ``X`` (and y of any kind)."""
+        y1d = _y_values(y)
+        check_classification_targets(y1d)
+        y1d, binarize = check_target_type(y1d, indicate_one_vs_all=True)
+        names = list(X.columns) if _frame_kind(X) == "polars" else X.column_names
+        self.n_features_in_ = len(names)
+        self.feature_names_in_ = np.asarray(names, dtype=object)
+        y1d = np.asarray(y1d)
+        if len(y1d) != len(X):
+            raise MixupError(f"X has {len(X)} rows but y has {len(y1d)}")
+        self.classes_, codes = np.unique(y1d, return_inverse=True)
+        sizes = np.bincount(codes, minlength=len(self.classes_))
+        self.sampling_strategy_ = self._targets(self.sampling_strategy, self.classes_, sizes, y1d)
         return X, binarize, codes, sizes
 
     def fit(self, X, y, **params):
@@ -227,10 +247,10 @@ class MixupOverSampler(BaseOverSampler):
 
         Parameters
         ----------
-        X : array-like, pandas DataFrame or dask DataFrame of shape (n_samples, n_features)
-            Numeric features, finite.
-        y : array-like, pandas Series or dask Series of shape (n_samples,)
-            Classes (or their one-vs-all encoding).
+        X : array-like, pandas, Polars or dask DataFrame, or pyarrow Table
+            Numeric features, finite; shape (n_samples, n_features).
+        y : array-like, pandas, Polars or dask Series, or pyarrow Array
+            Classes (or their one-vs-all encoding); shape (n_samples,).
 
         Returns
         -------
@@ -243,8 +263,8 @@ class MixupOverSampler(BaseOverSampler):
         X_in, y_in = X, y
         X, binarize, codes, sizes = self._in_memory_targets(X, y)
         rows = tuple(int(self.sampling_strategy_.get(c, 0)) for c in self.classes_)
-        if isinstance(X, pd.DataFrame):
-            X_res, codes_res = self._pandas(X, codes, rows)
+        if isinstance(X, pd.DataFrame) or _frame_kind(X) is not None:
+            X_res, codes_res = self._frame(X, codes, rows)
         else:
             X_res, codes_res = self._numpy(np.asarray(X), codes, tuple(int(s) for s in sizes), rows)
         y_res = self.classes_[codes_res]
@@ -292,12 +312,24 @@ class MixupOverSampler(BaseOverSampler):
             out[n + a : n + b] = mix(left_rows, right_rows, lam[:, 0]).T
         return out, np.concatenate([codes, codes[left]])
 
-    def _pandas(self, X: pd.DataFrame, codes: np.ndarray, rows: tuple):
-        """Through mixup's pandas route, classes as codes in sorted order."""
-        dense = X.sparse.to_dense() if _all_sparse(X) else _densify(X)
-        name = _label_name(X.columns)
-        frame = dense.assign(**{name: codes})
-        out = mixup(
+    def _frame(self, X: Any, codes: np.ndarray, rows: tuple):
+        """Through mixup's in-memory route (pandas, Polars or Arrow), classes as codes in
+        sorted order."""
+        kind = _frame_kind(X)
+        if kind == "polars":
+            import polars as pl
+
+            name = _label_name(X.columns)
+            frame = X.with_columns(pl.Series(name, codes))
+        elif kind == "pyarrow":
+            name = _label_name(X.column_names)
+            frame = X.append_column(name, pa.array(codes))
+        else:
+            dense = X.sparse.to_dense() if _all_sparse(X) else _densify(X)
+            name = _label_name(X.columns)
+            frame = dense.assign(**{name: codes})
+        width = frame.shape[1] - 1
+        out: Any = mixup(
             frame,
             self.alpha,
             True,
@@ -308,8 +340,13 @@ class MixupOverSampler(BaseOverSampler):
             label_preserving=self.label_preserving,
             categorical=self.categorical,
         )
-        labels = out.iloc[:, len(X.columns) :].to_numpy()
-        return out.iloc[:, : len(X.columns)], labels.argmax(axis=1)
+        if kind == "polars":
+            return out[:, :width], out[:, width:].to_numpy().argmax(axis=1)
+        if kind == "pyarrow":
+            labels = np.stack([c.to_numpy() for c in out.columns[width:]], axis=1)
+            return out.select(range(width)), labels.argmax(axis=1)
+        labels = out.iloc[:, width:].to_numpy()
+        return out.iloc[:, :width], labels.argmax(axis=1)
 
     def _dask(self, X, y, build: bool):
         """Through mixup's lazy route: one pass over y counts the classes."""
@@ -404,8 +441,33 @@ def _densify(X: pd.DataFrame) -> pd.DataFrame:
     return X.assign(**{c: X[c].sparse.to_dense() for c in sparse})
 
 
+def _frame_kind(X: Any) -> str | None:
+    """ "polars" or "pyarrow" for the frames of those libraries ``mixup`` takes, else None
+    (Polars is not imported unless ``X`` is a Polars object)."""
+    if isinstance(X, pa.Table):
+        return "pyarrow"
+    if type(X).__module__.partition(".")[0] == "polars":
+        import polars as pl
+
+        if isinstance(X, pl.DataFrame):
+            return "polars"
+    return None
+
+
+def _y_values(y: Any) -> Any:
+    """``y`` as numpy for scikit-learn's target checks: a Polars Series or an Arrow
+    array as their values, anything else as it is."""
+    if isinstance(y, (pa.Array, pa.ChunkedArray)):
+        return y.to_numpy(zero_copy_only=False)
+    if type(y).__module__.partition(".")[0] == "polars" and hasattr(y, "to_numpy"):
+        return y.to_numpy()
+    return y
+
+
 def _like(X_res: Any, X: Any) -> Any:
     """The resampled features in the kind of container ``X`` was."""
+    if _frame_kind(X) is not None:
+        return X_res
     if isinstance(X, pd.DataFrame):
         frame = X_res if isinstance(X_res, pd.DataFrame) else pd.DataFrame(X_res)
         frame = frame.set_axis(X.columns, axis=1).reset_index(drop=True)
@@ -421,6 +483,14 @@ def _like(X_res: Any, X: Any) -> Any:
 
 
 def _like_y(y_res: np.ndarray, y: Any) -> Any:
+    if isinstance(y, (pa.Array, pa.ChunkedArray)):
+        out = pa.array(y_res)
+        return out if out.type == y.type else out.cast(y.type)
+    if type(y).__module__.partition(".")[0] == "polars" and hasattr(y, "dtype"):
+        import polars as pl
+
+        if isinstance(y, pl.Series):
+            return pl.Series(y.name, y_res).cast(y.dtype)
     if isinstance(y, pd.Series):
         return pd.Series(y_res, name=y.name, dtype=y.dtype)
     if isinstance(y, pd.DataFrame):

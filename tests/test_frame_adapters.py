@@ -127,13 +127,17 @@ def test_features_alone_take_the_adapter_too():
 
 
 def test_an_unsupported_type_is_told_the_kinds_accepted():
-    accepted = r"^`data` must be a pandas, toy or dask DataFrame, not builtins\.list$"
+    accepted = (
+        r"^`data` must be a pandas DataFrame, polars DataFrame, pyarrow Table, toy DataFrame "
+        r"or dask DataFrame, not builtins\.list$"
+    )
     with registered(ToyAdapter()), pytest.raises(MixupTypeError, match=accepted):
         mixup([[1.0, 2.0], [3.0, 4.0]])
     # Unregistered again: a toy is no longer taken, and the message is today's.
     with pytest.raises(
         MixupTypeError,
-        match=r"^`data` must be a pandas or dask DataFrame, not .*test_frame_adapters\.Toy$",
+        match=r"^`data` must be a pandas DataFrame, polars DataFrame, pyarrow Table or dask "
+        r"DataFrame, not .*test_frame_adapters\.Toy$",
     ):
         mixup(_toy())
 

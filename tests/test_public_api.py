@@ -51,9 +51,12 @@ def test_every_other_module_is_internal():
 
 def test_import_loads_no_optional_or_cluster_dependency():
     code = (
-        "import sys, mixupy_dask; "
-        "print(sorted(m for m in ('sklearn', 'imblearn', 's3fs', 'matplotlib', 'distributed') "
-        "if m in sys.modules))"
+        "import sys, mixupy_dask, pandas as pd; "
+        # Mixing a pandas frame, and refusing a list, must not import Polars either.
+        "mixupy_dask.mixup(pd.DataFrame({'x': [0.0, 1.0]}), seed=0); "
+        "exec('try: mixupy_dask.mixup([1.0])\\nexcept TypeError: pass'); "
+        "print(sorted(m for m in ('sklearn', 'imblearn', 's3fs', 'matplotlib', 'distributed', "
+        "'polars', 'narwhals') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

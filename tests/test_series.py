@@ -433,7 +433,8 @@ def test_missing_labels_are_non_finite_not_varying(lazy):
 
 @pytest.mark.parametrize("data", [None, [1, 2], np.zeros((3, 3))])
 def test_data_must_be_a_frame(data):
-    with pytest.raises(MixupTypeError, match=r"`data` must be a pandas or dask DataFrame"):
+    accepted = r"`data` must be a pandas DataFrame, polars DataFrame, pyarrow Table or dask"
+    with pytest.raises(MixupTypeError, match=accepted):
         mixup_series(data, series="id", time="t")
 
 

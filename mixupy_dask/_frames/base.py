@@ -28,6 +28,11 @@ class FrameAdapter(ABC):
     #: The library, as errors name the kinds of ``data`` accepted ("pandas").
     name: ClassVar[str]
 
+    @property
+    def noun(self) -> str:
+        """The frame type as errors name it ("pandas DataFrame")."""
+        return f"{self.name} DataFrame"
+
     @abstractmethod
     def accepts(self, data: Any) -> bool:
         """Whether ``data`` is a frame of this library."""
@@ -64,6 +69,21 @@ class FrameAdapter(ABC):
         """A frame of ``like``'s kind with ``layout``'s columns and output dtypes and a
         fresh row numbering, holding ``rows``; then, if given, the provenance columns
         (left rows, partners, lambdas) as ``PROVENANCE`` names them."""
+
+    def advice(self, data: Any) -> str | None:
+        """For a frame of this library that ``accepts`` refuses (a lazy one), the
+        error to raise instead of the generic one: what to do with it."""
+        return None
+
+    def to_pandas(self, data: Any) -> pd.DataFrame:
+        """``data`` as a pandas frame, for routes without an adapter of their own
+        (``mixup_series``): the dtypes ``schema`` gives."""
+        raise NotImplementedError(f"{self.name} frames do not convert to pandas")
+
+    def from_pandas(self, frame: pd.DataFrame, like: Any) -> Any:
+        """A pandas result as a frame of ``like``'s kind, columns that come from
+        ``like``'s keeping their types."""
+        raise NotImplementedError(f"{self.name} frames do not convert from pandas")
 
 
 def check_columns(columns: pd.Index) -> None:

@@ -7,11 +7,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import MixupTypeError
+from .arrow import ArrowAdapter
 from .base import FrameAdapter
 from .pandas import PandasAdapter
+from .polars import PolarsAdapter
 
-#: Tried in order; the first that accepts a frame takes it.
-ADAPTERS: list[FrameAdapter] = [PandasAdapter()]
+#: Tried in order; the first that accepts a frame takes it. Polars is imported only by
+#: its adapter, and only for a Polars object.
+ADAPTERS: list[FrameAdapter] = [PandasAdapter(), PolarsAdapter(), ArrowAdapter()]
 
 
 def adapter_for(data: Any, also: Sequence[str] = ()) -> FrameAdapter:
@@ -20,10 +23,14 @@ def adapter_for(data: Any, also: Sequence[str] = ()) -> FrameAdapter:
     for adapter in ADAPTERS:
         if adapter.accepts(data):
             return adapter
-    kinds = [a.name for a in ADAPTERS] + list(also)
+    for adapter in ADAPTERS:
+        advice = adapter.advice(data)
+        if advice is not None:
+            raise MixupTypeError(advice)
+    kinds = [a.noun for a in ADAPTERS] + [f"{name} DataFrame" for name in also]
     words = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
     kind = f"{type(data).__module__}.{type(data).__qualname__}"
-    raise MixupTypeError(f"`data` must be a {words} DataFrame, not {kind}")
+    raise MixupTypeError(f"`data` must be a {words}, not {kind}")
 
 
 @contextmanager

@@ -337,12 +337,17 @@ def _code(values: Any) -> Coded | Any:
     """``values`` as ``Coded`` where that pays: when a sample of its rows has at most
     half as many distinct values as rows (hashing many distinct strings costs more
     than the gathers it saves); else ``values`` as they are."""
-    array = pa.array(values)
+    coded = code_arrow(pa.array(values))
+    return values if coded is None else coded
+
+
+def code_arrow(array: pa.Array | pa.ChunkedArray) -> Coded | None:
+    """An Arrow array as ``Coded`` where that pays (see ``_code``), else None."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     sample = array.take(np.arange(0, len(array), max(1, len(array) // _CODE_SAMPLE)))
     if pc.count_distinct(sample, mode="all").as_py() > len(sample) // 2:
-        return values
+        return None
     encoded = pc.dictionary_encode(array)
     return Coded(pc.fill_null(encoded.indices, -1).to_numpy(), encoded.dictionary)
 

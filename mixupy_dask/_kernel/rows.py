@@ -48,6 +48,13 @@ def to_blocks(frame: pd.DataFrame, layout: Layout, also: dict | None = None) -> 
     for dtype, positions in layout.block_columns:
         part = frame.iloc[:, list(positions)] if len(positions) < frame.shape[1] else frame
         blocks.append(part.to_numpy(dtype=dtype, na_value=np.nan).T)
+    check_blocks(blocks, layout, also)
+    return blocks
+
+
+def check_blocks(blocks: Sequence[np.ndarray], layout: Layout, also: dict | None = None) -> None:
+    """The finiteness gate of ``to_blocks``, for blocks made by any frame library:
+    raises ``NonFiniteError`` as ``to_blocks`` says."""
     bad = dict(also or {})
     strict = layout.policy.missing == "raise"
     label_rows = set(layout.labels)
@@ -85,7 +92,6 @@ def to_blocks(frame: pd.DataFrame, layout: Layout, also: dict | None = None) -> 
             f"values must not be infinite under `missing={layout.policy.missing!r}`; "
             f"infinite values in columns: {where}"
         )
-    return blocks
 
 
 def from_blocks(blocks: Sequence[np.ndarray], layout: Layout, index: pd.Index) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask.dataframe as dd
 import numpy as np
@@ -17,11 +17,15 @@ from .call import LAZY, prepare
 from .dask_route import mixup_dask
 from .pandas_route import mixup_frame
 
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
 
 @validates(MIXUP_RULES)
 @shared_docs(MIXUP_PARAMETERS)
 def mixup(
-    data: pd.DataFrame | dd.DataFrame,
+    data: pd.DataFrame | dd.DataFrame | pl.DataFrame | pa.Table,
     alpha: float = 4.0,
     concat: bool = False,
     batch_size: int | Mapping[Hashable, int] | None = None,
@@ -36,7 +40,7 @@ def mixup(
     integers: str = "float",
     missing: str = "raise",
     provenance: bool = False,
-) -> pd.DataFrame | dd.DataFrame:
+) -> pd.DataFrame | dd.DataFrame | pl.DataFrame | pa.Table:
     """Create convex combinations of pairs of rows: mixup data augmentation.
 
     Each output row is ``lam * x_i + (1 - lam) * x_j`` of a left row ``x_i`` and a
@@ -46,11 +50,13 @@ def mixup(
 
     Parameters
     ----------
-    data : pandas.DataFrame or dask.dataframe.DataFrame
-        Rows to mix. Bool, integer, float, datetime64 and timedelta64 columns (any
-        unit, timezone-aware too) are mixed; categorical, string and object (string)
-        columns as ``categorical`` says; label columns may also be categorical or
-        strings. Values must be finite, and not missing unless ``missing`` allows it.
+    data : pandas.DataFrame, dask.dataframe.DataFrame, polars.DataFrame or pyarrow.Table
+        Rows to mix (a Polars ``LazyFrame`` is refused: ``.collect()`` it, or use
+        ``augment_parquet`` on its Parquet files). Bool, integer, float, datetime64
+        and timedelta64 columns (any unit, timezone-aware too) are mixed;
+        categorical, string and object (string) columns as ``categorical`` says;
+        label columns may also be categorical or strings. Values must be finite,
+        and not missing unless ``missing`` allows it.
         The index may be anything: the output gets a fresh ``RangeIndex``.
     {alpha}
     {concat}
@@ -68,8 +74,9 @@ def mixup(
 
     Returns
     -------
-    pandas.DataFrame or dask.dataframe.DataFrame
-        Same type as ``data`` (dask: lazy; its ``meta`` has the exact output dtypes),
+    pandas.DataFrame, dask.dataframe.DataFrame, polars.DataFrame or pyarrow.Table
+        Same type as ``data`` (dask: lazy, its ``meta`` has the exact output dtypes;
+        Polars and Arrow: the types of ``docs/frames.md``, missing values null),
         the same columns in the same order with a class column (and with
         ``categorical="onehot"`` each categorical feature) replaced by its one-hot
         columns, then the provenance columns if asked for. float32 columns stay

@@ -20,17 +20,23 @@ partition's groups are the copies of input series it received, one per
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING
 
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
 from .._dask.source import Source
+from .._frames.registry import adapter_for
 from .call import prepare, run_dask, run_frame
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
 
 
 def mixup_series(
-    data: pd.DataFrame | dd.DataFrame,
+    data: pd.DataFrame | dd.DataFrame | pl.DataFrame | pa.Table,
     *,
     series: Hashable,
     time: Hashable,
@@ -41,7 +47,7 @@ def mixup_series(
     seed: int | Sequence[int] | np.random.SeedSequence | None = None,
     labels: Hashable | Sequence[Hashable] | None = None,
     categorical: str = "raise",
-) -> pd.DataFrame | dd.DataFrame:
+) -> pd.DataFrame | dd.DataFrame | pl.DataFrame | pa.Table:
     """Mix whole time series step by step: TSMixup-style data augmentation.
 
     Each output series is ``sum_j w_j * x_j / s_j`` of ``k`` distinct input series
@@ -54,12 +60,13 @@ def mixup_series(
 
     Parameters
     ----------
-    data : pandas.DataFrame or dask.dataframe.DataFrame
-        Long format: one row per (series id, time step). Every column other than
-        ``series`` and ``time`` is a value column and is mixed; value columns must
-        be bool, integer or float with finite values (see ``categorical`` for
-        categorical and string columns). Rows may come in any order, and on dask a
-        series may be spread over several partitions.
+    data : pandas.DataFrame, dask.dataframe.DataFrame, polars.DataFrame or pyarrow.Table
+        Long format: one row per (series id, time step). A Polars or Arrow frame
+        is mixed as its pandas conversion (``docs/frames.md``) and returned as its
+        kind. Every column other than ``series`` and ``time`` is a value column and
+        is mixed; value columns must be bool, integer or float with finite values
+        (see ``categorical`` for categorical and string columns). Rows may come in
+        any order, and on dask a series may be spread over several partitions.
     series : column name
         Series id column, any sortable type without missing values.
     time : column name
@@ -96,7 +103,7 @@ def mixup_series(
 
     Returns
     -------
-    pandas.DataFrame or dask.dataframe.DataFrame
+    pandas.DataFrame, dask.dataframe.DataFrame, polars.DataFrame or pyarrow.Table
         Same type as ``data`` (dask: lazy). Columns: ``series`` holds the output
         series id ``0 .. batch_size - 1`` (int64), ``time`` holds the step position
         ``0, 1, ...`` within the output series (int64), then the value columns in
@@ -140,6 +147,24 @@ def mixup_series(
     >>> out.groupby("id").size().tolist()  # the shorter series has 3 steps
     [3, 3, 3]
     """
+    if not isinstance(data, (pd.DataFrame, dd.DataFrame)):
+        # Polars and Arrow frames: through pandas, and back to the input's kind (the
+        # series and time columns become int64, value columns floats; categorical
+        # columns keep their type).
+        adapter = adapter_for(data, also=("dask",))
+        out = mixup_series(
+            adapter.to_pandas(data),
+            series=series,
+            time=time,
+            alpha=alpha,
+            k=k,
+            batch_size=batch_size,
+            scale=scale,
+            seed=seed,
+            labels=labels,
+            categorical=categorical,
+        )
+        return adapter.from_pandas(out, like=data)
     call = prepare(
         data,
         series=series,
