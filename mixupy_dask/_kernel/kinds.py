@@ -141,15 +141,22 @@ class CategoryCodes(_Chosen):
 
     def values(self, column: pd.Series, dtype: Any, name: Any) -> np.ndarray:
         categories = dtype.categories
-        if not column.cat.categories.equals(categories):
-            if set(column.cat.categories) != set(categories):
-                raise MixupError(
-                    f"categorical column {name!r} has categories "
-                    f"{list(column.cat.categories)!r} in one part of the data and "
-                    f"{list(categories)!r} in another; give it one categorical dtype"
-                )
-            column = column.cat.set_categories(categories)
-        return column.cat.codes.to_numpy()
+        if column.cat.categories.equals(categories):
+            return column.cat.codes.to_numpy()
+        # A part of the data (a partition, a file) may have some of the categories, in
+        # any order: the column's are their union (the files' dictionaries, or the
+        # partitions' found by the counting pass). Recoded by value; a value outside
+        # the column's categories is refused, never made missing.
+        codes = column.cat.set_categories(categories).cat.codes.to_numpy()
+        lost = (codes < 0) & (column.cat.codes.to_numpy() >= 0)
+        if lost.any():
+            outside = list(dict.fromkeys(column[lost].astype(object)))
+            raise MixupError(
+                f"categorical column {name!r} has values {outside!r} in one part of the "
+                f"data that are not among its categories {list(categories)!r}; give it "
+                f"one categorical dtype"
+            )
+        return codes
 
     def from_wire(self, column: pd.Series, dtype: Any, name: Any) -> np.ndarray:
         return column.to_numpy()

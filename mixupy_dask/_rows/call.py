@@ -55,6 +55,10 @@ class RowCall:
     #: The features' layout as checked; with no labels and no one-hot features, the
     #: whole frame's (None: not checked yet)
     features: Layout | None = None
+    #: Categorical features chosen from a parent (``categorical="dominant"`` or
+    #: "sample") whose categories a dask frame has not read yet: the counting pass
+    #: reads them (``count_partitions``)
+    categoricals: tuple[Hashable, ...] = ()
 
     @property
     def per_class(self) -> bool:
@@ -163,7 +167,6 @@ def prepare(data: Any, **options: Any) -> RowCall:
         check_onehot(onehot, columns, p["max_categories"])
         features = features.drop([e.column for e in onehot])
     layout = Layout.from_dtypes(features, policy=policy)
-    check_categories(features)
     if p["provenance"]:
         clash = [repr(c) for c in PROVENANCE if c in columns]
         if clash:
@@ -185,22 +188,17 @@ def prepare(data: Any, **options: Any) -> RowCall:
         onehot,
         p["max_categories"],
         layout,
+        unknown_categories(features),
     )
 
 
-def check_categories(dtypes: pd.Series) -> None:
-    """Categorical features must have known categories: the output's dtype is theirs,
-    and a lazy frame's ``meta`` must say it before any data is read."""
+def unknown_categories(dtypes: pd.Series) -> tuple[Hashable, ...]:
+    """The categorical columns among ``dtypes`` whose categories are not known yet (a
+    dask frame that has not read them, as ``dd.read_parquet`` leaves them)."""
     from dask.dataframe.utils import UNKNOWN_CATEGORIES
 
-    unknown = [
-        repr(name)
+    return tuple(
+        name
         for name, dt in zip(dtypes.index.tolist(), dtypes.tolist(), strict=True)
         if isinstance(dt, pd.CategoricalDtype) and UNKNOWN_CATEGORIES in dt.categories
-    ]
-    if unknown:
-        raise MixupError(
-            f"categorical columns {', '.join(unknown)} have unknown categories (a dask "
-            f"frame that has not read them); make them known first, e.g. "
-            f"`ddf[column] = ddf[column].cat.as_known()`"
-        )
+    )

@@ -17,7 +17,7 @@ again); the kernel places partners by slot, with no sort and no lookup.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -61,13 +61,15 @@ def count_partitions(
     needs_classes: bool,
     lengths: tuple[int, ...] | None = None,
     onehot: tuple[Labels, ...] = (),
-) -> tuple[Labels | None, np.ndarray, tuple[Labels, ...]]:
+    categoricals: tuple[Hashable, ...] = (),
+) -> tuple[Labels | None, np.ndarray, tuple[Labels, ...], dict[Hashable, pd.CategoricalDtype]]:
     """What the placement needs to know about the partitions, in at most one pass.
 
     Returns the labels with their categories fixed, ``class_starts`` (K, P + 1):
-    cumulative rows per class (one class of all rows unless ``needs_classes``), and the
+    cumulative rows per class (one class of all rows unless ``needs_classes``), the
     one-hot encoded features with their categories fixed (their value counts are
-    computed in the same pass).
+    computed in the same pass), and the dtypes of the ``categoricals``, features whose
+    categories are unknown (read in the same pass, see ``_united``).
     Parquet metadata can supply ``lengths``; then plain mixup needs no pass at all.
     The pass runs on the current scheduler: the caller makes the user's client current.
     """
@@ -75,8 +77,11 @@ def count_partitions(
     feature_counts = [
         dask.delayed(_value_counts)(p) for e in needing for p in frame[e.column].to_delayed()
     ]
+    feature_counts += [
+        dask.delayed(_categories)(p) for name in categoricals for p in frame[name].to_delayed()
+    ]
 
-    def compute(*tasks):  # the pass, with the one-hot features' value counts
+    def compute(*tasks):  # the pass, with the features' value counts and categories
         results = dask.compute(*tasks, *feature_counts)
         return results[: len(tasks)], results[len(tasks) :]
 
@@ -108,16 +113,33 @@ def count_partitions(
     P = frame.npartitions
     fixed = {e.column: e.from_counts(counted[i * P : (i + 1) * P]) for i, e in enumerate(needing)}
     onehot = tuple(fixed.get(e.column, e) for e in onehot)
+    found = counted[len(needing) * P :]
+    dtypes = {
+        name: _united(found[i * P : (i + 1) * P], frame._meta[name].dtype.ordered)
+        for i, name in enumerate(categoricals)
+    }
     if not needs_classes:
         per_class = np.asarray(lengths, dtype=np.int64)[:, None]
     per_class = per_class.reshape(frame.npartitions, -1).T.astype(np.int64)
     starts = np.zeros((per_class.shape[0], per_class.shape[1] + 1), dtype=np.int64)
     np.cumsum(per_class, axis=1, out=starts[:, 1:])
-    return labels, starts, onehot
+    return labels, starts, onehot, dtypes
 
 
 def _value_counts(series: pd.Series) -> pd.Series:
     return series.value_counts(dropna=False, sort=False)
+
+
+def _categories(series: pd.Series) -> tuple[int, pd.Index]:
+    return len(series), series.cat.categories
+
+
+def _united(found: Sequence[tuple[int, pd.Index]], ordered: bool) -> pd.CategoricalDtype:
+    """The dtype computing the frame gives a categorical whose partitions have these
+    (rows, categories): Dask leaves out empty partitions, and pandas' concat unites
+    the others' categories in partition order (``union_categoricals``)."""
+    kept = [categories for rows, categories in found if rows] or [found[0][1]]
+    return pd.CategoricalDtype(kept[0].append(kept[1:]).unique(), ordered)
 
 
 def _class_counts(part: pd.DataFrame, layout: Layout) -> np.ndarray:
@@ -516,13 +538,15 @@ def mixup_dask(source: Source, call: RowCall) -> dd.DataFrame:
 def place_and_mix(source: Source, call: RowCall) -> tuple[dd.DataFrame, Placement, Labels | None]:
     """``mixup_dask``, with the placement and labels it was built from (rows per class)."""
     frame = source.frame
-    labels, class_starts, onehot = count_partitions(
-        frame, call.labels, call.needs_classes, source.lengths, call.onehot
+    labels, class_starts, onehot, categories = count_partitions(
+        frame, call.labels, call.needs_classes, source.lengths, call.onehot, call.categoricals
     )
     check_onehot(onehot, frame.columns, call.max_categories)
     parts = (labels,) if labels is not None and labels.column is not None else ()
     encoder = Encoders(parts + onehot) if parts or onehot else None
-    meta = frame._meta if encoder is None else encoder.encode(frame._meta)
+    # Categories found by the pass: the kernel recodes each partition's by value.
+    meta = frame._meta.astype(categories) if categories else frame._meta
+    meta = meta if encoder is None else encoder.encode(meta)
     layout = replace(
         Layout.from_dtypes(meta.dtypes, labels.names if labels else (), call.policy),
         onehot_labels=bool(parts),
@@ -552,7 +576,10 @@ def _graph(
     meta = _meta(layout, provenance)
     numbers = partition_numbers(P)
     if sampler.cycles == 0:  # no mixed rows at all (rows per class, all zero)
-        mixed = dd.from_pandas(meta, npartitions=1)
+        # The output's dtypes as they are: Dask's string conversion would make `str`
+        # columns `string`.
+        with dask.config.set({"dataframe.convert-string": False}):
+            mixed = dd.from_pandas(meta, npartitions=1)
         if not concat:
             return mixed
         return _with_originals(mixed, frame, numbers, layout, placement, provenance)

@@ -81,7 +81,8 @@ def mixup(
         ``categorical="onehot"`` each categorical feature) replaced by its one-hot
         columns, then the provenance columns if asked for. float32 columns stay
         float32, other numbers become float64 (integers under ``integers="round"``
-        keep their dtype); datetimes, timedeltas, categoricals and strings keep theirs.
+        keep their dtype); datetimes, timedeltas, categoricals and strings keep theirs
+        (on dask the frame's: Dask reads pandas' ``str`` columns as ``string``).
 
         Datetimes and timedeltas are ``t_i + round((1 - lam) * (t_j - t_i))``,
         computed exactly in integers of the column's unit and rounded half to even,
@@ -96,8 +97,7 @@ def mixup(
         strings.
     MixupError
         Bad values, fewer than two rows, duplicate or unknown column names, more
-        than ``max_categories`` categories, categorical columns with unknown
-        categories on dask (a ``ValueError``).
+        than ``max_categories`` categories (a ``ValueError``).
     NonFiniteError
         Infinite values, missing values under ``missing="raise"``, missing labels; on
         dask raised when the partition is computed.
@@ -105,8 +105,9 @@ def mixup(
     Notes
     -----
     On the dask route the per-partition row counts (and, for ``labels`` and
-    ``within_class``, the categories and per-class counts) are computed once, at
-    this call; everything else is lazy.
+    ``within_class``, the categories and per-class counts, and the categories of
+    categoricals dask has not read, as ``dd.read_parquet`` leaves them) are computed
+    in one pass, at this call; everything else is lazy.
 
     Examples
     --------
