@@ -95,6 +95,8 @@ def assert_matches(out, expected: pd.DataFrame, data, options: dict) -> None:
             ), name
         else:
             wanted = pa.array(want, from_pandas=True)
+            if isinstance(wanted, pa.ChunkedArray):  # Arrow-backed pandas strings
+                wanted = wanted.combine_chunks()
             assert wanted.cast(column.type).equals(column), name
 
 
