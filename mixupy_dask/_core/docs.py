@@ -32,7 +32,8 @@ def _default(name: str) -> str:
 MIXUP_PARAMETERS: dict[str, str] = {
     "alpha": f"""alpha : float, default {_default("alpha")}
     Beta(alpha, alpha) shape, >= 0. Small values keep rows close to the
-    originals; ``alpha=0`` makes exact copies of the left rows.""",
+    originals; ``alpha=0`` makes exact copies of the left rows, missing values
+    included (see ``missing``).""",
     "concat": f"""concat : bool, default {_default("concat")}
     Put the original rows (as floats) before the mixed rows.""",
     "batch_size": """batch_size : int or dict, optional
@@ -90,7 +91,11 @@ MIXUP_PARAMETERS: dict[str, str] = {
     them; ``"propagate"`` makes a mixed value missing when either parent's is (a
     chosen column takes the chosen parent's value, missing or not);
     ``"available"`` takes the other parent's value where one is missing, missing
-    only when both are. Infinite values and missing labels are always refused.
+    only when both are. Under both, a parent whose weight is exactly 0 takes no
+    part: a row with ``lam == 1`` is its left row as it is, missing values
+    included (the partner's neither blanks nor fills them), and one with
+    ``lam == 0`` its partner (a float32 column judges the weight in float32).
+    Infinite values and missing labels are always refused.
     Nullable integer and boolean columns stay nullable where their dtype is
     kept; float output holds NaN.""",
     "provenance": f"""provenance : bool, default {_default("provenance")}
