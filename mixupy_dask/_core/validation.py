@@ -213,6 +213,21 @@ class IsCallable(Rule):
 
 
 @dataclass(frozen=True)
+class ProgressBar(Rule):
+    """A progress switch as tqdm and Dask users pass one: None or False for none, True
+    for Dask's progress bar, or a callable given each pass's futures."""
+
+    allows: str = "None, True, False or a callable given the futures"
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value is None or isinstance(value, (bool, np.bool_)):
+            return True if value else None
+        if not callable(value):
+            raise self.wrong_type(name, value)
+        return value
+
+
+@dataclass(frozen=True)
 class ClassRows(Rule):
     """A dict of rows per class, ``{class: int >= 0}`` (classes are checked later,
     against the labels)."""
@@ -344,7 +359,7 @@ JOB_RULES: dict[str, Rule] = {
     "blocksize": Optional(Int(1, words="a positive number of bytes")),
     "storage_options": Optional(Options()),
     "dst_storage_options": Optional(Options()),
-    "progress": Optional(IsCallable()),
+    "progress": ProgressBar(),
 }
 
 

@@ -22,6 +22,7 @@ Start the embedded cluster by hand for out-of-core work on one machine::
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -261,6 +262,19 @@ def resolve_client(client: Any = None) -> Any:
 def as_current(client: Any) -> contextlib.AbstractContextManager[Any]:
     """``client.as_current()``, or nothing to do without a client."""
     return client.as_current() if client is not None else contextlib.nullcontext()
+
+
+def progress_bar(progress: Any, client: Any) -> Callable[[Any], None] | None:
+    """A validated ``progress`` (``JOB_RULES``) as the callable the passes take: True is
+    Dask's progress bar (``distributed.progress``) for ``client``'s scheduler, which
+    need not be the default one; without a client there are no futures to show."""
+    if progress is not True:
+        return progress
+    if client is None:
+        return None
+    from distributed import progress as bar
+
+    return functools.partial(bar, scheduler=client.scheduler.address)
 
 
 def compute(
