@@ -43,11 +43,14 @@ MIXUP_PARAMETERS: dict[str, str] = {
     ``{class: rows}`` (needs ``labels``) says how many mixed rows to make with left
     rows of each class (absent classes: none); each class then makes its own full
     passes and a partial pass of a uniform random subset of its rows.""",
-    "seed": """seed : int, sequence of int or numpy.random.SeedSequence, optional
+    "seed": """seed : int, sequence of int, numpy SeedSequence, Generator or RandomState, optional
     Fixes the result: the same seed gives bit-identical output on pandas and
     dask, for any partitioning and number of workers. ``seed=(base, epoch)``
     gives independent epochs. ``None`` draws fresh entropy once, at this call,
-    so a lazy result recomputes to the same values.""",
+    so a lazy result recomputes to the same values. A ``Generator`` (or
+    ``RandomState``) gives each call a seed drawn from it, as
+    ``MixupOverSampler``'s ``random_state`` does: two draws from one generator
+    differ, and the same generator state gives the same output.""",
     "labels": """labels : column name or list of column names, optional
     One class column (categorical, string, object, bool or integer) is one-hot
     encoded into soft-label columns named ``f"{column}_{class}"``, in place of

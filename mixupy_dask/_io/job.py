@@ -29,6 +29,7 @@ from .._core.docs import MIXUP_PARAMETERS, shared_docs
 from .._core.validation import (
     JOB_RULES,
     MIXUP_RULES,
+    SEED,
     SERIES_RULES,
     arguments,
     check_rows,
@@ -152,6 +153,7 @@ def _open(
 def _fixed(seed: Any) -> Any:
     """The seed to use and report: fresh entropy when none is given, drawn now, so the
     summary and the output's metadata can say it and passing it back reproduces the run."""
+    seed = SEED("seed", seed)  # a Generator's draw, once: the ints are what is recorded
     return np.random.SeedSequence().entropy if seed is None else seed
 
 
