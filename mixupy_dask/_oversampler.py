@@ -36,7 +36,7 @@ from ._kernel.mix import mix
 from ._rows.call import prepare
 from ._rows.mixup import mixup
 from ._rows.pandas_route import pairs
-from .errors import MixupError, MixupTypeError
+from .errors import MixupError, MixupTypeError, NonFiniteError
 
 #: Output rows mixed per step of the numpy kernel: bounds its temporaries.
 _CHUNK = 1 << 16
@@ -118,7 +118,8 @@ class MixupOverSampler(BaseOverSampler):
     to the pandas result (compute ``X_res`` and ``y_res`` together, e.g. with
     ``dask.compute``, to run the graph once). A class of one row can only be mixed with
     itself: its synthetic rows are copies up to the last bit. scipy sparse matrices,
-    NaN and non-numeric features are refused.
+    missing values (impute them first, or use ``mixup(..., missing=...)``) and
+    non-numeric features (unless ``categorical``) are refused.
 
     Examples
     --------
@@ -326,6 +327,7 @@ class MixupOverSampler(BaseOverSampler):
             frame = X.append_column(name, pa.array(codes))
         else:
             dense = X.sparse.to_dense() if _all_sparse(X) else _densify(X)
+            _refuse_missing(dense)
             name = _label_name(X.columns)
             frame = dense.assign(**{name: codes})
         width = frame.shape[1] - 1
@@ -423,7 +425,23 @@ class MixupOverSampler(BaseOverSampler):
 def _with_labels(X: pd.DataFrame, y: pd.Series, name: str) -> pd.DataFrame:
     if len(X) != len(y):
         raise MixupError(f"a partition of X has {len(X)} rows but that of y has {len(y)}")
+    _refuse_missing(X)
     return X.assign(**{name: y.to_numpy()})
+
+
+def _refuse_missing(X: pd.DataFrame) -> None:
+    """Refuse missing values in the sampler's words: mixup's own refusal suggests its
+    ``missing=``, a parameter the sampler does not have (imbalanced-learn samplers take
+    no NaN; its tags say so). On dask, raised by the task of the partition."""
+    counts = X.isna().sum()
+    found = counts[counts.to_numpy() > 0]
+    if len(found):
+        where = ", ".join(f"{name!r} ({int(n)})" for name, n in found.items())
+        raise NonFiniteError(
+            f"MixupOverSampler takes no missing values; X has them in: {where} (impute "
+            f"them first, e.g. with sklearn.impute.SimpleImputer in a pipeline, or mix "
+            f"them with mixupy_dask.mixup(..., missing='propagate' or 'available'))"
+        )
 
 
 def _is_dask(X: Any) -> bool:

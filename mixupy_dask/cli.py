@@ -6,7 +6,9 @@ everything (options, the data's footers, the destination) before it starts a
 cluster, and runs on ``connect``'s client. User errors (bad options, missing or
 unreadable data, non-numeric columns, non-finite values found during the run) print
 one ``error: ...`` line on stderr, with parameters named as the command's options,
-and exit with status 2; anything else exits with status 1.
+and exit with status 2; anything else exits with status 1, its traceback and the
+cluster's logs in a file named on a second line (``--verbose`` prints both on the
+terminal instead). Ctrl-C prints ``error: interrupted`` alone.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -303,8 +306,62 @@ _CLUSTER_OPTIONS = _options(
         help="Embedded cluster: memory per worker, e.g. 2GB (default: RAM / workers).",
     ),
     click.option("-q", "--quiet", is_flag=True, help="Print no progress bar and no summary."),
+    click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        help="Print the cluster's warnings and a failure's traceback here (default: into a "
+        "temporary file, named if the run fails).",
+    ),
 )
 _CLUSTER = ("scheduler", "scheduler_file", "workers", "threads_per_worker", "memory_limit")
+
+
+@dataclass
+class _Session:
+    """One run of the command: whether it is verbose, and the file that holds, unless
+    it is, the cluster's logs (warnings and up, and what worker processes print) and a
+    failure's traceback. The file is removed after the run unless the run failed with
+    something else than a user error or an interrupt (``keep``)."""
+
+    verbose: bool = False
+    log_file: str | None = None
+    kept: bool = False
+
+    @contextlib.contextmanager
+    def connect(self, **cluster: Any) -> Iterator[Any]:
+        """``connect(**cluster)`` with the logs going where the session says."""
+        if not self.verbose:
+            self._open()
+        with connect(**cluster, log_file=self.log_file, verbose=self.verbose) as client:
+            yield client
+
+    def _open(self) -> str:
+        if self.log_file is None:
+            fd, self.log_file = tempfile.mkstemp(prefix="mixupy-dask-", suffix=".log")
+            os.close(fd)
+        return self.log_file
+
+    def keep(self, text: str) -> str:
+        """Append ``text`` to the log file and keep the file; its path."""
+        path = self._open()
+        with open(path, "a") as file:
+            file.write(text)
+        self.kept = True
+        return path
+
+    def discard(self) -> None:
+        """Remove the log file, unless kept."""
+        if self.log_file is not None and not self.kept:
+            with contextlib.suppress(OSError):
+                os.remove(self.log_file)
+
+
+def _session(verbose: bool = False) -> _Session:
+    """The run's session (``main`` passes one as the context's object), verbose if asked."""
+    session = click.get_current_context().ensure_object(_Session)
+    session.verbose = session.verbose or verbose
+    return session
 
 
 def _progress(quiet: bool) -> Callable[[Any], None] | None:
@@ -324,12 +381,12 @@ def _say(quiet: bool, message: str) -> None:
 def _augment(function: str, src: str, dst: str, options: dict[str, Any], done: str) -> None:
     """Plan the job (everything checked, nothing started), connect, run, report."""
     cluster = {name: options.pop(name) for name in _CLUSTER}
-    quiet = options.pop("quiet")
+    quiet, session = options.pop("quiet"), _session(options.pop("verbose"))
     for name in ("columns", "labels"):
         options[name] = _names(options[name])
     options["storage_options"], options["dst_storage_options"] = _storage(options)
     job = plan(function, src, dst, **options)
-    with connect(**cluster) as client:
+    with session.connect(**cluster) as client:
         summary = job.run(client, _progress(quiet))
     _say(
         quiet,
@@ -562,12 +619,12 @@ def make_data(dst: str, **options: Any) -> None:
       mixupy-dask make-data big/ --rows 3e8 --columns 20 --classes 3 --workers 4
     """
     cluster = {name: options.pop(name) for name in _CLUSTER}
-    quiet = options.pop("quiet")
+    quiet, session = options.pop("quiet"), _session(options.pop("verbose"))
     # DST is make-data's only dataset: either option names its storage options.
     both, own = _storage(options)
     options["storage_options"] = own or both or {}
     Destination.check(dst, options["storage_options"], options["overwrite"])  # before a cluster
-    with connect(**cluster) as client:
+    with session.connect(**cluster) as client:
         files = _datasets.make_data(dst, client=client, progress=_progress(quiet), **options)
     _say(quiet, f"wrote {options['rows']:,} rows x {options['columns']} columns ({files} files)")
 
@@ -592,7 +649,7 @@ def demo(alpha: float, seed: int, quiet: bool) -> None:
         iris.to_parquet(src, index=False)
         # species becomes soft one-hot labels, mixed with the same weights as the features
         job = plan("mixup", src, dst, alpha=alpha, seed=seed, labels="species")
-        with connect(workers=2, threads_per_worker=1) as client:
+        with _session().connect(workers=2, threads_per_worker=1) as client:
             summary = job.run(client, _progress(quiet))
         after = pd.read_parquet(dst)
     if quiet:
@@ -680,11 +737,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status (the console script exits with it).
 
     Interrupted runs remove their partial output and exit with 128 + the signal's
-    number, as shells report it: 130 for SIGINT (Ctrl-C), 143 for SIGTERM.
+    number, as shells report it: 130 for SIGINT (Ctrl-C), 143 for SIGTERM. Every
+    outcome but success prints one ``error:`` line; a failure of ours (status 1) adds
+    a line naming the file that holds its traceback and the cluster's logs, unless
+    ``--verbose`` printed them.
     """
+    session = _Session()
+    try:
+        return _run(argv, session)
+    finally:
+        session.discard()
+
+
+def _run(argv: Sequence[str] | None, session: _Session) -> int:
     try:
         with _sigterm_unwinds():
-            result = cli.main(args=argv, prog_name="mixupy-dask", standalone_mode=False)
+            result = cli.main(
+                args=argv, prog_name="mixupy-dask", standalone_mode=False, obj=session
+            )
     except click.exceptions.Exit as exc:  # --help, --version
         return exc.exit_code
     except click.ClickException as exc:  # usage errors and bad option values
@@ -700,8 +770,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("error: terminated", err=True)
         return 128 + signal.SIGTERM
     except Exception as exc:
-        traceback.print_exc()
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        if session.verbose:
+            traceback.print_exc()
+        lines = str(exc).strip().splitlines() or [""]
+        more = " ..." if len(lines) > 1 else ""
+        click.echo(f"error: {type(exc).__name__}: {lines[0]}{more}", err=True)
+        if not session.verbose:
+            path = session.keep(traceback.format_exc())
+            click.echo(f"the traceback and the cluster's logs are in {path}", err=True)
         return EXIT_FAILURE
     return result if isinstance(result, int) else 0
 

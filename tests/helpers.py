@@ -82,12 +82,17 @@ def run_cli(*args, cwd, timeout: float = HANG_GUARD) -> subprocess.CompletedProc
     )
 
 
-def start_cli(*args, cwd) -> subprocess.Popen:
-    """Start ``mixupy-dask ARGS`` without waiting; read its output with ``communicate``."""
+def start_cli(*args, cwd, env: dict | None = None, group: bool = False) -> subprocess.Popen:
+    """Start ``mixupy-dask ARGS`` without waiting; read its output with ``communicate``.
+
+    ``env`` is added to the environment; ``group`` starts it as the leader of a process
+    group of its own, as a shell starts a foreground job, so that ``interrupt(...,
+    group=True)`` signals it and every process it started, as Ctrl-C in a terminal does.
+    """
     return subprocess.Popen(
         cli_command(*args),
         cwd=cwd,
-        env=ENV,
+        env={**ENV, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -95,6 +100,7 @@ def start_cli(*args, cwd) -> subprocess.Popen:
         # background job inherits SIGINT ignored, and Python then installs no
         # KeyboardInterrupt handler (the run ignored SIGINT and ended with status 0).
         preexec_fn=_default_sigint,
+        start_new_session=group,
     )
 
 
@@ -267,15 +273,28 @@ def wait_until(proc: subprocess.Popen, condition, what: str, seconds: float = 15
     pytest.fail(f"not seen within {seconds} s: {what}")
 
 
-def interrupt(proc: subprocess.Popen, ready, what: str, signum: int, seconds: float = 150):
-    """Send ``signum`` to ``proc`` once ``ready()`` holds; return what ``ready`` found,
-    the output, and the processes ``proc`` had started (its cluster's) at that moment."""
+def interrupt(
+    proc: subprocess.Popen,
+    ready,
+    what: str,
+    signum: int,
+    seconds: float = 150,
+    *,
+    group: bool = False,
+):
+    """Send ``signum`` to ``proc`` (with ``group``: to its process group, ``proc`` and
+    every process it started, as a terminal sends Ctrl-C; start it with ``start_cli(...,
+    group=True)``) once ``ready()`` holds; return what ``ready`` found, the output, and
+    the processes ``proc`` had started (its cluster's) at that moment."""
     import psutil  # a dependency of distributed
 
     try:
         found = wait_until(proc, ready, what, seconds)
         children = psutil.Process(proc.pid).children(recursive=True)
-        proc.send_signal(signum)
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
         out, err = proc.communicate(timeout=seconds)
     finally:
         if proc.poll() is None:

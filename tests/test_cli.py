@@ -100,6 +100,8 @@ def test_augment_equals_pandas(data, tmp_path, source, extra, options):
         ("alpha", ["augment", "{plain}", "out", "--alpha", "-1"], ["alpha"]),
         ("batch-size", ["augment", "{plain}", "out", "--batch-size", "0"], ["batch-size"]),
         ("non-numeric", ["augment", "{classes}", "out"], ["label"]),
+        ("labels-left-out", ["augment", "{classes}", "out", "--columns", "x0,x1", "--labels",
+                             "label"], ["--labels: 'label' left out by --columns", "'x0', 'x1'"]),
         ("both-schedulers", ["augment", "{plain}", "out", "--scheduler", "tcp://127.0.0.1:1",
                              "--scheduler-file", "x.json"], ["--scheduler"]),
     ],

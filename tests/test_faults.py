@@ -28,6 +28,7 @@ from .helpers import (
     run_cli,
     snapshot,
     start_cli,
+    wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -294,3 +295,77 @@ def test_interrupted_run(source, expected, tmp_path, signum, status, message, ex
     assert result.returncode == 0, result.stderr
     pd.testing.assert_frame_equal(pd.read_parquet(dst), expected, check_exact=True)
     assert leftovers(tmp_path) == []
+
+
+def cli_logs(tmp: Path) -> list[Path]:
+    """The log files runs with ``TMPDIR=tmp`` left (``mixupy-dask-*.log``)."""
+    return sorted(tmp.glob("mixupy-dask-*.log"))
+
+
+def test_ctrl_c_prints_one_line(source, tmp_path):
+    """Ctrl-C in a terminal signals the whole foreground group, the embedded cluster's
+    worker processes too: the command prints ``error: interrupted`` and nothing else
+    (it printed a traceback per worker before it), keeps no log file, and its workers
+    end with it. (Click puts a newline on stderr first, after the terminal's ``^C``.)"""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = start_cli("augment", source[0], tmp_path / "out", "--seed", SEED, "--quiet",
+                     "--workers", "2", "--threads-per-worker", "1", "--blocksize", "512KiB",
+                     cwd=tmp_path, env={"TMPDIR": str(tmp)}, group=True)  # fmt: skip
+    ready = partial_output(tmp_path, "out")
+    _, out, err, children = interrupt(
+        proc, ready, "a first output file", signal.SIGINT, DEADLINE, group=True
+    )
+    assert proc.returncode == 130, err
+    assert [line for line in err.splitlines() if line.strip()] == ["error: interrupted"], err
+    assert out == ""
+    assert cli_logs(tmp) == []
+    assert leftovers(tmp_path) == []
+    assert not (tmp_path / "out").exists()
+    assert children
+    assert_ended(children)
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["default", "verbose"])
+def test_worker_death_is_one_error_line_and_a_log(source, tmp_path, verbose):
+    """A worker process killed mid-run, with no retry allowed, fails the run (status 1):
+    by default one ``error:`` line and one line naming the log file, which holds the
+    traceback and the cluster's records of the death; ``--verbose`` prints the
+    traceback on the terminal instead and keeps no file."""
+    import psutil
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"TMPDIR": str(tmp), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    proc = start_cli("augment", source[0], tmp_path / "out", "--seed", SEED, "--quiet",
+                     "--workers", "1", "--threads-per-worker", "1", "--blocksize", "512KiB",
+                     *(["--verbose"] if verbose else []), cwd=tmp_path, env=env)  # fmt: skip
+    try:
+        wait_until(proc, partial_output(tmp_path, "out"), "a first output file", DEADLINE)
+        [worker] = [
+            child
+            for child in psutil.Process(proc.pid).children(recursive=True)
+            if "spawn_main" in " ".join(child.cmdline())
+        ]
+        worker.kill()  # SIGKILL, as the kernel's OOM killer strikes
+        _, err = proc.communicate(timeout=DEADLINE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1, err
+    assert errors[0].startswith("error: KilledWorker: "), err
+    assert leftovers(tmp_path) == []
+    if verbose:
+        assert "Traceback" in err
+        assert cli_logs(tmp) == []
+        return
+    [log] = cli_logs(tmp)
+    assert lines == [errors[0], f"the traceback and the cluster's logs are in {log}"], err
+    text = log.read_text()
+    assert "Traceback" in text
+    assert "KilledWorker" in text
+    assert "distributed.scheduler" in text  # the cluster's own records

@@ -179,8 +179,14 @@ LABEL_ERRORS = [
     ),
     (
         MixupError,
-        r"`within_class=True` needs class labels",
+        r"`within_class=True` needs class labels: a class column \(bool, integer, string, "
+        r"object or categorical\).*'petal' is float64, a numeric label mixed as it is",
         {"labels": "petal", "within_class": True},
+    ),
+    (
+        MixupError,
+        r"`sampling_strategy` needs class labels.*'petal' is float64",
+        {"labels": "petal", "label_preserving": True, "sampling_strategy": "auto"},
     ),
     (
         MixupTypeError,

@@ -452,3 +452,78 @@ def test_partitions_with_values_outside_the_dtype_are_refused():
                      seed=0, categorical="dominant")  # fmt: skip
     out = mixup(data, seed=0, categorical="dominant").compute(scheduler="threads")
     assert_exact(out, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("missing", ["propagate", "available"])
+@pytest.mark.parametrize("categorical", ["dominant", "sample"])
+def test_alpha_zero_copies_the_rows_missing_values_included(route, missing, categorical):
+    """``alpha=0`` (every ``lam`` 1) gives the input back, missing values as they were:
+    a partner of weight 0 neither blanks a value ("propagate": ``0 * NaN`` is NaN) nor
+    fills one ("available")."""
+    df = mixed_frame(60, seed=12, missing=True)
+    options = dict(seed=5, categorical=categorical, integers="round", missing=missing)
+    out = route(lambda d: mixup(d, 0.0, **options), df)
+    assert_exact(out, df, check_exact=True)
+
+
+@pytest.mark.parametrize("missing", ["propagate", "available"])
+def test_a_weight_of_exactly_zero_takes_no_part(route, missing):
+    """Small ``alpha`` gives many ``lam`` of exactly 1: those rows are their left rows,
+    bit for bit and missing values included, on every route; the other rows follow
+    the policy."""
+    df = mixed_frame(400, seed=7, missing=True)
+    options = dict(seed=3, categorical="dominant", integers="round", missing=missing,
+                   provenance=True)  # fmt: skip
+    out = route(lambda d: mixup(d, 0.01, **options), df)
+    lam = out["mixup_lambda"].to_numpy()
+    whole = lam == 1
+    assert 0 < whole.sum() < len(out)
+    copies = out[df.columns][whole].reset_index(drop=True)
+    lefts = df.iloc[out["mixup_left"].to_numpy()[whole]].reset_index(drop=True)
+    assert_exact(copies, lefts, check_exact=True)
+    left, partner = (s.isna().to_numpy() for s in _parents(df, out, "x"))
+    either = left | partner if missing == "propagate" else left & partner
+    assert np.array_equal(out["x"].isna().to_numpy(), np.where(whole, left, either))
+
+
+def test_a_weight_of_exactly_zero_in_the_kernel():
+    """``mix_rows`` with ``lam`` of 0, 1 and 1/2: the rows of weight 0 and 1 are the
+    partner's and the left row's, NaN and NaT included; under "available" the row of
+    1/2 takes the present value; float32 blocks judge the weight in float32."""
+    from mixupy_dask._kernel.kinds import Policy
+    from mixupy_dask._kernel.layout import Layout
+    from mixupy_dask._kernel.mix import mix_rows
+    from mixupy_dask._kernel.rows import from_rows, to_rows
+
+    t = pd.Timestamp("2020-01-01")
+    left = pd.DataFrame(
+        {
+            "x": [np.nan, 1.0, np.nan, 2.0],
+            "f": np.float32([np.nan, 1, 1, 2]),
+            "t": [pd.NaT, t, pd.NaT, t],
+            "s": pd.array([None, "a", None, "b"]),
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "x": [5.0, np.nan, 7.0, 3.0],
+            "f": np.float32([5, np.nan, 7, np.nan]),
+            "t": [t, pd.NaT, t, t],
+            "s": pd.array(["p", None, "q", "r"]),
+        }
+    )
+    lam = np.array([0.0, 1.0, 0.5, 1 - 2.0**-40])  # the last: 1 in float32, not in float64
+    for missing in ["propagate", "available"]:
+        policy = Policy("dominant", "float", missing)
+        layout = Layout.from_dtypes(left.dtypes, [], policy)
+        partners = to_rows(right, layout).take(np.arange(4))  # a fresh gather, as routes pass
+        rows = mix_rows(to_rows(left, layout), partners, lam, layout)
+        out = from_rows(rows, layout, pd.RangeIndex(4))
+        expected = pd.concat([right.iloc[[0]], left.iloc[[1]]])
+        assert_exact(out.iloc[:2], expected.reset_index(drop=True), check_exact=True)
+        assert out["f"][3] == np.float32(2)  # lam rounds to 1 in float32: the left value
+        half = out.iloc[2]
+        if missing == "propagate":
+            assert half.isna()[["x", "t", "s"]].all()
+        else:
+            assert half[["x", "t", "s"]].tolist() == [7.0, t, "q"]

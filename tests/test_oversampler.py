@@ -28,7 +28,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from mixupy_dask import MixupError, MixupOverSampler
+from mixupy_dask import MixupError, MixupOverSampler, NonFiniteError
 
 from .helpers import split_frame
 
@@ -253,3 +253,22 @@ def test_in_an_imblearn_pipeline_resampling_only_at_fit():
     counts = Counter(y)
     most = max(counts.values())
     assert fitted[0].sampling_strategy_ == {c: most - k for c, k in counts.items() if k < most}
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["pandas", "dask"])
+def test_missing_values_are_refused_in_the_samplers_words(lazy):
+    """The sampler has no ``missing=``: its refusal names the columns and says what to
+    do (impute, or ``mixup(missing=...)``), not a parameter it lacks."""
+    import dask
+
+    X = pd.DataFrame({"a": np.arange(12.0), "b": np.arange(12.0)})
+    X.loc[[0, 9], "a"] = np.nan
+    y = pd.Series([0] * 9 + [1] * 3)
+    if lazy:
+        X, y = split_frame(X, [5, 0, 7]), split_frame(y.to_frame("y"), [5, 0, 7])["y"]
+    with pytest.raises(NonFiniteError) as raised:
+        dask.compute(*MixupOverSampler(random_state=0).fit_resample(X, y))
+    message = str(raised.value)
+    assert message.startswith("MixupOverSampler takes no missing values; X has them in: 'a'")
+    assert "SimpleImputer" in message
+    assert "mixupy_dask.mixup(..., missing='propagate' or 'available')" in message

@@ -323,3 +323,32 @@ def test_shared_docs_refuses_an_unknown_entry():
 
     with pytest.raises(KeyError, match="nope"):
         shared_docs(MIXUP_PARAMETERS)(f)
+
+
+def test_seed_takes_a_generator_as_the_sampler_takes_a_random_state(tmp_path):
+    """A numpy ``Generator`` (or ``RandomState``) gives each call a seed drawn from it:
+    two ints, the same for the same generator state on every route, recorded by a
+    Parquet job so that passing them back reproduces its output."""
+    import dask.dataframe as dd
+    import numpy as np
+
+    df = pd.DataFrame({"x": np.arange(40.0), "y": np.arange(40) % 2})
+    drawn = tuple(int(v) for v in np.random.default_rng(7).integers(0, 2**32, 2, np.uint64))
+    expected = mixup(df, seed=drawn)
+    pd.testing.assert_frame_equal(mixup(df, seed=np.random.default_rng(7)), expected)
+    lazy = mixup(dd.from_pandas(df, npartitions=3), seed=np.random.default_rng(7))
+    pd.testing.assert_frame_equal(lazy.compute(), expected, check_exact=True)
+    pd.testing.assert_frame_equal(lazy.compute(), expected, check_exact=True)  # drawn once
+    generator = np.random.default_rng(7)
+    assert mixup(df, seed=generator).equals(expected)
+    assert not mixup(df, seed=generator).equals(expected)  # the next call, the next seed
+    legacy = tuple(
+        int(v) for v in np.random.RandomState(3).randint(0, 2**32, size=2, dtype=np.uint64)
+    )
+    assert mixup(df, seed=np.random.RandomState(3)).equals(mixup(df, seed=legacy))
+    df.to_parquet(tmp_path / "src.parquet")
+    summary = augment_parquet(
+        str(tmp_path / "src.parquet"), str(tmp_path / "dst"), seed=np.random.default_rng(7)
+    )
+    assert summary.seed == drawn
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dst"), expected, check_exact=True)

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mixupy_dask import augment_parquet, mixup
-from mixupy_dask.errors import MixupError, NonFiniteError
+from mixupy_dask.errors import MixupError, MixupTypeError, NonFiniteError
 
 from .helpers import snapshot
 
@@ -237,3 +237,23 @@ def test_row_groups_larger_than_blocksize_are_sliced(large_row_groups, name, tmp
     )
     expected = mixup(pd.read_parquet(large_row_groups, columns=columns), seed=7, **options)
     pd.testing.assert_frame_equal(pd.read_parquet(dst), expected, check_exact=True)
+
+
+def test_progress_takes_a_switch_as_tqdm_and_dask_users_pass_one(tmp_path, cluster_client, capsys):
+    """``progress=False`` (and None) shows nothing; ``True`` shows Dask's progress bar on
+    a cluster; anything but a bool or a callable is refused, naming what is allowed."""
+    df = pd.DataFrame({"x": np.arange(50.0), "y": np.arange(50.0) % 3})
+    df.to_parquet(tmp_path / "src.parquet")
+    expected = mixup(df, seed=2)
+    for progress, client in [(False, None), (True, cluster_client)]:
+        dst = tmp_path / f"out-{progress}"
+        augment_parquet(str(tmp_path / "src.parquet"), str(dst), seed=2, progress=progress,
+                        client=client)  # fmt: skip
+        pd.testing.assert_frame_equal(pd.read_parquet(dst), expected, check_exact=True)
+        shown = capsys.readouterr().out
+        assert ("Completed" in shown) is progress, shown  # distributed's text bar
+    with pytest.raises(
+        MixupTypeError, match=r"`progress` must be None, True, False or a callable given the"
+    ):
+        augment_parquet(str(tmp_path / "src.parquet"), str(tmp_path / "no"), progress="bar")
+    assert not (tmp_path / "no").exists()

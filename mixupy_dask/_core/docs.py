@@ -32,7 +32,8 @@ def _default(name: str) -> str:
 MIXUP_PARAMETERS: dict[str, str] = {
     "alpha": f"""alpha : float, default {_default("alpha")}
     Beta(alpha, alpha) shape, >= 0. Small values keep rows close to the
-    originals; ``alpha=0`` makes exact copies of the left rows.""",
+    originals; ``alpha=0`` makes exact copies of the left rows, missing values
+    included (see ``missing``).""",
     "concat": f"""concat : bool, default {_default("concat")}
     Put the original rows (as floats) before the mixed rows.""",
     "batch_size": """batch_size : int or dict, optional
@@ -42,11 +43,14 @@ MIXUP_PARAMETERS: dict[str, str] = {
     ``{class: rows}`` (needs ``labels``) says how many mixed rows to make with left
     rows of each class (absent classes: none); each class then makes its own full
     passes and a partial pass of a uniform random subset of its rows.""",
-    "seed": """seed : int, sequence of int or numpy.random.SeedSequence, optional
+    "seed": """seed : int, sequence of int, numpy SeedSequence, Generator or RandomState, optional
     Fixes the result: the same seed gives bit-identical output on pandas and
     dask, for any partitioning and number of workers. ``seed=(base, epoch)``
     gives independent epochs. ``None`` draws fresh entropy once, at this call,
-    so a lazy result recomputes to the same values.""",
+    so a lazy result recomputes to the same values. A ``Generator`` (or
+    ``RandomState``) gives each call a seed drawn from it, as
+    ``MixupOverSampler``'s ``random_state`` does: two draws from one generator
+    differ, and the same generator state gives the same output.""",
     "labels": """labels : column name or list of column names, optional
     One class column (categorical, string, object, bool or integer) is one-hot
     encoded into soft-label columns named ``f"{column}_{class}"``, in place of
@@ -90,7 +94,11 @@ MIXUP_PARAMETERS: dict[str, str] = {
     them; ``"propagate"`` makes a mixed value missing when either parent's is (a
     chosen column takes the chosen parent's value, missing or not);
     ``"available"`` takes the other parent's value where one is missing, missing
-    only when both are. Infinite values and missing labels are always refused.
+    only when both are. Under both, a parent whose weight is exactly 0 takes no
+    part: a row with ``lam == 1`` is its left row as it is, missing values
+    included (the partner's neither blanks nor fills them), and one with
+    ``lam == 0`` its partner (a float32 column judges the weight in float32).
+    Infinite values and missing labels are always refused.
     Nullable integer and boolean columns stay nullable where their dtype is
     kept; float output holds NaN.""",
     "provenance": f"""provenance : bool, default {_default("provenance")}

@@ -156,11 +156,21 @@ class Optional(Rule):
 
 @dataclass(frozen=True)
 class Seed(Rule):
-    allows: str = "None, a non-negative int, a sequence of them or a numpy SeedSequence"
+    allows: str = (
+        "None, a non-negative int, a sequence of them, a numpy SeedSequence, Generator or "
+        "RandomState"
+    )
 
     def __call__(self, name: str, value: Any) -> Any:
         if value is None or isinstance(value, np.random.SeedSequence):
             return value
+        if isinstance(value, np.random.Generator):
+            # This call's seed drawn from it, as MixupOverSampler draws one from a
+            # RandomState: successive calls differ, reproducibly from the generator's
+            # state; the two ints are the seed a Parquet job records.
+            return tuple(int(v) for v in value.integers(0, 2**32, size=2, dtype=np.uint64))
+        if isinstance(value, np.random.RandomState):
+            return tuple(int(v) for v in value.randint(0, 2**32, size=2, dtype=np.uint64))
         if is_int(value):
             values = [value]
         elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and value:
@@ -207,6 +217,21 @@ class IsCallable(Rule):
     allows: str = "a callable"
 
     def __call__(self, name: str, value: Any) -> Callable[..., Any]:
+        if not callable(value):
+            raise self.wrong_type(name, value)
+        return value
+
+
+@dataclass(frozen=True)
+class ProgressBar(Rule):
+    """A progress switch as tqdm and Dask users pass one: None or False for none, True
+    for Dask's progress bar, or a callable given each pass's futures."""
+
+    allows: str = "None, True, False or a callable given the futures"
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value is None or isinstance(value, (bool, np.bool_)):
+            return True if value else None
         if not callable(value):
             raise self.wrong_type(name, value)
         return value
@@ -356,7 +381,7 @@ JOB_RULES: dict[str, Rule] = {
     "blocksize": Optional(Int(1, words="a positive number of bytes")),
     "storage_options": Optional(Options()),
     "dst_storage_options": Optional(Options()),
-    "progress": Optional(IsCallable()),
+    "progress": ProgressBar(),
 }
 
 

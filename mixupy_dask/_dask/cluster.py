@@ -22,8 +22,10 @@ Start the embedded cluster by hand for out-of-core work on one machine::
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -65,10 +67,34 @@ def shuffle_buffers(memory_per_worker: int) -> dict[str, Any]:
     }
 
 
+#: The environment variable that tells ``dask_setup`` where a worker's output goes.
+LOG_FILE_ENV = "MIXUPY_DASK_WORKER_LOG"
+
+
+def dask_setup(worker: Any) -> None:
+    """Preload of :func:`local_cluster`'s workers (distributed calls it in each worker
+    process, a replacement's too, on the process's main thread).
+
+    SIGINT is ignored: Ctrl-C in a terminal reaches every process of the foreground
+    group, and a worker that died of it printed its traceback and left the client to
+    find a dead cluster; the program holding the cluster handles Ctrl-C and closes it.
+    With :data:`LOG_FILE_ENV` set, the process's stdout and stderr (its log records,
+    and anything Python or a library prints there) are appended to that file.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    path = os.environ.get(LOG_FILE_ENV)
+    if path:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
 def local_cluster(
     workers: int | None = None,
     threads_per_worker: int | None = None,
     memory_limit: int | str | None = None,
+    log_file: str | None = None,
     **kwargs: Any,
 ) -> Any:
     """A ``distributed.LocalCluster`` of worker processes on 127.0.0.1, ready for mixup.
@@ -81,6 +107,9 @@ def local_cluster(
     memory_limit
         Memory per worker, bytes or a string such as ``"2GiB"``; ``None`` shares the
         machine's memory among the workers.
+    log_file : str, optional
+        Append the worker processes' output to this file, their log records of level
+        WARNING and up included; ``None`` silences their logs.
     **kwargs
         Passed on to ``LocalCluster`` (e.g. ``dashboard_address=":8787"``).
 
@@ -89,8 +118,9 @@ def local_cluster(
     distributed.LocalCluster
         Started; close it (or use it as a context manager) when done. Its workers'
         shuffle buffers are sized by :func:`shuffle_buffers`; the dashboard is on a
-        free port (``cluster.dashboard_link``) and worker logs are silenced, since task
-        errors reach the client anyway.
+        free port (``cluster.dashboard_link``) and worker logs are silenced (or go to
+        ``log_file``), since task errors reach the client anyway. Workers ignore SIGINT
+        (:func:`dask_setup`): Ctrl-C interrupts the program, which closes the cluster.
     """
     from distributed import LocalCluster
     from distributed.deploy.utils import nprocesses_nthreads
@@ -108,11 +138,13 @@ def local_cluster(
         "host": "127.0.0.1",
         # Port 0: a free port, never a clash with a dashboard already on 8787.
         "dashboard_address": "127.0.0.1:0",
-        "silence_logs": logging.CRITICAL,
+        "silence_logs": logging.WARNING if log_file else logging.CRITICAL,
+        "preload": [__name__, *kwargs.pop("preload", [])],
     }
+    environ = {f"distributed.nanny.pre-spawn-environ.{LOG_FILE_ENV}": log_file} if log_file else {}
     # Each worker's nanny takes the Dask config it is created with to its worker
     # process (and to the replacement, should the worker die).
-    with dask.config.set({**shuffle_buffers(per_worker), **ARROW_POOL}):
+    with dask.config.set({**shuffle_buffers(per_worker), **ARROW_POOL, **environ}):
         return LocalCluster(**{**options, **kwargs})
 
 
@@ -123,6 +155,8 @@ def connect(
     workers: int | None = None,
     threads_per_worker: int | None = None,
     memory_limit: int | str | None = None,
+    log_file: str | None = None,
+    verbose: bool = False,
 ) -> Iterator[Any]:
     """A client of a running scheduler, or of an embedded :func:`local_cluster`.
 
@@ -135,6 +169,13 @@ def connect(
     workers, threads_per_worker, memory_limit
         For the embedded cluster, started when neither is given (see
         :func:`local_cluster`); refused with a scheduler.
+    log_file : str, optional
+        While connected, this process's log records of level WARNING and up (Dask's,
+        asyncio's, Python warnings) and the embedded cluster's worker output go to this
+        file, not to stderr.
+    verbose : bool, default False
+        Without ``log_file``: the embedded cluster's workers log warnings and errors to
+        stderr instead of being silenced.
 
     Yields
     ------
@@ -162,14 +203,48 @@ def connect(
             raise MixupError(f"{', '.join(given)} only apply to the embedded cluster")
         if scheduler_file and not os.path.exists(scheduler_file):
             raise MixupError(f"`scheduler_file` does not exist: {scheduler_file}")
-        with Client(scheduler, scheduler_file=scheduler_file, timeout="30s") as client:
+        with (
+            _logs_to(log_file),
+            Client(scheduler, scheduler_file=scheduler_file, timeout="30s") as client,
+        ):
             yield client
         return
+    loud = {"silence_logs": logging.WARNING} if verbose and not log_file else {}
     with (
-        local_cluster(workers, threads_per_worker, memory_limit) as cluster,
+        _logs_to(log_file),
+        local_cluster(workers, threads_per_worker, memory_limit, log_file, **loud) as cluster,
         Client(cluster) as client,
     ):
         yield client
+
+
+@contextlib.contextmanager
+def _logs_to(path: str | None) -> Iterator[None]:
+    """While the block runs, log records of level WARNING and up go to the file ``path``
+    and not to stderr: distributed's (which has its own handler to stderr), and through
+    the root logger everyone else's, Python warnings included. Nothing without a path."""
+    if path is None:
+        yield
+        return
+    handler = logging.FileHandler(path, delay=True)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root, dask_logger = logging.getLogger(), logging.getLogger("distributed")
+    to_stderr = [h for h in dask_logger.handlers if isinstance(h, logging.StreamHandler)]
+    for h in to_stderr:
+        dask_logger.removeHandler(h)
+    dask_logger.addHandler(handler)
+    root.addHandler(handler)
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        root.removeHandler(handler)
+        dask_logger.removeHandler(handler)
+        for h in to_stderr:
+            dask_logger.addHandler(h)
+        handler.close()
 
 
 def resolve_client(client: Any = None) -> Any:
@@ -187,6 +262,19 @@ def resolve_client(client: Any = None) -> Any:
 def as_current(client: Any) -> contextlib.AbstractContextManager[Any]:
     """``client.as_current()``, or nothing to do without a client."""
     return client.as_current() if client is not None else contextlib.nullcontext()
+
+
+def progress_bar(progress: Any, client: Any) -> Callable[[Any], None] | None:
+    """A validated ``progress`` (``JOB_RULES``) as the callable the passes take: True is
+    Dask's progress bar (``distributed.progress``) for ``client``'s scheduler, which
+    need not be the default one; without a client there are no futures to show."""
+    if progress is not True:
+        return progress
+    if client is None:
+        return None
+    from distributed import progress as bar
+
+    return functools.partial(bar, scheduler=client.scheduler.address)
 
 
 def compute(

@@ -29,13 +29,14 @@ from .._core.docs import MIXUP_PARAMETERS, shared_docs
 from .._core.validation import (
     JOB_RULES,
     MIXUP_RULES,
+    SEED,
     SERIES_RULES,
     arguments,
     check_rows,
     validate,
     validates,
 )
-from .._dask.cluster import as_current, auto_blocksize, resolve_client
+from .._dask.cluster import as_current, auto_blocksize, progress_bar, resolve_client
 from .._dask.source import Source
 from .._rows.call import prepare as prepare_rows
 from .._rows.dask_route import place_and_mix
@@ -99,10 +100,12 @@ class Job:
     metadata: dict[str, Any]
     blocksize: int | None
 
-    def run(self, client: Any = None, progress: Progress | None = None) -> AugmentSummary:
-        """Build the result on ``client`` (or the default client) and commit it."""
+    def run(self, client: Any = None, progress: Progress | bool | None = None) -> AugmentSummary:
+        """Build the result on ``client`` (or the default client) and commit it;
+        ``progress`` as ``JOB_RULES`` allows it."""
         start = time.perf_counter()
         client = resolve_client(client)
+        progress = progress_bar(validate(JOB_RULES, progress=progress)["progress"], client)
         source = self.source.source(self.blocksize or auto_blocksize(client))
         with as_current(client):
             frame, rows_out, classes, lengths = self.build(source, client, progress)
@@ -150,6 +153,7 @@ def _open(
 def _fixed(seed: Any) -> Any:
     """The seed to use and report: fresh entropy when none is given, drawn now, so the
     summary and the output's metadata can say it and passing it back reproduces the run."""
+    seed = SEED("seed", seed)  # a Generator's draw, once: the ints are what is recorded
     return np.random.SeedSequence().entropy if seed is None else seed
 
 
@@ -162,7 +166,7 @@ def plan(
     overwrite: bool = False,
     storage_options: dict[str, Any] | None = None,
     blocksize: int | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     dst_storage_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> Job:
@@ -176,6 +180,7 @@ def plan(
         src, dst, columns, overwrite, storage_options, blocksize, progress, dst_storage_options
     )
     options["seed"] = _fixed(options.get("seed"))
+    source.check_named(**{k: options.get(k) for k in ("labels", "series", "time")})
     build: Build
     if function == "mixup":
         # "Too few rows" first, then columns pandas would read as objects, then mixup's
@@ -245,7 +250,7 @@ def augment_parquet(
     client: Any = None,
     storage_options: dict[str, Any] | None = None,
     blocksize: int | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     dst_storage_options: dict[str, Any] | None = None,
 ) -> AugmentSummary:
     """Mixup a Parquet dataset into a new Parquet dataset, out of core.
@@ -310,9 +315,10 @@ def augment_parquet(
         larger row group.
         Default: 1/64 of the memory per worker thread of the cluster, at most 64 MiB
         (64 MiB without a cluster).
-    progress : callable, optional
-        Called with the futures of each pass when running on a cluster, e.g.
-        ``distributed.progress`` for Dask's progress bar.
+    progress : bool or callable, optional
+        ``True`` shows Dask's progress bar (``distributed.progress``) for each pass
+        when running on a cluster; ``None`` or ``False``, none; a callable is called
+        with the futures of each pass, as ``distributed.progress`` is.
     dst_storage_options : dict, optional
         fsspec options for ``dst`` when they differ from ``storage_options`` (another
         store, other credentials); default: ``storage_options``.
@@ -368,7 +374,7 @@ def augment_series_parquet(
     client: Any = None,
     storage_options: dict[str, Any] | None = None,
     blocksize: int | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     dst_storage_options: dict[str, Any] | None = None,
 ) -> AugmentSummary:
     """Mix the series of a long-format Parquet dataset into a new Parquet dataset.

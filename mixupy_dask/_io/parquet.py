@@ -86,6 +86,8 @@ class ParquetSource:
     columns: tuple[str, ...]
     pieces: tuple[Piece, ...]
     meta: pd.DataFrame
+    #: The files' columns that ``columns=`` leaves out, for errors naming one of them.
+    left_out: tuple[str, ...] = ()
 
     @classmethod
     def open(
@@ -93,6 +95,22 @@ class ParquetSource:
     ) -> ParquetSource:
         """Read the footers of ``src``: its columns and the row counts of its row groups."""
         return _open(src, columns, storage_options)
+
+    def check_named(self, **names: Any) -> None:
+        """Refuse a column option (``labels="y"``, ``series=["id"]``) naming a column that
+        the files have but ``columns=`` left out, in those words: "no column named"
+        would send the user looking for a column that is there."""
+        for option, value in names.items():
+            given = [value] if isinstance(value, str) else value
+            if not isinstance(given, (list, tuple)):
+                continue
+            out = [n for n in given if isinstance(n, str) and n in self.left_out]
+            if out:
+                raise MixupError(
+                    f"`{option}`: {', '.join(map(repr, out))} left out by `columns`; add "
+                    f"{'it' if len(out) == 1 else 'them'} to `columns` (read: "
+                    f"{', '.join(map(repr, self.columns))})"
+                )
 
     @property
     def rows(self) -> int:
@@ -258,7 +276,8 @@ def _open(
         for i, rg in enumerate(fragment.row_groups)
         if rg.num_rows > 0
     ]
-    return ParquetSource(fs, path, str(src), tuple(columns), tuple(pieces), meta)
+    left_out = tuple(c for c in available if c not in columns)
+    return ParquetSource(fs, path, str(src), tuple(columns), tuple(pieces), meta, left_out)
 
 
 def _own_columns(fragment: pads.ParquetFileFragment) -> dict[str, pa.DataType]:

@@ -50,12 +50,18 @@ class Mixing:
     """What every passenger column of one ``mix_rows`` call shares, one entry per row:
     ``lam``; ``dominant``, where ``lam >= 0.5``; ``chosen``, where the categorical
     policy takes the left row (``dominant``, or ``u < lam`` under "sample"); and the
-    policy's ``missing``."""
+    policy's ``missing``. ``whole`` marks the rows whose ``lam`` is exactly 0 or 1:
+    there the parent of weight 0 takes no part, its missing values neither propagate
+    nor fill (``dominant`` and ``chosen`` already pick the parent of weight 1)."""
 
     lam: np.ndarray
     dominant: np.ndarray
     chosen: np.ndarray
     missing: str
+
+    @functools.cached_property
+    def whole(self) -> np.ndarray:
+        return (self.lam == 0) | (self.lam == 1)
 
 
 class Kind:
@@ -121,8 +127,8 @@ class _Chosen(Kind):
             # Most columns have no missing value: they skip the masked pass.
             if lmiss.any() or rmiss.any():
                 # Where just one parent is missing, the other one's value: the left's
-                # where the right is missing.
-                take = np.where(lmiss != rmiss, rmiss, take)
+                # where the right is missing; not from a parent of weight 0.
+                take = np.where((lmiss != rmiss) & ~how.whole, rmiss, take)
         return choose(take, left, right)
 
 
@@ -251,10 +257,13 @@ class ExactTimes(Kind):
 
     def mix(self, left: np.ndarray, right: np.ndarray, dtype: Any, how: Mixing) -> np.ndarray:
         """Exact ``left + round((1 - lam) * (right - left))``; missing where either is
-        ("propagate"), or the other parent's where just one is ("available")."""
+        ("propagate"), or the other parent's where just one is ("available"); where a
+        parent's weight is exactly 0, the other parent's value (``mix_times`` gives it
+        exactly, NaT included)."""
         lmiss, rmiss = self.missing(left), self.missing(right)
         out = mix_times(left, right, 1.0 - how.lam)
         if lmiss.any() or rmiss.any():
+            lmiss, rmiss = lmiss & ~how.whole, rmiss & ~how.whole
             if how.missing == "available":
                 out = np.where(lmiss, right, np.where(rmiss, left, out))
             else:

@@ -126,12 +126,17 @@ def mix_rows(
     Floats: ``mix_blocks``. Rounded integers: the float result rounded half to even
     and clipped to the two parents' range. Missing values: "propagate" keeps NaN
     arithmetic; "available" takes the other parent's value where one is missing.
-    Passengers: as their ``Kind.mix`` says (``kinds``), given one ``Mixing``.
+    Either way a parent of weight exactly 0 takes no part: a row of ``lam == 1`` is
+    its left row's features, missing values included, and one of ``lam == 0`` its
+    partner's (``0 * NaN`` is NaN, so the formula alone let a weight-0 partner's
+    missing value in, and "available" filled the left row's from it). Passengers: as
+    their ``Kind.mix`` says (``kinds``), given one ``Mixing``.
     """
     policy = layout.policy
     fills = []
     if policy.missing == "available":
         fills = [_gaps(lb, rb) for lb, rb in zip(left.blocks, right.blocks, strict=True)]
+    copies = _copies(left.blocks, right.blocks, lam, layout) if policy.missing != "raise" else []
     bounds = [
         (
             np.fmin(left.blocks[g][i], right.blocks[g][i]),
@@ -144,6 +149,8 @@ def mix_rows(
         for row, lnan, values, rnan in fill:
             out[row, rnan] = lb[row].take(rnan)
             out[row, lnan] = values
+    for g, rows, values in copies:
+        mixed[g][rows] = values
     for (g, i, _), (low, high) in zip(layout.rounded, bounds, strict=True):
         mixed[g][i] = np.clip(np.rint(mixed[g][i]), low, high)
     if not layout.passengers:
@@ -159,6 +166,29 @@ def mix_rows(
         for p, lv, rv in zip(layout.passengers, left.passengers, right.passengers, strict=True)
     ]
     return Rows(mixed, passengers)
+
+
+def _copies(
+    left: Sequence[np.ndarray], right: Sequence[np.ndarray], lam: np.ndarray, layout: Layout
+) -> list[tuple[int, Any, np.ndarray]]:
+    """Where a parent's weight is exactly 0 in a block's dtype (``lam`` of 0 or 1 once
+    cast, as ``mix`` casts it): the other parent's values in the block's feature rows
+    (labels follow their own rules), taken before mixing overwrites ``right``, as
+    ``(block, index, values)`` to assign into the mixed block. Empty when none is."""
+    labels: dict[int, set[int]] = {}
+    for g, i in layout.labels:
+        labels.setdefault(g, set()).add(i)
+    found = []
+    for g, (lb, rb) in enumerate(zip(left, right, strict=True)):
+        weight = lam.astype(lb.dtype, copy=False)
+        whole = np.flatnonzero((weight == 1) | (weight == 0))
+        features = [i for i in range(len(lb)) if i not in labels.get(g, ())]
+        if not len(whole) or not features:
+            continue
+        index = np.ix_(np.array(features, dtype=np.intp), whole)
+        values = np.where(weight.take(whole) == 1, lb[index], rb[index])
+        found.append((g, index, values))
+    return found
 
 
 def _gaps(left: np.ndarray, right: np.ndarray) -> list[tuple[int, Any, Any, Any]]:

@@ -146,18 +146,21 @@ def prepare(data: Any, **options: Any) -> RowCall:
     check_columns(columns)
     spec = resolve_labels(dtypes, labels)
     per_class = isinstance(p["batch_size"], Mapping) or p["sampling_strategy"] is not None
-    if spec is not None and spec.column is None and len(spec.block) < 2:
+    classes_needed = p["within_class"] or per_class
+    if classes_needed and spec is not None and spec.column is None and len(spec.block) < 2:
         if p["within_class"]:
-            raise MixupError(
-                "`within_class=True` needs class labels: a class column or at least two label "
-                "columns"
-            )
-        if per_class:
-            name = "sampling_strategy" if p["sampling_strategy"] is not None else "batch_size"
-            raise MixupError(
-                f"`{name}` per class needs class labels: a class column or at least two label "
-                f"columns"
-            )
+            what = "`within_class=True`"
+        elif p["sampling_strategy"] is not None:
+            what = "`sampling_strategy`"
+        else:
+            what = "`batch_size` per class"
+        (name,) = spec.block
+        raise MixupError(
+            f"{what} needs class labels: a class column (bool, integer, string, object "
+            f"or categorical) or at least two label columns (one-hot or probabilities); "
+            f"{name!r} is {dtypes[name]}, a numeric label mixed as it is, not classes "
+            f"(cast it to int or category to use it as classes)"
+        )
     policy = Policy(p["categorical"], p["integers"], p["missing"])
     # Refuse columns the policies cannot mix before any pass over the data.
     features = dtypes if spec is None or spec.column is None else dtypes.drop(spec.column)

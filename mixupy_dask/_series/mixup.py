@@ -86,11 +86,12 @@ def mixup_series(
         absolute value over all its steps before mixing (so series of different
         magnitudes mix evenly); the output stays in that scaled unit. An all-zero
         series has scale 1. ``None`` mixes raw values.
-    seed : int, sequence of int or numpy.random.SeedSequence, optional
+    seed : int, sequence of int, numpy SeedSequence, Generator or RandomState, optional
         Fixes the result: the same seed gives bit-identical output on pandas and
         dask for any partitioning. Output series ``b`` depends only on the seed,
         its index ``b`` and the data, not on ``batch_size``. ``None`` draws fresh
-        entropy once, at this call.
+        entropy once, at this call; a ``Generator`` (or ``RandomState``) gives each
+        call a seed drawn from it (as ``mixup``).
     labels : column name or list of column names, optional
         Value columns holding series-level labels (e.g. one-hot classes): they must
         be constant within each series, are never scaled, and mix with the same
