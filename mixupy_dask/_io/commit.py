@@ -26,6 +26,11 @@ How the files get there depends on the filesystem:
   the old dataset as it was; after it the commit is finished (rolled forward) rather
   than abandoned, since the old dataset is already gone.
 
+Before any of this a run claims ``dst`` (``_Claim``: an exclusive create of
+``.NAME.mixupy-claim`` beside it); a run that cannot raises ``DestinationBusyError``
+having written nothing. Where the store has no exclusive create a new ``dst`` is staged
+and swapped in too, and the commit refused if the claim changed hands.
+
 A failed or interrupted write (``KeyboardInterrupt`` and the CLI's SIGTERM included)
 cancels its tasks, waits for the ones already running (a task writing to an object
 store would otherwise add an object after the clean-up), then removes what it wrote.
