@@ -13,10 +13,11 @@ from ._io.job import AugmentSummary, augment_parquet, augment_series_parquet
 from ._rows.mixup import mixup
 from ._series.mixup import mixup_series
 from ._version import __version__
-from .errors import MixupError, MixupTypeError, NonFiniteError
+from .errors import DestinationBusyError, MixupError, MixupTypeError, NonFiniteError
 
 __all__ = [
     "AugmentSummary",
+    "DestinationBusyError",
     "MixupError",
     "MixupOverSampler",
     "MixupTypeError",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["MixupError", "MixupTypeError", "NonFiniteError"]
+__all__ = ["DestinationBusyError", "MixupError", "MixupTypeError", "NonFiniteError"]
 
 
 class MixupError(ValueError):
@@ -22,4 +22,12 @@ class NonFiniteError(MixupError):
 
     On the dask route this is raised by the task that reads the offending
     partition, at compute time.
+    """
+
+
+class DestinationBusyError(MixupError):
+    """Another run has claimed the destination (``dst``) this run was to write.
+
+    Raised before this run writes anything, so it leaves nothing behind. A claim left
+    by a run that was killed is released by ``overwrite=True`` (``--overwrite``).
     """

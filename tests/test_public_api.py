@@ -20,6 +20,7 @@ from .helpers import run_cli
 
 PUBLIC = {
     "AugmentSummary",
+    "DestinationBusyError",
     "MixupError",
     "MixupOverSampler",
     "MixupTypeError",

@@ -14,8 +14,6 @@ everything a run shows or writes.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import logging
 import signal
@@ -25,7 +23,6 @@ import uuid
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 from mixupy_dask import (
@@ -50,13 +47,26 @@ from .helpers import (
     real_cluster,
     wait_until,
 )
+from .stores import (
+    SECRET,
+    Store,
+    assert_committed,
+    assert_no_secret,
+    assert_no_secret_stored,
+    check_killed_claim,
+    check_two_writers,
+    contents,
+    listing,
+    small_frame,
+    staging,
+    upload,
+)
 
 s3fs = pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
 
 #: The credentials of every run: moto accepts any, so the secret is only searched for.
 KEY = "mixupy-test-key"
-SECRET = "mixupy-SECRET-4f1c9e"
 SEED = 11
 #: Deadline for a run to reach the state a test waits for (a bound, not a measurement).
 DEADLINE = 150
@@ -115,84 +125,8 @@ def bucket(fs):
     return new_bucket(fs)
 
 
-def listing(fs, prefix: str) -> dict[str, tuple[int, str]]:
-    """Every object under ``prefix`` → (size, ETag), fresh from the server."""
-    fs.invalidate_cache()
-    return {
-        path: (info["size"], info["ETag"])
-        for path, info in fs.find(prefix, detail=True).items()
-        if info["type"] == "file"
-    }
-
-
-def contents(fs, prefix: str) -> dict[str, str]:
-    """Every object under ``prefix`` by name relative to it → sha256 of its bytes."""
-    return {
-        path[len(prefix) + 1 :]: hashlib.sha256(fs.cat_file(path)).hexdigest()
-        for path in listing(fs, prefix)
-    }
-
-
-def staging(fs, bucket: str) -> list[str]:
-    """Hidden temporary prefixes of any run in ``bucket``."""
-    fs.invalidate_cache()
-    return sorted(p for p in fs.find(bucket) if ".mixupy-" in p)
-
-
-def manifest(fs, dst: str) -> dict:
-    return json.loads(fs.cat_file(f"{dst}/_SUCCESS"))
-
-
-def assert_committed(fs, dst: str, frame: pd.DataFrame) -> dict:
-    """``dst`` is complete: its manifest lists exactly its Parquet files, with their row
-    counts (as in their footers) and sizes; nothing else is there."""
-    record = manifest(fs, dst)
-    objects = listing(fs, dst)
-    files = {path.rsplit("/", 1)[1]: size for path, (size, _) in objects.items()}
-    assert files.pop("_SUCCESS") > 0
-    assert {f["name"]: f["bytes"] for f in record["files"]} == files
-    for f in record["files"]:
-        with fs.open(f"{dst}/{f['name']}", "rb") as handle:
-            assert pq.ParquetFile(handle).metadata.num_rows == f["rows"]
-    assert record["rows"] == len(frame)
-    assert set(record["versions"]) >= {"mixupy_dask", "numpy", "pandas", "dask", "pyarrow"}
-    return record
-
-
-def assert_no_secret(*texts) -> None:
-    for text in texts:
-        if isinstance(text, bytes):
-            assert SECRET.encode() not in text
-        else:
-            assert SECRET not in str(text)
-
-
-def assert_no_secret_stored(fs, bucket: str) -> None:
-    """No object of ``bucket`` (data files' metadata, manifests) holds the secret."""
-    for path in listing(fs, bucket):
-        assert_no_secret(fs.cat_file(path))
-
-
 def read(dst: str, options) -> pd.DataFrame:
     return pd.read_parquet(f"s3://{dst}", storage_options=options)
-
-
-def upload(fs, frame: pd.DataFrame, prefix: str, files: int, row_group: int) -> None:
-    for i, rows in enumerate(np.array_split(np.arange(len(frame)), files)):
-        buffer = io.BytesIO()
-        frame.iloc[rows].to_parquet(buffer, row_group_size=row_group)
-        fs.pipe_file(f"{prefix}/part.{i}.parquet", buffer.getvalue())
-
-
-def small_frame(n: int = 3_000) -> pd.DataFrame:
-    rng = np.random.default_rng(3)
-    return pd.DataFrame(
-        {
-            "a": rng.standard_normal(n),
-            "b": rng.integers(0, 5, n),
-            "y": rng.choice(["cat", "dog", "eel"], n),
-        }
-    )
 
 
 @pytest.fixture(scope="module")
@@ -433,6 +367,23 @@ def test_failed_run_removes_what_it_wrote(fs, options, bucket, cluster_client):
     assert staging(fs, bucket) == []
 
 
+@pytest.fixture
+def store(fs, options):
+    return Store("s3", fs, options)
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["new-dst", "overwrite"])
+def test_two_writers_on_s3(store, overwrite):
+    """Two runs at once on one S3 ``dst``: exactly one commits (the conditional put of
+    the claim, ``If-None-Match: *``, lets one through), the other is refused before it
+    writes and removes nothing of the winner's."""
+    check_two_writers(store, overwrite)
+
+
+def test_killed_runs_claim_on_s3(store):
+    check_killed_claim(store)
+
+
 # --- the command, on an embedded cluster ------------------------------------------------
 
 
@@ -524,6 +475,33 @@ def test_cli_bad_storage_option_is_not_echoed(given, tmp_path):
     assert "KEY=VALUE" in error
     assert "Traceback" not in result.stderr
     assert_no_secret(result.stdout, result.stderr)
+
+
+@pytest.mark.slow
+def test_two_commands_at_once_on_s3(small, fs, aws_env, tmp_path):
+    """The bug this protocol fixes: two ``mixupy-dask augment`` runs started together on
+    one S3 ``dst``. One exits 0 with its complete output left behind; the other exits 2
+    with one ``error:`` line naming the claim, having removed nothing of the winner's."""
+    bucket, src, frame, _ = small
+    dst = f"{bucket}/two-commands"
+    procs = [
+        start("augment", f"s3://{src}", f"s3://{dst}", "--seed", seed, "--labels", "y",
+              "--quiet", *EMBEDDED, cwd=tmp_path, env=aws_env)
+        for seed in (1, 2)
+    ]  # fmt: skip
+    results = [(proc.communicate(timeout=HANG_GUARD), proc.returncode) for proc in procs]
+    assert sorted(code for _, code in results) == [0, 2], results
+    [(_, err)] = [out for out, code in results if code == 2]
+    [error] = [line for line in err.splitlines() if line.startswith("error:")]
+    assert "claimed by another run" in error, err
+    assert "Traceback" not in err
+    [winner] = [seed for seed, (_, code) in zip((1, 2), results, strict=True) if code == 0]
+    out = read(dst, {"key": KEY, "secret": SECRET,
+                     "client_kwargs": {"endpoint_url": aws_env["AWS_ENDPOINT_URL"]}})  # fmt: skip
+    pd.testing.assert_frame_equal(out, mixup(frame, seed=winner, labels="y"), check_exact=True)
+    assert_committed(fs, dst, out)
+    assert staging(fs, bucket) == []
+    assert_no_secret(*(text for (o, e), _ in results for text in (o, e)))
 
 
 # --- faults on the object store ---------------------------------------------------------
@@ -667,9 +645,10 @@ def test_client_killed_mid_write_on_s3(
     cluster, faults, undisturbed, fs, options, aws_env, tmp_path, existing
 ):
     """SIGKILL of the command itself, which nothing can clean up after: a new ``dst`` has
-    no manifest and is refused as incomplete; an old one is untouched and readable beside
-    the stale staging prefix, which readers skip. The next ``--overwrite`` run gives the
-    undisturbed objects and removes the stale staging."""
+    no manifest and is refused as claimed by the killed run; an old one is untouched and
+    readable beside the stale staging prefix, which readers skip. The next
+    ``--overwrite`` run releases the killed run's claim, gives the undisturbed objects
+    and removes the stale staging."""
     bucket, src, _, _ = faults
     name = f"client-killed-{existing}"
     dst = f"{bucket}/{name}"
@@ -696,7 +675,11 @@ def test_client_killed_mid_write_on_s3(
         result = run(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}"),
                      cwd=tmp_path, env=aws_env)  # fmt: skip
         assert result.returncode == 2, result.stderr
-        assert "no _SUCCESS manifest" in result.stderr
+        # The killed run's claim names it; --overwrite releases it.
+        [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert "claimed by another run" in error, error
+        assert "--overwrite" in error, error
+    assert fs.exists(f"{bucket}/.{name}.mixupy-claim")  # the killed run's claim, left
     result = run(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}", "--overwrite"),
                  cwd=tmp_path, env=aws_env)  # fmt: skip
     assert result.returncode == 0, result.stderr

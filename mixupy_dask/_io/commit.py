@@ -26,6 +26,11 @@ How the files get there depends on the filesystem:
   the old dataset as it was; after it the commit is finished (rolled forward) rather
   than abandoned, since the old dataset is already gone.
 
+Before any of this a run claims ``dst`` (``_Claim``: an exclusive create of
+``.NAME.mixupy-claim`` beside it); a run that cannot raises ``DestinationBusyError``
+having written nothing. Where the store has no exclusive create a new ``dst`` is staged
+and swapped in too, and the commit refused if the claim changed hands.
+
 A failed or interrupted write (``KeyboardInterrupt`` and the CLI's SIGTERM included)
 cancels its tasks, waits for the ones already running (a task writing to an object
 store would otherwise add an object after the clean-up), then removes what it wrote.
@@ -34,10 +39,13 @@ store would otherwise add an object after the clean-up), then removes what it wr
 from __future__ import annotations
 
 import contextlib
+import datetime
 import glob
 import json
 import logging
+import os
 import posixpath
+import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -51,7 +59,7 @@ import fsspec
 import pandas as pd
 
 from .._dask.cluster import as_current
-from ..errors import MixupError
+from ..errors import DestinationBusyError, MixupError
 from .metadata import versions
 from .parquet import ParquetSource, is_local, strip
 from .sinks import PARQUET, Sink
@@ -60,6 +68,15 @@ from .sinks import PARQUET, Sink
 MANIFEST = "_SUCCESS"
 #: Identifies the manifest's layout, for readers that check it.
 MANIFEST_FORMAT = "mixupy_dask-manifest/1"
+#: The claim: a small object beside ``dst`` (``.NAME.mixupy-claim``), created exclusively
+#: before the run writes anything and removed when it ends; it names its owner.
+CLAIM_SUFFIX = ".mixupy-claim"
+CLAIM_FORMAT = "mixupy_dask-claim/1"
+#: Filesystems whose ``pipe_file(mode="create")`` is one conditional request to the
+#: store (S3 ``If-None-Match: *``, GCS ``ifGenerationMatch=0``, Azure ``If-None-Match``);
+#: local disks use ``O_EXCL``. Other fsspec stores check and then write, which is no
+#: exclusion; a server that ignores the condition is found by a second create.
+EXCLUSIVE_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 #: How long a failed write waits for its tasks already running before it removes its
 #: files (a bound: a partition's write takes seconds).
 QUIESCE_SECONDS = 120.0
@@ -81,6 +98,9 @@ class Destination:
     overwrite: bool
     # Credentials: kept out of the repr (of this and of every Job holding it).
     storage_options: dict[str, Any] = field(repr=False)
+    #: The token of the claim found on ``dst`` when it was checked (``overwrite`` only):
+    #: made before this run, so a killed run's, which this run may release.
+    stale_claim: str | None = None
 
     @classmethod
     def check(
@@ -110,7 +130,11 @@ class Destination:
                     f"`dst` contains `src`; overwriting it would delete the source: {dst}"
                 )
         fs.invalidate_cache()  # listings cached by an earlier call may be stale
-        if fs.exists(path) and not overwrite:
+        exists = fs.exists(path)
+        held = _read_claim(fs, claim_path(path))
+        if held is not None and not overwrite:
+            raise DestinationBusyError(_claimed(dst, held))
+        if exists and not overwrite:
             raise MixupError(_exists(fs, path, dst))
         if local:
             parent = posixpath.dirname(path)
@@ -118,7 +142,8 @@ class Destination:
                 raise MixupError(f"the directory of `dst` does not exist: {parent}")
         elif not fs.exists(bucket):
             raise MixupError(f"the bucket of `dst` does not exist or is not readable: {bucket}")
-        return cls(fs, path, str(dst), overwrite, storage_options)
+        stale = None if held is None else str(held.get("token"))
+        return cls(fs, path, str(dst), overwrite, storage_options, stale)
 
     def write(
         self,
@@ -162,16 +187,42 @@ def _write(
     known: Sequence[int] | None = None,
 ) -> int:
     fs, dst, overwrite = destination.fs, destination.path, destination.overwrite
-    parent, name = posixpath.split(dst)
     local = is_local(fs)
+    # Before anything is written: a run that loses the claim leaves nothing behind and
+    # removes nothing (its clean-up below would otherwise remove the winner's files).
+    claim = _Claim.take(fs, dst, overwrite, destination.stale_claim, destination.url)
+    try:
+        return _write_claimed(
+            frame, destination, sink, metadata, client, progress, known, claim, local
+        )
+    finally:
+        claim.release()
+
+
+def _write_claimed(
+    frame: dd.DataFrame,
+    destination: Destination,
+    sink: Sink,
+    metadata: dict[str, Any] | None,
+    client: Any,
+    progress: Callable[[Any], None] | None,
+    known: Sequence[int] | None,
+    claim: _Claim,
+    local: bool,
+) -> int:
+    fs, dst, overwrite = destination.fs, destination.path, destination.overwrite
+    parent, name = posixpath.split(dst)
     fs.invalidate_cache()
     replacing = fs.exists(dst)
     if replacing and not overwrite:  # appeared since the check
         raise MixupError(_exists(fs, dst, destination.url))
     tag = uuid.uuid4().hex[:12]
     staging = posixpath.join(parent, f".{name}.mixupy-tmp-{tag}")
-    # On an object store a new dataset is written in place: moving it would copy it.
-    target = staging if local or replacing else dst
+    # On an object store a new dataset is written in place: moving it would copy it. On
+    # a store without exclusive create the claim does not exclude another run, so the
+    # files are staged where no other run writes, and swapped in if the claim held.
+    in_place = not local and not replacing and claim.exclusive
+    target = dst if in_place else staging
     width = len(str(frame.npartitions - 1))
     # Zero-padded so that every reader (pandas/pyarrow sort names as strings) reads the
     # files back in output order.
@@ -195,7 +246,12 @@ def _write(
             rows = [int(n) for n in known]
         written = time.perf_counter()
         manifest = _manifest(fs, target, names, rows, metadata, destination.url)
-        fs.pipe_file(posixpath.join(target, MANIFEST), manifest)
+        claim.check(destination.url)
+        if in_place:
+            # The commit: an exclusive create, refused if any other run committed here.
+            _create(fs, posixpath.join(target, MANIFEST), manifest, exclusive=True)
+        else:
+            fs.pipe_file(posixpath.join(target, MANIFEST), manifest)
         if local:
             _move_into_place(fs, staging, dst, overwrite, tag)
     except BaseException:
@@ -204,10 +260,10 @@ def _write(
         run.stop()
         _remove(fs, target, names if target == dst else None)
         raise
-    mode = "rename" if local else "swap" if replacing else "in place"
+    mode = "rename" if local else "in place" if in_place else "swap"
     if not local:
-        if replacing:
-            _swap(fs, staging, dst, names)
+        if not in_place:
+            _swap(fs, staging, dst, names, manifest, claim.exclusive)
         _remove_stale(fs, parent, name)
     done = time.perf_counter()
     log.info(
@@ -222,6 +278,8 @@ def _write(
             "mixupy_commit": {
                 "mode": mode,
                 "files": len(names),
+                "exclusive": claim.exclusive,
+                "claim_seconds": claim.seconds,
                 "write_seconds": written - start,
                 "commit_seconds": done - written,
             }
@@ -391,7 +449,14 @@ def _move_into_place(fs, tmp: str, dst: str, overwrite: bool, tag: str) -> None:
     fs.rm(old, recursive=True)
 
 
-def _swap(fs: fsspec.AbstractFileSystem, staging: str, dst: str, names: list[str]) -> None:
+def _swap(
+    fs: fsspec.AbstractFileSystem,
+    staging: str,
+    dst: str,
+    names: list[str],
+    manifest: bytes,
+    exclusive: bool,
+) -> None:
     """Replace the objects under ``dst`` by the complete dataset staged at ``staging``.
 
     Deleting the old manifest is the commit point: from then on ``dst`` is incomplete
@@ -401,21 +466,21 @@ def _swap(fs: fsspec.AbstractFileSystem, staging: str, dst: str, names: list[str
     succeeds (an interrupt is still reported); failing again, the error says where
     the complete new dataset is.
     """
-    manifest = posixpath.join(dst, MANIFEST)
+    path = posixpath.join(dst, MANIFEST)
     committed = False
     try:
         fs.invalidate_cache()
-        old_manifest = fs.exists(manifest)
+        old_manifest = fs.exists(path)
         committed = True
         if old_manifest:
-            fs.rm_file(manifest)
-        _finish_swap(fs, staging, dst, names)
+            fs.rm_file(path)
+        _finish_swap(fs, staging, dst, names, manifest, exclusive)
     except BaseException as first:
         if not committed:
             _remove(fs, staging, None)
             raise
         try:
-            _finish_swap(fs, staging, dst, names)
+            _finish_swap(fs, staging, dst, names, manifest, exclusive)
         except Exception as exc:
             raise OSError(
                 f"replacing {dst} failed after its old dataset was deleted; the complete "
@@ -425,14 +490,21 @@ def _swap(fs: fsspec.AbstractFileSystem, staging: str, dst: str, names: list[str
             raise  # an interrupt: reported as such, though the new dataset is complete
 
 
-def _finish_swap(fs: fsspec.AbstractFileSystem, staging: str, dst: str, names: list[str]):
+def _finish_swap(
+    fs: fsspec.AbstractFileSystem,
+    staging: str,
+    dst: str,
+    names: list[str],
+    manifest: bytes,
+    exclusive: bool,
+) -> None:
     fs.invalidate_cache()
     old = fs.find(dst)
     if old:
         fs.rm(old)
-    # Server-side copies, many at a time; the manifest last.
+    # Server-side copies, many at a time; the manifest last, created exclusively.
     fs.copy([posixpath.join(staging, n) for n in names], [posixpath.join(dst, n) for n in names])
-    fs.copy(posixpath.join(staging, MANIFEST), posixpath.join(dst, MANIFEST))
+    _create(fs, posixpath.join(dst, MANIFEST), manifest, exclusive)
     fs.rm(staging, recursive=True)
 
 
@@ -447,3 +519,161 @@ def _remove_stale(fs: fsspec.AbstractFileSystem, parent: str, name: str) -> None
         for stale in fs.glob(pattern):
             log.info("removing %s, left by a run that did not finish", stale)
             fs.rm(stale, recursive=True)
+
+
+# --- the claim ---------------------------------------------------------------------------
+
+
+def claim_path(dst: str) -> str:
+    """Where the claim on ``dst`` lives: a hidden object beside it, which readers of
+    ``dst`` (and of its parent) skip."""
+    parent, name = posixpath.split(dst)
+    return posixpath.join(parent, f".{name}{CLAIM_SUFFIX}")
+
+
+def _exclusive_store(fs: fsspec.AbstractFileSystem) -> bool:
+    """Whether ``fs`` is known to create a file exclusively in one request."""
+    if is_local(fs):
+        return True
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    return bool(protocols & EXCLUSIVE_PROTOCOLS)
+
+
+def _create(fs: fsspec.AbstractFileSystem, path: str, data: bytes, exclusive: bool) -> None:
+    """Create ``path`` holding ``data``; ``FileExistsError`` if it exists. Exclusive (one
+    winner among runs creating it at once) where the store is (``exclusive``)."""
+    if is_local(fs):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    elif exclusive:
+        fs.pipe_file(path, data, mode="create")
+    else:
+        fs.invalidate_cache()
+        if fs.exists(path):
+            raise FileExistsError(path)
+        fs.pipe_file(path, data)
+
+
+def _read_claim(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, Any] | None:
+    """The claim at ``path``, or None where there is none."""
+    try:
+        record = json.loads(fs.cat_file(path))
+    except FileNotFoundError:
+        return None
+    except ValueError:  # not ours, or cut short: still a claim, of no known owner
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _claimed(url: str, held: dict[str, Any]) -> str:
+    owner = ", ".join(
+        f"{key} {held[key]}" for key in ("token", "created", "host", "pid") if key in held
+    )
+    return (
+        f"`dst` is claimed by another run: {url} ({owner or 'owner unknown'}); wait for "
+        f"that run to end, or, if it was killed, release its claim with overwrite=True / "
+        f"--overwrite"
+    )
+
+
+@dataclass
+class _Claim:
+    """This run's claim on its destination, taken before it writes a file.
+
+    One run at a time holds the claim on a ``dst``: the object ``.NAME.mixupy-claim``
+    beside it, created with the store's exclusive create, holding the owner's token,
+    when it was made, the host and the process. It is removed when the run ends,
+    whatever the outcome. A run killed outright (SIGKILL, power cut) leaves it; a later
+    run then refuses ``dst`` (``DestinationBusyError``) unless ``overwrite``, which
+    releases a claim it found when it checked ``dst`` (so one made before it started):
+    one run only may release a given token (an exclusive create of
+    ``.NAME.mixupy-claim.released-TOKEN``); a claim that appears after the check is a
+    concurrent run's, never released.
+    """
+
+    fs: fsspec.AbstractFileSystem
+    path: str
+    token: str
+    #: Whether the store honours exclusive create; found by creating the claim twice.
+    exclusive: bool
+    seconds: float = 0.0
+    released: str | None = None
+
+    @classmethod
+    def take(
+        cls,
+        fs: fsspec.AbstractFileSystem,
+        dst: str,
+        overwrite: bool,
+        stale: str | None,
+        url: str,
+    ) -> _Claim:
+        start = time.perf_counter()
+        path = claim_path(dst)
+        token = uuid.uuid4().hex
+        record = {
+            "format": CLAIM_FORMAT,
+            "token": token,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        }
+        body = json.dumps(record).encode()
+        exclusive = _exclusive_store(fs)
+        released = None
+        try:
+            _create(fs, path, body, exclusive)
+        except FileExistsError:
+            held = _read_claim(fs, path) or {}
+            if not (overwrite and stale is not None and held.get("token") == stale):
+                raise DestinationBusyError(_claimed(url, held)) from None
+            # The claim this run found when it checked: a killed run's. Released once.
+            released = f"{path}.released-{stale}"
+            try:
+                _create(fs, released, body, exclusive)
+            except FileExistsError:
+                raise DestinationBusyError(_claimed(url, held)) from None
+            fs.pipe_file(path, body)
+            log.info("released the claim %s on %s, left by a run that did not end", stale, url)
+        if exclusive and not is_local(fs):
+            # A server that ignores the condition (some emulators and S3 APIs) accepts a
+            # second create of the same object: then the claim excludes no other run.
+            try:
+                fs.pipe_file(path, body, mode="create")
+            except FileExistsError:
+                pass
+            else:
+                exclusive = False
+        if not exclusive:
+            log.warning(
+                "the store of %s does not create files exclusively: a run started at the "
+                "same time is found by its claim only when the commit starts",
+                url,
+            )
+        return cls(fs, path, token, exclusive, time.perf_counter() - start, released)
+
+    def check(self, url: str) -> None:
+        """Refuse to commit if the claim is no longer this run's (another run took it:
+        on a store without exclusive create, or by releasing it with ``overwrite``)."""
+        start = time.perf_counter()
+        held = _read_claim(self.fs, self.path)
+        self.seconds += time.perf_counter() - start
+        if held is None or held.get("token") != self.token:
+            raise DestinationBusyError(
+                f"another run claimed `dst` while this run wrote it; this run did not "
+                f"commit. {_claimed(url, held or {})}"
+            )
+
+    def release(self) -> None:
+        """Remove the claim if it is still this run's (best effort: a failure here must
+        not hide the run's outcome; a claim left behind is released by overwrite)."""
+        try:
+            held = _read_claim(self.fs, self.path)
+            if held is not None and held.get("token") == self.token:
+                self.fs.rm_file(self.path)
+            if self.released is not None:
+                self.fs.rm_file(self.released)
+            self.fs.invalidate_cache()
+        except Exception:
+            log.warning("could not remove the claim %s", self.path, exc_info=True)

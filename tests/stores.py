@@ -1,0 +1,288 @@
+"""What the object-store test modules (S3, GCS, Azure) share: what a test looks at in a
+store (listings, manifests, hidden objects, the secret), and the checks every store
+gets, written once: the three writers exact against pandas, ``overwrite``, two writers
+at once, a killed run's claim. Each module brings its server (started on 127.0.0.1 by
+its fixtures) and a ``Store``: the scheme, an fsspec filesystem of its own and the
+storage options of every run."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from mixupy_dask import (
+    DestinationBusyError,
+    MixupError,
+    augment_parquet,
+    augment_series_parquet,
+    make_data,
+    mixup,
+    mixup_series,
+)
+
+from .helpers import HANG_GUARD
+
+#: The credential of every run: the emulators accept it (or any), so it is only
+#: searched for, in everything a run shows or writes.
+SECRET = "mixupy-SECRET-4f1c9e"
+SEED = 11
+
+
+@dataclass
+class Store:
+    """One object store under test: ``scheme://bucket/key`` through ``fs``."""
+
+    scheme: str
+    fs: Any
+    options: dict[str, Any] = field(repr=False)
+
+    def url(self, path: str) -> str:
+        return f"{self.scheme}://{path}"
+
+    def new_bucket(self) -> str:
+        name = f"b-{uuid.uuid4().hex[:12]}"
+        self.fs.mkdir(name)
+        return name
+
+    def read(self, path: str) -> pd.DataFrame:
+        return pd.read_parquet(self.url(path), storage_options=self.options)
+
+
+def _version(info: dict) -> str:
+    """What changes when an object is written again: its ETag, generation or MD5."""
+    for key in ("ETag", "etag", "generation", "md5Hash", "content_settings"):
+        if info.get(key) is not None:
+            return str(info[key])
+    return ""
+
+
+def listing(fs, prefix: str) -> dict[str, tuple[int, str]]:
+    """Every object under ``prefix`` -> (size, version), fresh from the server."""
+    fs.invalidate_cache()
+    return {
+        path: (info["size"], _version(info))
+        for path, info in fs.find(prefix, detail=True).items()
+        if info["type"] == "file"
+    }
+
+
+def contents(fs, prefix: str) -> dict[str, str]:
+    """Every object under ``prefix`` by name relative to it -> sha256 of its bytes."""
+    return {
+        path[len(prefix) + 1 :]: hashlib.sha256(fs.cat_file(path)).hexdigest()
+        for path in listing(fs, prefix)
+    }
+
+
+def staging(fs, bucket: str) -> list[str]:
+    """Hidden objects of any run in ``bucket``: staging prefixes and claims."""
+    fs.invalidate_cache()
+    return sorted(p for p in fs.find(bucket) if ".mixupy-" in p)
+
+
+def manifest(fs, dst: str) -> dict:
+    return json.loads(fs.cat_file(f"{dst}/_SUCCESS"))
+
+
+def assert_committed(fs, dst: str, frame: pd.DataFrame) -> dict:
+    """``dst`` is complete: its manifest lists exactly its Parquet files, with their row
+    counts (as in their footers) and sizes; nothing else is there."""
+    record = manifest(fs, dst)
+    objects = listing(fs, dst)
+    files = {path.rsplit("/", 1)[1]: size for path, (size, _) in objects.items()}
+    assert files.pop("_SUCCESS") > 0
+    assert {f["name"]: f["bytes"] for f in record["files"]} == files
+    for f in record["files"]:
+        with fs.open(f"{dst}/{f['name']}", "rb") as handle:
+            assert pq.ParquetFile(handle).metadata.num_rows == f["rows"]
+    assert record["rows"] == len(frame)
+    assert set(record["versions"]) >= {"mixupy_dask", "numpy", "pandas", "dask", "pyarrow"}
+    return record
+
+
+def assert_no_secret(*texts, secret: str = SECRET) -> None:
+    for text in texts:
+        if isinstance(text, bytes):
+            assert secret.encode() not in text
+        else:
+            assert secret not in str(text)
+
+
+def assert_no_secret_stored(fs, bucket: str, secret: str = SECRET) -> None:
+    """No object of ``bucket`` (data files' metadata, manifests, claims) holds it."""
+    for path in listing(fs, bucket):
+        assert_no_secret(fs.cat_file(path), secret=secret)
+
+
+def upload(fs, frame: pd.DataFrame, prefix: str, files: int, row_group: int) -> None:
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), files)):
+        buffer = io.BytesIO()
+        frame.iloc[rows].to_parquet(buffer, row_group_size=row_group)
+        fs.pipe_file(f"{prefix}/part.{i}.parquet", buffer.getvalue())
+
+
+def small_frame(n: int = 3_000) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    return pd.DataFrame(
+        {
+            "a": rng.standard_normal(n),
+            "b": rng.integers(0, 5, n),
+            "y": rng.choice(["cat", "dog", "eel"], n),
+        }
+    )
+
+
+def at_once(*calls: Callable[[], Any]) -> list[Any]:
+    """Run ``calls`` in threads released together; each one's result or exception."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[Any] = [None] * len(calls)
+
+    def one(i: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[i] = calls[i]()
+        except Exception as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(HANG_GUARD)
+    return outcomes
+
+
+# --- the checks every store gets ---------------------------------------------------------
+
+
+def check_writers(store: Store, client=None) -> None:
+    """``augment_parquet``, ``augment_series_parquet`` and ``make_data``, store to store,
+    each equal to the pandas route bit for bit, committed with a manifest that matches
+    the listing and the footers; no object, summary or log holds the secret."""
+    fs, bucket = store.fs, store.new_bucket()
+    frame = small_frame()
+    upload(fs, frame, f"{bucket}/src", files=3, row_group=500)
+    made = listing(fs, f"{bucket}/src")
+    summary = augment_parquet(
+        store.url(f"{bucket}/src"), store.url(f"{bucket}/out"), seed=SEED, labels="y",
+        blocksize=1, client=client, storage_options=store.options,
+    )  # fmt: skip
+    out = store.read(f"{bucket}/out")
+    pd.testing.assert_frame_equal(out, mixup(frame, seed=SEED, labels="y"), check_exact=True)
+    record = assert_committed(fs, f"{bucket}/out", out)
+    assert summary.files_written == len(record["files"]) == 6
+    assert record["job"]["source"] == store.url(f"{bucket}/src")
+    assert_no_secret(repr(summary))
+
+    long = frame.assign(id=np.arange(3000) % 40, t=np.arange(3000) // 40)[["id", "t", "a"]]
+    upload(fs, long, f"{bucket}/long", files=2, row_group=400)
+    augment_series_parquet(
+        store.url(f"{bucket}/long"), store.url(f"{bucket}/mixed"), series="id", time="t",
+        k=3, seed=SEED, client=client, storage_options=store.options,
+    )  # fmt: skip
+    out = store.read(f"{bucket}/mixed")
+    expected = mixup_series(long, series="id", time="t", k=3, seed=SEED)
+    pd.testing.assert_frame_equal(out, expected, check_exact=True)
+    assert_committed(fs, f"{bucket}/mixed", out)
+
+    files = make_data(
+        store.url(f"{bucket}/made"), 2_000, 3, classes=2, partitions=3, seed=4,
+        client=client, storage_options=store.options,
+    )  # fmt: skip
+    out = store.read(f"{bucket}/made")
+    assert files == 3
+    assert assert_committed(fs, f"{bucket}/made", out)["job"]["seed"] == 4
+    assert listing(fs, f"{bucket}/src") == made
+    assert staging(fs, bucket) == []
+    assert_no_secret_stored(fs, bucket)
+
+
+def check_overwrite(store: Store) -> None:
+    """An existing ``dst`` is refused, then replaced with ``overwrite`` only once the new
+    dataset is complete; no staging or claim is left."""
+    fs, bucket = store.fs, store.new_bucket()
+    frame = small_frame(600)
+    upload(fs, frame, f"{bucket}/src", files=2, row_group=300)
+    dst = f"{bucket}/replaced"
+    upload(fs, frame[["a"]].iloc[:10], dst, files=2, row_group=5)
+    fs.pipe_file(f"{dst}/_SUCCESS", b"{}")
+    src, out = store.url(f"{bucket}/src"), store.url(dst)
+    with pytest.raises(MixupError, match="already exists"):
+        augment_parquet(src, out, seed=1, storage_options=store.options)
+    summary = augment_parquet(
+        src, out, seed=1, columns=["a", "b"], overwrite=True, storage_options=store.options
+    )
+    result = store.read(dst)
+    pd.testing.assert_frame_equal(result, mixup(frame[["a", "b"]], seed=1), check_exact=True)
+    assert_committed(fs, dst, result)
+    assert summary.files_written == 1
+    assert staging(fs, bucket) == []
+
+
+def check_two_writers(store: Store, overwrite: bool = False) -> None:
+    """Two runs started at once on one ``dst`` (with different seeds, so their outputs
+    differ): exactly one commits, the other fails before writing with
+    ``DestinationBusyError`` and leaves nothing of its own; ``dst`` holds exactly the
+    winner's output; no claim or staging is left."""
+    fs, bucket = store.fs, store.new_bucket()
+    frame = small_frame(2_000)
+    upload(fs, frame, f"{bucket}/src", files=4, row_group=250)
+    dst = f"{bucket}/out"
+    if overwrite:
+        upload(fs, frame[["a"]].iloc[:10], dst, files=1, row_group=10)
+        fs.pipe_file(f"{dst}/_SUCCESS", b"{}")
+
+    def run(seed: int) -> Callable[[], Any]:
+        return lambda: augment_parquet(
+            store.url(f"{bucket}/src"), store.url(dst), seed=seed, labels="y",
+            blocksize=1, overwrite=overwrite, storage_options=store.options,
+            # Each on a thread pool of its own (the threaded scheduler shares one).
+            client=None,
+        )  # fmt: skip
+
+    outcomes = at_once(run(1), run(2))
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(errors) == 1, outcomes
+    assert isinstance(errors[0], DestinationBusyError), repr(errors[0])
+    assert "claimed by another run" in str(errors[0])
+    [winner] = [seed for seed, o in zip((1, 2), outcomes, strict=True) if o is not errors[0]]
+    out = store.read(dst)
+    pd.testing.assert_frame_equal(out, mixup(frame, seed=winner, labels="y"), check_exact=True)
+    assert manifest(fs, dst)["job"]["seed"] == winner
+    assert_committed(fs, dst, out)
+    assert staging(fs, bucket) == []
+
+
+def check_killed_claim(store: Store) -> None:
+    """What a killed run leaves (its claim and some files, no manifest): a new run is
+    refused with ``DestinationBusyError`` naming the claim's owner; ``overwrite``
+    releases the claim and commits; nothing hidden is left."""
+    fs, bucket = store.fs, store.new_bucket()
+    frame = small_frame(600)
+    upload(fs, frame, f"{bucket}/src", files=2, row_group=300)
+    dst = f"{bucket}/killed"
+    claim = {"format": "mixupy_dask-claim/1", "token": "0" * 32, "created": "2026-01-01",
+             "host": "gone", "pid": 1}  # fmt: skip
+    fs.pipe_file(f"{bucket}/.killed.mixupy-claim", json.dumps(claim).encode())
+    upload(fs, frame.iloc[:5], dst, files=1, row_group=5)
+    src, out = store.url(f"{bucket}/src"), store.url(dst)
+    with pytest.raises(DestinationBusyError, match="claimed by another run") as info:
+        augment_parquet(src, out, seed=1, labels="y", storage_options=store.options)
+    assert "0" * 32 in str(info.value)
+    assert "--overwrite" in str(info.value)
+    augment_parquet(src, out, seed=1, labels="y", overwrite=True, storage_options=store.options)
+    result = store.read(dst)
+    pd.testing.assert_frame_equal(result, mixup(frame, seed=1, labels="y"), check_exact=True)
+    assert_committed(fs, dst, result)
+    assert staging(fs, bucket) == []
