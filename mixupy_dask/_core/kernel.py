@@ -174,16 +174,19 @@ class LabelKernel:
         ring 0 the one run ``[lo[0], hi[0])`` (its second run is empty).
         """
         rings = len(EDGES)
-        first_start = lo
-        first_size = np.empty_like(lo)
-        first_size[:, 0] = hi[:, 0] - lo[:, 0]
-        first_size[:, 1:] = lo[:, :-1] - lo[:, 1:]
-        second_start = np.empty_like(lo)
-        second_start[:, 0] = hi[:, 0]
-        second_start[:, 1:] = hi[:, :-1]
-        size = first_size.copy()
-        size[:, 1:] += hi[:, 1:] - hi[:, :-1]
+        size = np.empty_like(lo)  # rows of each ring: both runs
+        size[:, 0] = hi[:, 0] - lo[:, 0]
+        np.subtract(lo[:, :-1], lo[:, 1:], out=size[:, 1:])
+        size[:, 1:] += hi[:, 1:]
+        size[:, 1:] -= hi[:, :-1]
         mass = np.cumsum(size * BOUNDS, axis=1)  # (rows, rings)
+        # Ring r's runs start at lo[r] and hi[r - 1] (ring 0: one run from lo[0]).
+        inner_lo = np.empty_like(lo)
+        inner_lo[:, 0] = hi[:, 0]
+        inner_lo[:, 1:] = lo[:, :-1]
+        inner_hi = np.empty_like(hi)
+        inner_hi[:, 0] = hi[:, 0]
+        inner_hi[:, 1:] = hi[:, :-1]
         found = np.empty(len(own), dtype=np.int64)
         pending = np.arange(len(own))
         attempt = 0
@@ -196,12 +199,9 @@ class LabelKernel:
             count = size.take(at)
             # u[0] * total may round up to the total: the (empty) last ring is refused.
             offset = np.minimum((u[1] * count).astype(np.int64), np.maximum(count - 1, 0))
-            before = first_size.take(at)
-            j = np.where(
-                offset < before,
-                first_start.take(at) + offset,
-                second_start.take(at) + offset - before,
-            )
+            start = lo.take(at)
+            before = inner_lo.take(at) - start
+            j = np.where(offset < before, start + offset, inner_hi.take(at) + offset - before)
             w = weights(self.sorted_labels, own[pending], j, self.bandwidth)
             accepted = (u[2] * BOUNDS[ring] < w) & (count > 0)
             found[pending[accepted]] = j[accepted]
