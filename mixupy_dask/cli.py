@@ -33,6 +33,7 @@ from dask.utils import format_bytes, parse_bytes
 from . import _datasets
 from ._core.balancing import ClassNames
 from ._core.validation import (
+    BANDWIDTH,
     MAKE_DATA_RULES,
     MIXUP_DEFAULTS,
     MIXUP_RULES,
@@ -489,6 +490,15 @@ def cli() -> None:
     help="Add the columns mixup_left, mixup_partner (input row positions) and mixup_lambda.",
 )
 @click.option(
+    "--bandwidth",
+    type=_typed(BANDWIDTH),
+    default=MIXUP_DEFAULTS["bandwidth"],
+    metavar="SIGMA",
+    help="C-Mixup for regression: draw each row's partner by label distance, row j with "
+    "weight exp(-|y_j - y_i|^2 / (2 SIGMA^2)) (needs numeric --labels; default: "
+    "partners as in plain mixup).",
+)
+@click.option(
     "--synthetic-only",
     is_flag=True,
     help="With --sampling-strategy: write the synthetic rows only, not the originals.",
@@ -514,6 +524,7 @@ def augment(src: str, dst: str, **options: Any) -> None:
       mixupy-dask augment s3://bucket/data s3://bucket/mixed \\
           --storage-option 'client_kwargs={"endpoint_url": "http://127.0.0.1:9000"}'
       mixupy-dask augment train/ balanced/ --labels y --within-class --sampling-strategy auto
+      mixupy-dask augment houses/ mixed/ --labels price --bandwidth 0.5 --seed 7
     """
     synthetic_only = options.pop("synthetic_only")
     if synthetic_only and options["sampling_strategy"] is None:

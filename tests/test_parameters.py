@@ -213,7 +213,7 @@ def test_cli_ranges_are_the_rules():
                 assert (kind.min, kind.max) == (number.low, None), (command, name)
                 assert kind.min_open == number.strict, (command, name)
                 checked += 1
-    assert checked == 6  # alpha, max_categories; alpha, k; classes, seed
+    assert checked == 7  # alpha, max_categories, bandwidth; alpha, k; classes, seed
 
 
 def out_of_range(rule: Rule) -> Iterator[tuple[str, Any]]:
@@ -275,6 +275,7 @@ def test_the_refusals_cover_every_numeric_rule():
     covered = {(command, name) for command, name, _ in (p.values for p in REFUSALS)}
     assert {
         ("augment", "alpha"),
+        ("augment", "bandwidth"),
         ("augment", "max_categories"),
         ("augment", "batch_size"),
         ("augment", "seed"),

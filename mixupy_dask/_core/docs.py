@@ -106,6 +106,17 @@ MIXUP_PARAMETERS: dict[str, str] = {
     positions of the left and partner rows, counted from 0 over the whole data)
     and ``mixup_lambda`` (float64: the row's ``lam``). With ``concat=True`` an
     original row is its own left row and partner, with ``lam = 1``.""",
+    "bandwidth": """bandwidth : float, optional
+    C-Mixup (Yao et al., 2022) for regression: with numeric ``labels`` (one column,
+    or a block of them) and ``bandwidth=sigma > 0``, the partner of each output row
+    is drawn from all rows (the left row itself included), row ``j`` with
+    probability proportional to ``exp(-||y_j - y_i||^2 / (2 sigma^2))`` for the left
+    row ``i``: rows with close labels mix more often. Left rows, ``lam`` and the
+    column policies are as without it; the labels mix with ``lam`` like the features.
+    Exact, seeded and the same on every route, at O(N log N). ``None``: partners
+    are a permutation, as in plain mixup. Refused with a class column, with
+    ``within_class``, ``label_preserving``, ``sampling_strategy`` or a dict
+    ``batch_size`` (they need classes).""",
 }
 
 _PLACEHOLDER = re.compile(r"^(\s*)\{(\w+)\}\s*$")

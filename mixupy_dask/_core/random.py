@@ -14,6 +14,8 @@ lazy result recompute to the same values after a worker dies:
 - ``class_quotas``: how a partial cycle's left rows split between classes.
 - ``choose_series`` and ``dirichlet_weights``: the ``k`` input series and the weights
   of each output series of series mixup.
+- ``row_uniforms``: uniforms keyed by (output row, attempt), for draws whose number
+  per row is not fixed (the label kernel's rejection sampler, ``_core/kernel.py``).
 
 ``_sampler.Sampler`` puts the row parts together into the row semantics
 (docs/design.md); ``_series.plan.Plan`` the series parts.
@@ -46,6 +48,9 @@ class Stream(enum.IntEnum):
     QUOTA = 3
     #: ``categorical="sample"``: one uniform per output row, per ``LAMBDA_BLOCK`` block.
     SAMPLE = 4
+    #: ``bandwidth``: the label kernel's partner draws, per (output row, attempt)
+    #: (``row_uniforms``).
+    KERNEL = 5
     #: Series mixup: sub-stream 0 chooses the ``k`` series, 1 draws the weights, each
     #: per block of ``SERIES_BLOCK`` output series.
     SERIES = 100
@@ -400,6 +405,35 @@ def uniforms(keys: Keys, start: int, stop: int) -> np.ndarray:
     """One uniform in [0, 1) per output row ``[start, stop)``, in the blocks of
     ``lambdas``."""
     return _blocks(keys, Stream.SAMPLE, start, stop, lambda rng, k: rng.random(k))
+
+
+def row_seeds(keys: Keys, stream: int, rows: np.ndarray) -> np.ndarray:
+    """Each output row's own SplitMix64 seed: ``mix64(row * golden ^ key)``.
+
+    With ``row_uniforms`` this is a counter-based generator: a row's draws are a pure
+    function of (seed, stream, row, attempt), so any subset of rows, in any order,
+    gets the same values, and a row may take as many attempts as it needs without
+    moving any other row's draws.
+    """
+    key = keys.seed_sequence(stream).generate_state(1, dtype=np.uint64)[0]
+    with np.errstate(over="ignore"):
+        return _mix64(np.asarray(rows, dtype=np.int64).view(np.uint64) * _GOLDEN ^ key)
+
+
+def row_uniforms(seeds: np.ndarray, attempt: int, count: int) -> np.ndarray:
+    """``count`` uniforms in [0, 1) (53 bits) per row for ``attempt``, shape (count, rows).
+
+    Draw ``t = attempt * count + s + 1`` of a row is SplitMix64's output at step ``t``
+    from the row's seed (``row_seeds``): ``mix64(seed + t * golden)``. Statistical
+    quality, not cryptography, as the Feistel network's.
+    """
+    out = np.empty((count, len(seeds)))
+    with np.errstate(over="ignore"):
+        for s in range(count):
+            step = _U64(attempt * count + s + 1) * _GOLDEN
+            z = _mix64(seeds + step)
+            np.multiply(z >> _U64(11), 2.0**-53, out=out[s])
+    return out
 
 
 def class_quotas(keys: Keys, class_sizes: tuple[int, ...], rest: int) -> tuple[int, ...]:

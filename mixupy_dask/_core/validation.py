@@ -315,6 +315,9 @@ PROVENANCE = ("mixup_left", "mixup_partner", "mixup_lambda")
 
 #: ``mixup``'s ``alpha`` (the over-sampler's scikit-learn constraint is made from it).
 MIXUP_ALPHA = Real(0)
+#: ``bandwidth``: the width of C-Mixup's Gaussian kernel over the labels (the CLI's
+#: range is made from it).
+BANDWIDTH = Real(0, strict=True)
 
 #: ``mixup``'s parameters (``labels`` is a column rule: ``_labels.resolve_labels``).
 MIXUP_RULES: dict[str, Rule] = {
@@ -330,6 +333,7 @@ MIXUP_RULES: dict[str, Rule] = {
     "integers": OneOf(INTEGERS),
     "missing": OneOf(MISSING),
     "provenance": FLAG,
+    "bandwidth": Optional(BANDWIDTH),
 }
 
 #: ``mixup``'s keywords and their defaults: the one place they are written. The public
@@ -350,6 +354,7 @@ MIXUP_DEFAULTS: dict[str, Any] = {
     "integers": "float",
     "missing": "raise",
     "provenance": False,
+    "bandwidth": None,
 }
 
 #: ``mixup_series``'s keywords with defaults (``series`` and ``time`` have none): the one
@@ -510,6 +515,39 @@ def per_class_rules(
             raise MixupError(
                 "`sampling_strategy` needs `within_class=True` or `label_preserving=True`: "
                 "otherwise a mixed row's label is soft and it belongs to no class"
+            )
+
+
+def bandwidth_rules(
+    labels: Any,
+    bandwidth: float | None,
+    within_class: bool,
+    label_preserving: bool,
+    sampling_strategy: Any,
+    batch_size: Any,
+) -> None:
+    """``bandwidth`` draws partners by label distance (C-Mixup): it needs numeric labels
+    and takes the place of what only classes give (the label column's own kind is
+    checked once resolved: ``_rows.call.prepare``)."""
+    if bandwidth is None:
+        return
+    if labels is None:
+        raise MixupError(
+            "`bandwidth` needs `labels`: the numeric label column(s) whose distance "
+            "chooses the partners"
+        )
+    for name, given in (
+        ("sampling_strategy", sampling_strategy is not None),
+        ("batch_size", isinstance(batch_size, Mapping)),
+        ("within_class", within_class),
+        ("label_preserving", label_preserving),
+    ):
+        if given:
+            shown = "a dict `batch_size`" if name == "batch_size" else f"`{name}`"
+            raise MixupError(
+                f"{shown} cannot be combined with `bandwidth`: it needs classes, and "
+                f"`bandwidth` takes numeric labels (a regression target) and chooses "
+                f"partners by label distance"
             )
 
 

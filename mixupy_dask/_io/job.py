@@ -245,6 +245,7 @@ def augment_parquet(
     integers: str = "float",
     missing: str = "raise",
     provenance: bool = False,
+    bandwidth: float | None = None,
     columns: Sequence[str] | None = None,
     overwrite: bool = False,
     client: Any = None,
@@ -295,6 +296,11 @@ def augment_parquet(
     {integers}
     {missing}
     {provenance}
+    {bandwidth}
+
+        The labels are read once (one pass over the label columns) and the partners
+        drawn on the client, which holds 8 bytes per label value and row and 8 per
+        output row; workers hold about one partition, as without it.
     columns : list of str, optional
         Columns to read and mix (default: all).
     overwrite : bool, default False

@@ -18,6 +18,7 @@ from .._core.validation import (
     MIXUP_DEFAULTS,
     MIXUP_RULES,
     PROVENANCE,
+    bandwidth_rules,
     check_rows,
     needs_labels,
     per_class_rules,
@@ -59,6 +60,8 @@ class RowCall:
     #: "sample") whose categories a dask frame has not read yet: the counting pass
     #: reads them (``count_partitions``)
     categoricals: tuple[Hashable, ...] = ()
+    #: C-Mixup's kernel width over the numeric labels (None: permutation partners)
+    bandwidth: float | None = None
 
     @property
     def per_class(self) -> bool:
@@ -138,6 +141,14 @@ def prepare(data: Any, **options: Any) -> RowCall:
     p = validate(MIXUP_RULES, **{name: options[name] for name in MIXUP_RULES})
     labels = options["labels"]
     needs_labels(labels, within_class=p["within_class"], label_preserving=p["label_preserving"])
+    bandwidth_rules(
+        labels,
+        p["bandwidth"],
+        p["within_class"],
+        p["label_preserving"],
+        p["sampling_strategy"],
+        p["batch_size"],
+    )
     per_class_rules(
         labels, p["batch_size"], p["sampling_strategy"], p["within_class"], p["label_preserving"]
     )
@@ -146,6 +157,12 @@ def prepare(data: Any, **options: Any) -> RowCall:
     check_columns(columns)
     spec = resolve_labels(dtypes, labels)
     per_class = isinstance(p["batch_size"], Mapping) or p["sampling_strategy"] is not None
+    if p["bandwidth"] is not None and spec is not None and spec.column is not None:
+        raise MixupError(
+            f"`bandwidth` needs numeric labels (a regression target); `labels` "
+            f"{spec.column!r} is a class column ({dtypes[spec.column]}): give a float "
+            f"column, e.g. `df[{spec.column!r}].astype(float)`"
+        )
     classes_needed = p["within_class"] or per_class
     if classes_needed and spec is not None and spec.column is None and len(spec.block) < 2:
         if p["within_class"]:
@@ -192,6 +209,7 @@ def prepare(data: Any, **options: Any) -> RowCall:
         p["max_categories"],
         layout,
         unknown_categories(features),
+        p["bandwidth"],
     )
 
 

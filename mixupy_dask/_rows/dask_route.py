@@ -27,10 +27,12 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from .._core.kernel import LabelKernel, label_values, left_rows
 from .._core.labels import Encoders, Labels, check_onehot
 from .._core.sampler import Sampler
 from .._dask.exchange import DESTINATION, exchange, partition_numbers, tag_dtype
 from .._dask.source import Source
+from .._kernel.kinds import Policy
 from .._kernel.layout import Layout
 from .._kernel.mix import classes, mix_rows
 from .._kernel.rows import (
@@ -53,6 +55,9 @@ _SLOT = "_mixupy_slot"
 _OUTPUT = "_mixupy_output"
 #: With ``provenance``: each routed row's global input position.
 _POSITION = "_mixupy_position"
+#: ``bandwidth``: the client's partner plan, per input partition (``_kernel_plan``).
+_KERNEL_ROW = "row"
+_KERNEL_OUTPUT = "output"
 
 
 def count_partitions(
@@ -357,20 +362,33 @@ def _route(
     cycles: range,
     reread: bool,
     provenance: bool = False,
+    kernel: pd.DataFrame | None = None,
 ):
     """A source partition's rows that are partners in ``cycles``, tagged with where they
     go, and its left rows there tagged with their output position, unless the kernel
     re-reads them (``reread`` and the slot is the whole partition); with ``provenance``
-    each row also carries its global input position."""
+    each row also carries its global input position.
+
+    ``kernel`` (``bandwidth``): the partners were drawn on the client; its rows are
+    this partition's (local row, output row) pairs, a row once per output row it is
+    the partner of."""
     p, P, sampler = int(number.iloc[0]), placement.partitions, placement.sampler
     values = to_rows(part, layout)
     row_classes = _row_classes(values.blocks, layout, placement)
     by_group = list(_class_rows(row_classes if sampler.groups > 1 else None, part.shape[0]))
     ships = placement.ships(reread)
     rows, parts, slots, outputs = [], [], [], []
+    if kernel is not None:  # one group: an output row's slot is its place in its partition
+        out_offsets = np.asarray(placement.out_offsets)
+        output_rows = kernel[_KERNEL_OUTPUT].to_numpy()
+        q = np.searchsorted(out_offsets, output_rows, "right") - 1
+        rows.append(kernel[_KERNEL_ROW].to_numpy())
+        parts.append(q)
+        slots.append(output_rows - out_offsets[q])
+        outputs.append(np.full(len(q), -1))
     for cycle in cycles:
         starts, bases = placement.slot_starts(cycle), placement.slot_bases(cycle)
-        for h, local in by_group:
+        for h, local in by_group if kernel is None else ():
             if not sampler.group_slots(cycle, h):  # no left rows of this group: no partners
                 continue
             ranks = placement.group_starts[h, p] + np.arange(len(local))
@@ -392,7 +410,7 @@ def _route(
             slots.append(base + left_slots)
             outputs.append(base + np.arange(len(left)))
     rows, parts, slots = _concat(rows), _concat(parts), _concat(slots)
-    if len(cycles) == 1 and not ships and len(rows) == part.shape[0]:
+    if kernel is None and len(cycles) == 1 and not ships and len(rows) == part.shape[0]:
         # Every row is a partner once (a full cycle): rows may travel in any order, so
         # tag them in input order rather than copying the values into routing order.
         parts[rows], slots[rows] = parts.copy(), slots.copy()
@@ -538,8 +556,12 @@ def mixup_dask(source: Source, call: RowCall) -> dd.DataFrame:
 def place_and_mix(source: Source, call: RowCall) -> tuple[dd.DataFrame, Placement, Labels | None]:
     """``mixup_dask``, with the placement and labels it was built from (rows per class)."""
     frame = source.frame
+    lengths, values = source.lengths, None
+    if call.bandwidth is not None:  # the labels' pass, which counts the rows too
+        values = _label_pass(frame, call.labels, call.policy)
+        lengths = tuple(v.shape[1] for v in values)
     labels, class_starts, onehot, categories = count_partitions(
-        frame, call.labels, call.needs_classes, source.lengths, call.onehot, call.categoricals
+        frame, call.labels, call.needs_classes, lengths, call.onehot, call.categoricals
     )
     check_onehot(onehot, frame.columns, call.max_categories)
     parts = (labels,) if labels is not None and labels.column is not None else ()
@@ -554,8 +576,55 @@ def place_and_mix(source: Source, call: RowCall) -> tuple[dd.DataFrame, Placemen
     sizes = tuple(int(s) for s in class_starts[:, -1])
     classes = labels.classes if labels is not None and call.needs_classes else None
     placement = Placement(call.sampler(sizes, classes), class_starts)
-    graph = _graph(frame, placement, layout, call.concat, encoder, source.read, call.provenance)
+    plan = None
+    if values is not None:
+        assert call.bandwidth is not None
+        kernel = LabelKernel(call.keys, call.bandwidth, np.concatenate(values, axis=1))
+        plan = _kernel_plan(placement, kernel)
+    graph = _graph(
+        frame, placement, layout, call.concat, encoder, source.read, call.provenance, plan
+    )
     return graph, placement, labels
+
+
+def _label_pass(frame: dd.DataFrame, labels: Labels | None, policy: Policy) -> list[np.ndarray]:
+    """Each partition's numeric label block as float64 (columns, rows), in one pass
+    (a source that can project, Parquet, reads the label columns only)."""
+    assert labels is not None
+    assert labels.column is None
+    block = frame[list(labels.names)]
+    layout = Layout.from_dtypes(block.dtypes, labels.names, policy)  # the gate's own words
+    return list(dask.compute(*[dask.delayed(_labels_of)(p, layout) for p in block.to_delayed()]))
+
+
+def _labels_of(part: pd.DataFrame, layout: Layout) -> np.ndarray:
+    return label_values(to_blocks(part[list(layout.columns)], layout), layout.labels)
+
+
+def _kernel_plan(placement: Placement, kernel: LabelKernel) -> list[list[pd.DataFrame]]:
+    """For each run of ``route_cycles`` and input partition: the output rows whose
+    partner (drawn on the client from all labels) is in that partition, as (local
+    row, output row). The client holds the labels and one partner per output row."""
+    P, offsets = placement.partitions, placement.offsets
+    partner = kernel.partners(left_rows(placement.sampler), 0)
+    source = np.searchsorted(offsets, partner, "right") - 1
+    plan = []
+    for run in placement.route_cycles:
+        a, b = (int(placement.slot_offsets[c * P]) for c in (run.start, run.stop))
+        by_source = np.argsort(source[a:b], kind="stable") + a
+        cuts = np.searchsorted(source[by_source], np.arange(P + 1))
+        plan.append(
+            [
+                pd.DataFrame(
+                    {
+                        _KERNEL_ROW: partner[rows] - offsets[p],
+                        _KERNEL_OUTPUT: rows,
+                    }
+                )
+                for p, rows in enumerate(np.split(by_source, cuts[1:-1]))
+            ]
+        )
+    return plan
 
 
 def _graph(
@@ -566,8 +635,10 @@ def _graph(
     labels: Encoders | None = None,
     read_partition: Callable[[int], pd.DataFrame] | None = None,
     provenance: bool = False,
+    plan: list[list[pd.DataFrame]] | None = None,
 ) -> dd.DataFrame:
-    """Build the lazy mixup graph for ``frame`` laid out as ``placement`` says."""
+    """Build the lazy mixup graph for ``frame`` laid out as ``placement`` says; with
+    ``plan`` (``bandwidth``), partners go where the client's plan says."""
     sampler, P = placement.sampler, placement.partitions
     # No clear_divisions(): dd.map_partitions pairs partitions by position (it does not
     # align them), and a clear_divisions node costs a task per partition.
@@ -603,6 +674,12 @@ def _graph(
         read_partition = dask.delayed(read_partition, pure=True, traverse=False)
     position = zero if provenance else None
     routed_meta = _tagged(empty_wire(layout), placement, zero, zero, output, position)
+    pieces: list[tuple] = [()] * len(placement.route_cycles)
+    if plan is not None:  # each run's plan, paired with the input partitions by position
+        pieces = [
+            (dd.from_delayed([dask.delayed(piece) for piece in run], meta=run[0].iloc[:0]),)
+            for run in plan
+        ]
     routed = dd.concat(
         [
             dd.map_partitions(
@@ -614,10 +691,11 @@ def _graph(
                 c,
                 reread,
                 provenance,
+                *piece,
                 meta=routed_meta,
                 clear_divisions=True,
             )
-            for c in placement.route_cycles
+            for c, piece in zip(placement.route_cycles, pieces, strict=True)
         ]
     )
     left: tuple[dd.DataFrame, ...] = ()

@@ -40,6 +40,7 @@ def mixup(
     integers: str = "float",
     missing: str = "raise",
     provenance: bool = False,
+    bandwidth: float | None = None,
 ) -> pd.DataFrame | dd.DataFrame | pl.DataFrame | pa.Table:
     """Create convex combinations of pairs of rows: mixup data augmentation.
 
@@ -71,6 +72,7 @@ def mixup(
     {integers}
     {missing}
     {provenance}
+    {bandwidth}
 
     Returns
     -------
@@ -133,6 +135,10 @@ def mixup(
     ['float64', 'str', 'Int64', 'int64', 'int64', 'float64']
     >>> bool(out.city.isin(df.city).all() and out.n.notna().all())
     True
+    >>> df = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0.0, 0.1, 5.0, 5.1]})
+    >>> out = mixup(df, seed=0, labels="y", bandwidth=0.5, provenance=True)  # C-Mixup
+    >>> bool((out.mixup_left // 2 == out.mixup_partner // 2).all())  # close labels only
+    True
     """
     call = prepare(
         data,
@@ -149,6 +155,7 @@ def mixup(
         integers=integers,
         missing=missing,
         provenance=provenance,
+        bandwidth=bandwidth,
     )
     if isinstance(data, dd.DataFrame):
         return mixup_dask(Source.of(data), call)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._core.kernel import LabelKernel, label_values
 from .._core.labels import Encoders, check_onehot
 from .._core.sampler import Sampler
 from .._frames.base import FrameAdapter
@@ -141,6 +142,9 @@ def mixup_frame(adapter: FrameAdapter, frame: Any, call: RowCall) -> Any:
     else:
         sampler = call.sampler((n,))
     left, partners = pairs(sampler, members)
+    if call.bandwidth is not None:  # C-Mixup: partners by label distance instead
+        kernel = LabelKernel(call.keys, call.bandwidth, label_values(blocks, layout.labels))
+        partners = kernel.partners(left, 0)
     lam = sampler.weights(0, sampler.m)
     lefts = rows if sampler.left_is_input else rows.take(left)
     mixed = mix_rows(
