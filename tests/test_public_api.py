@@ -22,6 +22,7 @@ PUBLIC = {
     "AugmentSummary",
     "MixupError",
     "MixupOverSampler",
+    "MixupStream",
     "MixupTypeError",
     "NonFiniteError",
     "__version__",
@@ -52,8 +53,8 @@ def test_every_other_module_is_internal():
 def test_import_loads_no_optional_or_cluster_dependency():
     code = (
         "import sys, mixupy_dask; "
-        "print(sorted(m for m in ('sklearn', 'imblearn', 's3fs', 'matplotlib', 'distributed') "
-        "if m in sys.modules))"
+        "print(sorted(m for m in ('sklearn', 'imblearn', 's3fs', 'matplotlib', 'distributed', "
+        "'torch') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -46,6 +46,10 @@ class Stream(enum.IntEnum):
     QUOTA = 3
     #: ``categorical="sample"``: one uniform per output row, per ``LAMBDA_BLOCK`` block.
     SAMPLE = 4
+    #: ``MixupStream``'s orders, under the stream's own seed (not an epoch's): sub-stream
+    #: 0 the units of an epoch (then the epoch), 1 the output rows of a window (then the
+    #: epoch and the window), 2 the global batches of an epoch (then the epoch).
+    EPOCH = 5
     #: Series mixup: sub-stream 0 chooses the ``k`` series, 1 draws the weights, each
     #: per block of ``SERIES_BLOCK`` output series.
     SERIES = 100
@@ -400,6 +404,12 @@ def uniforms(keys: Keys, start: int, stop: int) -> np.ndarray:
     """One uniform in [0, 1) per output row ``[start, stop)``, in the blocks of
     ``lambdas``."""
     return _blocks(keys, Stream.SAMPLE, start, stop, lambda rng, k: rng.random(k))
+
+
+def keyed_permutation(keys: Keys, n: int, *position: int) -> np.ndarray:
+    """A uniform permutation of ``range(n)`` drawn from ``Stream.EPOCH`` at ``position``:
+    materialised (``O(n)`` ints), for the orders of ``MixupStream``."""
+    return keys.generator(Stream.EPOCH, *position).permutation(n)
 
 
 def class_quotas(keys: Keys, class_sizes: tuple[int, ...], rest: int) -> tuple[int, ...]:
