@@ -12,6 +12,7 @@ from ._datasets import load_iris, make_data
 from ._io.job import AugmentSummary, augment_parquet, augment_series_parquet
 from ._rows.mixup import mixup
 from ._series.mixup import mixup_series
+from ._stream.stream import MixupStream
 from ._version import __version__
 from .errors import DestinationBusyError, MixupError, MixupTypeError, NonFiniteError
 
@@ -20,6 +21,7 @@ __all__ = [
     "DestinationBusyError",
     "MixupError",
     "MixupOverSampler",
+    "MixupStream",
     "MixupTypeError",
     "NonFiniteError",
     "__version__",

@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_dask",),  # dask inputs, the one exchange, clusters
     ("_rows", "_series"),  # the two semantics: a call, the in-memory and dask routes
     ("_io",),  # Parquet sources, sinks, the commit protocol, the out-of-core job
+    ("_stream",),  # MixupStream: epochs of batches, windows, the torch dataset
     ("_accessors", "_datasets", "_oversampler"),  # public modules
     ("__init__", "cli"),  # the public surface and the command line
 )

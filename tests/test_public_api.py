@@ -23,6 +23,7 @@ PUBLIC = {
     "DestinationBusyError",
     "MixupError",
     "MixupOverSampler",
+    "MixupStream",
     "MixupTypeError",
     "NonFiniteError",
     "__version__",
@@ -57,7 +58,7 @@ def test_import_loads_no_optional_or_cluster_dependency():
         "mixupy_dask.mixup(pd.DataFrame({'x': [0.0, 1.0]}), seed=0); "
         "exec('try: mixupy_dask.mixup([1.0])\\nexcept TypeError: pass'); "
         "print(sorted(m for m in ('sklearn', 'imblearn', 's3fs', 'matplotlib', 'distributed', "
-        "'polars', 'narwhals') if m in sys.modules))"
+        "'polars', 'narwhals', 'torch') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

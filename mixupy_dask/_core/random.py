@@ -51,6 +51,10 @@ class Stream(enum.IntEnum):
     #: ``bandwidth``: the label kernel's partner draws, per (output row, attempt)
     #: (``row_uniforms``).
     KERNEL = 5
+    #: ``MixupStream``'s orders, under the stream's own seed (not an epoch's): sub-stream
+    #: 0 the units of an epoch (then the epoch), 1 the output rows of a window (then the
+    #: epoch and the window), 2 the global batches of an epoch (then the epoch).
+    EPOCH = 6
     #: Series mixup: sub-stream 0 chooses the ``k`` series, 1 draws the weights, each
     #: per block of ``SERIES_BLOCK`` output series.
     SERIES = 100
@@ -434,6 +438,12 @@ def row_uniforms(seeds: np.ndarray, attempt: int, count: int) -> np.ndarray:
             z = _mix64(seeds + step)
             np.multiply(z >> _U64(11), 2.0**-53, out=out[s])
     return out
+
+
+def keyed_permutation(keys: Keys, n: int, *position: int) -> np.ndarray:
+    """A uniform permutation of ``range(n)`` drawn from ``Stream.EPOCH`` at ``position``:
+    materialised (``O(n)`` ints), for the orders of ``MixupStream``."""
+    return keys.generator(Stream.EPOCH, *position).permutation(n)
 
 
 def class_quotas(keys: Keys, class_sizes: tuple[int, ...], rest: int) -> tuple[int, ...]:

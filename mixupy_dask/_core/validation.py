@@ -369,6 +369,33 @@ SERIES_DEFAULTS: dict[str, Any] = {
     "categorical": "raise",
 }
 
+#: ``MixupStream``'s formats of a batch.
+FORMATS = ("pandas", "numpy", "arrow", "torch")
+
+#: ``MixupStream``'s own parameters; the others are ``mixup``'s (``STREAM_MIXUP_RULES``).
+STREAM_RULES: dict[str, Rule] = {
+    "batch_size": Int(1, MAX_ROWS - 1, words="an int between 1 and 2**53 - 1 (rows per batch)"),
+    "window": Optional(Int(4, MAX_ROWS - 1, words="an int >= 4 (rows)")),
+    "drop_last": FLAG,
+    "columns": Optional(Names()),
+    "storage_options": Optional(Options()),
+}
+#: ``mixup``'s options that ``MixupStream`` takes, with ``mixup``'s rules.
+STREAM_MIXUP_RULES: dict[str, Rule] = {
+    name: rule
+    for name, rule in MIXUP_RULES.items()
+    # C-Mixup partners (`bandwidth`) are not drawn within a window yet.
+    if name not in ("concat", "batch_size", "sampling_strategy", "bandwidth")
+}
+#: ``MixupStream.batches``' parameters (``rank < world_size`` is checked beside them).
+BATCHES_RULES: dict[str, Rule] = {
+    "epoch": Int(0),
+    "rank": Int(0),
+    "world_size": Int(1),
+    "start": Int(0),
+    "format": OneOf(FORMATS),
+}
+
 #: ``mixup_series``'s parameters (``series``, ``time`` and ``labels`` are column rules).
 SERIES_RULES: dict[str, Rule] = {
     "alpha": Real(0, strict=True, note=" (the Dirichlet concentration)"),

@@ -119,6 +119,7 @@ def mix_rows(
     hard_labels: bool = False,
     keys: Keys | None = None,
     start: int = 0,
+    draws: np.ndarray | None = None,
 ) -> Rows:
     """Mix every column of output rows ``[start, start + len(lam))`` as ``layout.policy``
     says; ``right`` is overwritten (callers pass a fresh gather), ``left`` is not.
@@ -131,6 +132,9 @@ def mix_rows(
     partner's (``0 * NaN`` is NaN, so the formula alone let a weight-0 partner's
     missing value in, and "available" filled the left row's from it). Passengers: as
     their ``Kind.mix`` says (``kinds``), given one ``Mixing``.
+    ``draws``: the uniforms of ``categorical="sample"`` for these rows, for rows that
+    are not one range of output rows (``MixupStream``'s batches); else they are drawn
+    for ``[start, start + len(lam))``.
     """
     policy = layout.policy
     fills = []
@@ -158,8 +162,10 @@ def mix_rows(
     dominant = lam >= 0.5
     chosen = dominant
     if policy.categorical == "sample":
-        assert keys is not None
-        chosen = uniforms(keys, start, start + len(lam)) < lam
+        if draws is None:
+            assert keys is not None
+            draws = uniforms(keys, start, start + len(lam))
+        chosen = draws < lam
     how = Mixing(lam, dominant, chosen, policy.missing)
     passengers = [
         p.kind.mix(lv, rv, p.dtype, how)

@@ -1,0 +1,194 @@
+"""The rows a stream mixes, read by global row ranges: a pandas frame, a Dask frame
+(its partitions computed one at a time) or a Parquet dataset (its row groups read
+through ``ParquetSource``, footers first, so only the ranges asked for are decoded)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from .._dask.source import DEFAULT_BLOCKSIZE, Source
+from .._io.parquet import MIN_SLICE_BYTES, ParquetSource
+from .._rows.dask_route import count_partitions
+from ..errors import MixupError, MixupTypeError
+
+#: ``window=None`` holds every row in memory: a Parquet dataset whose uncompressed size
+#: is more than this share of the memory available is refused (it names ``window``).
+MEMORY_SHARE = 0.5
+
+
+class Rows:
+    """Rows by global position; ``frame`` is the empty frame of their columns."""
+
+    n: int
+    meta: pd.DataFrame
+
+    def read(self, runs: Sequence[tuple[int, int]]) -> pd.DataFrame:
+        """The rows of ``runs`` (ascending ``[start, stop)``), with a fresh RangeIndex."""
+        raise NotImplementedError
+
+    def lazy(self) -> dd.DataFrame | None:
+        """The rows as a lazy frame, for a pass over a few columns (None: in memory)."""
+        return None
+
+    def lengths(self) -> tuple[int, ...] | None:
+        return None
+
+    def check_fits(self) -> None:
+        """``window=None`` reads every row into memory: refuse what cannot fit."""
+
+
+@dataclass
+class FrameRows(Rows):
+    """A pandas frame."""
+
+    frame: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        self.n = len(self.frame)
+        self.meta = self.frame.iloc[:0]
+
+    def read(self, runs: Sequence[tuple[int, int]]) -> pd.DataFrame:
+        if len(runs) == 1 and runs[0] == (0, self.n):
+            return self.frame
+        at = np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in runs])
+        return self.frame.take(at).reset_index(drop=True)
+
+
+@dataclass
+class PartitionRows(Rows):
+    """Partitions of known lengths, each read whole by ``read_partition(p)``; the last
+    one read is kept, since a window's runs are in ascending order."""
+
+    frame: dd.DataFrame
+    sizes: tuple[int, ...]
+    read_partition: Callable[[int], pd.DataFrame]
+    nbytes: int | None = None
+    _last: tuple[int, pd.DataFrame] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.n = sum(self.sizes)
+        self.meta = self.frame._meta
+        self._starts = np.concatenate([[0], np.cumsum(self.sizes, dtype=np.int64)])
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_last": None}
+
+    def lazy(self) -> dd.DataFrame:
+        return self.frame
+
+    def lengths(self) -> tuple[int, ...]:
+        return self.sizes
+
+    def _partition(self, p: int) -> pd.DataFrame:
+        if self._last is None or self._last[0] != p:
+            self._last = None  # release the previous one before reading the next
+            part = self.read_partition(p)
+            fix = {
+                c: dt
+                for c, dt in self.meta.dtypes.items()
+                if isinstance(dt, pd.CategoricalDtype) and part[c].dtype != dt
+            }
+            self._last = (p, part.astype(fix) if fix else part)
+        return self._last[1]
+
+    def read(self, runs: Sequence[tuple[int, int]]) -> pd.DataFrame:
+        pieces = []
+        for a, b in runs:
+            p = int(np.searchsorted(self._starts, a, side="right")) - 1
+            while a < b:
+                start, stop = int(self._starts[p]), int(self._starts[p + 1])
+                end = min(b, stop)
+                if end > a:
+                    pieces.append(self._partition(p).iloc[a - start : end - start])
+                a = end
+                p += 1
+        if not pieces:
+            return self.meta
+        out = pieces[0] if len(pieces) == 1 else pd.concat(pieces)
+        return out.reset_index(drop=True)
+
+    def check_fits(self) -> None:
+        if self.nbytes is None:
+            return
+        import psutil  # a dependency of distributed
+
+        available = psutil.virtual_memory().available
+        if self.nbytes > MEMORY_SHARE * available:
+            raise MixupError(
+                f"`window=None` holds every row in memory, and the data is "
+                f"{self.nbytes / 2**30:.1f} GiB uncompressed against "
+                f"{available / 2**30:.1f} GiB available: give `window` (rows mixed "
+                f"together, e.g. window=1_000_000) to stream it in O(window) memory"
+            )
+
+
+def open_rows(
+    data: Any,
+    columns: Sequence[str] | None,
+    storage_options: dict[str, Any] | None,
+    window: int | None,
+) -> Rows:
+    """``data`` (a pandas or Dask frame, or a Parquet path) as ``Rows`` of ``columns``."""
+    if isinstance(data, (str, os.PathLike)):
+        source = ParquetSource.open(str(data), columns, storage_options or {})
+        # Categorical columns' categories from the files' dictionaries, as the job does.
+        source = source.with_categories()
+        source.check_object_columns(set())
+        row_bytes = max(1, sum(p.nbytes for p in source.pieces) // max(source.rows, 1))
+        if window is None:
+            blocksize = DEFAULT_BLOCKSIZE
+        else:  # about one unit's bytes a partition
+            unit = max(1, window // 8)
+            blocksize = int(min(DEFAULT_BLOCKSIZE, max(MIN_SLICE_BYTES, unit * row_bytes)))
+        parts = source.source(blocksize)
+        assert parts.lengths is not None
+        assert parts.read is not None
+        return PartitionRows(
+            parts.frame, parts.lengths, parts.read, sum(p.nbytes for p in source.pieces)
+        )
+    if columns is not None and isinstance(data, (pd.DataFrame, dd.DataFrame)):
+        missing = [c for c in columns if c not in data.columns]
+        if missing:
+            raise MixupError(f"`columns` not in `data`: {', '.join(map(repr, missing))}")
+        data = data[list(columns)]
+    if isinstance(data, pd.DataFrame):
+        return FrameRows(data)
+    if isinstance(data, dd.DataFrame):
+        frame = Source.of(data).frame
+        sizes = tuple(
+            int(s) for s in dask.compute(*[dask.delayed(len)(p) for p in frame.to_delayed()])
+        )
+
+        def read_partition(p: int, frame: dd.DataFrame = frame) -> pd.DataFrame:
+            return frame.partitions[p].compute()
+
+        return PartitionRows(frame, sizes, read_partition)
+    kind = f"{type(data).__module__}.{type(data).__qualname__}"
+    raise MixupTypeError(f"`data` must be a pandas or dask DataFrame or a Parquet path, not {kind}")
+
+
+def fixed_labels(rows: Rows, call: Any) -> tuple[Any, tuple[Any, ...]]:
+    """The labels and one-hot features with their categories fixed from every row, so
+    that every window encodes a class as the whole data does."""
+    lazy = rows.lazy()
+    if lazy is None:
+        assert isinstance(rows, FrameRows)
+        frame = rows.frame
+        labels = call.labels
+        if labels is not None and labels.needs_categories:
+            labels = labels.from_counts([frame[labels.column].value_counts(dropna=False)])
+        onehot = tuple(
+            e.from_counts([frame[e.column].value_counts(dropna=False)]) if e.needs_categories else e
+            for e in call.onehot
+        )
+        return labels, onehot
+    labels, _, onehot, _ = count_partitions(lazy, call.labels, False, rows.lengths(), call.onehot)
+    return labels, onehot
