@@ -3,7 +3,6 @@ any dataframe library with a ``_frames`` adapter (the route talks only to the ad
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,19 +18,6 @@ if TYPE_CHECKING:
     from .call import RowCall
 
 
-def _phases(sampler: Sampler) -> list[tuple[int, int]]:
-    """Runs of cycles ``[a, b)`` in which no class changes between full, partial and done.
-
-    A class is partial in one cycle only, so a run holding a partial class is one cycle
-    long; runs of full cycles repeat the same left rows and are drawn in one go.
-    """
-    cuts = {0, sampler.cycles}
-    for g in range(len(sampler.class_sizes)):
-        cuts.update((sampler.full(g), sampler.full(g) + 1))
-    cuts = sorted(c for c in cuts if 0 <= c <= sampler.cycles)
-    return list(itertools.pairwise(cuts))
-
-
 def pairs(sampler: Sampler, members: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
     """Left and partner input positions of every output row, in output order.
 
@@ -42,7 +28,8 @@ def pairs(sampler: Sampler, members: list[np.ndarray] | None) -> tuple[np.ndarra
     if members is None:
         members = [np.arange(n, dtype=np.int64)]
     lefts, partners = [], []
-    for a, b in _phases(sampler):
+    for cycles in sampler.phases():
+        a, b = cycles.start, cycles.stop
         full = [g for g in range(K) if a < sampler.full(g) and sampler.class_sizes[g]]
         partial = [g for g in range(K) if a == sampler.full(g) and sampler.quotas[g]]
         if not partial:
