@@ -97,6 +97,22 @@ def class_members(blocks, layout: Layout) -> list[np.ndarray]:
     return [order[bounds[g] : bounds[g + 1]] for g in range(len(layout.labels))]
 
 
+def _check_memory(adapter: FrameAdapter, frame: Any, call: RowCall, labels, onehot) -> None:
+    """Refuse a one-hot result too wide for memory before anything is encoded."""
+    n = adapter.rows(frame)
+    rows_out = call.rows_out(n)
+    if rows_out is None:  # rows per class
+        assert labels is not None
+        rows_out = n
+        if labels.column is not None:  # a label block's classes need its values encoded
+            counts = adapter.value_counts(frame, labels.column)
+            sizes = tuple(int(x) for x in counts.reindex(list(labels.classes), fill_value=0))
+            rows_out = call.sampler(sizes, labels.classes).m
+        rows_out += n if call.concat else 0
+    columns = call.output_columns(len(adapter.schema(frame)), labels, onehot)
+    call.check_memory(n, rows_out, columns)
+
+
 def mixup_frame(adapter: FrameAdapter, frame: Any, call: RowCall) -> Any:
     """Mix a whole in-memory frame as ``call`` says, through its library's ``adapter``;
     the result is a frame of the same kind."""
@@ -109,6 +125,7 @@ def mixup_frame(adapter: FrameAdapter, frame: Any, call: RowCall) -> Any:
     )
     if onehot:
         check_onehot(onehot, adapter.schema(frame).index, call.max_categories)
+        _check_memory(adapter, frame, call, labels, onehot)
     parts = (labels,) if labels is not None else ()
     if parts or onehot:
         encoded = adapter.encode(frame, Encoders(parts + onehot))
