@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import json
 import os
+import subprocess
+import sys
 
 import dask
 import dask.dataframe as dd
@@ -31,7 +34,15 @@ import pytest
 
 from mixupy_dask import MixupError, augment_parquet, mixup
 
-from .helpers import irregular_lengths, on_cluster, run_cli, split_frame
+from .helpers import (
+    ENV,
+    HANG_GUARD,
+    assert_user_error,
+    irregular_lengths,
+    on_cluster,
+    run_cli,
+    split_frame,
+)
 
 assert_exact = pd.testing.assert_frame_equal
 
@@ -55,9 +66,19 @@ def flights_csv() -> str:
     return os.path.join(data, "flights.csv.zip")
 
 
+def read_flights(**options) -> pd.DataFrame:
+    """The package's flights table as its CSV has it."""
+    return pd.read_csv(flights_csv(), **options)
+
+
 @pytest.fixture(scope="session")
 def flights() -> pd.DataFrame:
-    raw = pd.read_csv(flights_csv(), skiprows=lambda i: i > 0 and i % 100 != 0)
+    raw = read_flights(skiprows=lambda i: i > 0 and i % 100 != 0)
+    return typed(raw)
+
+
+def typed(raw: pd.DataFrame) -> pd.DataFrame:
+    """The columns this module mixes, in their dtypes."""
     return pd.DataFrame(
         {
             "carrier": pd.Categorical(raw["carrier"]),
@@ -279,3 +300,79 @@ def test_a_users_dask_frame_keeps_its_string_dtype(default_flights):
     options |= {"labels": "origin", "batch_size": dict.fromkeys(source["origin"].unique(), 0)}
     out = mixup(ddf, **options).compute(scheduler="threads")
     assert_exact(out, mixup(source, **options), check_exact=True)
+
+
+@pytest.mark.slow
+def test_onehot_partitions_are_sized_for_the_output_width(tmp_path):
+    # All 336,776 flights but tail numbers (4,043 of them): `--max-categories 120` one-hot
+    # encodes dest (105), carrier (16) and origin (3), rows ~10x as wide out as in. Sized
+    # for the input's bytes, 16 MiB partitions killed these 1 GiB workers (KilledWorker).
+    data = typed(read_flights()).drop(columns="tailnum")
+    src = tmp_path / "flights"
+    src.mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(data)), 3)):
+        data.iloc[rows].to_parquet(src / f"{i}.parquet", row_group_size=50_000)
+    result = run_cli(
+        "augment", src, tmp_path / "out", "--categorical", "onehot", "--max-categories", 120,
+        "--missing", "available", "--seed", 3, "--workers", 2, "--threads-per-worker", 1,
+        "--memory-limit", "1GiB", "--quiet", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = pd.read_parquet(tmp_path / "out")
+    assert out.shape == (len(data), len(data.columns) - 3 + 105 + 16 + 3)
+    expected = mixup(data, categorical="onehot", max_categories=120, missing="available", seed=3)
+    assert_exact(out, expected, check_exact=True)
+
+
+#: One process: a frame of 2e6 rows whose one-hot columns (20,000) no machine holds
+#: (about 960 TB by the estimate), then ``mixup`` with the kernel's peak-RSS mark reset.
+WIDE_IN_MEMORY = """
+import json, numpy as np, pandas as pd
+from mixupy_dask import MixupError, mixup
+codes = np.random.default_rng(0).integers(0, 20_000, 2_000_000)
+c = pd.Categorical.from_codes(codes, range(20_000))
+df = pd.DataFrame({"x": np.arange(2_000_000.0), "c": c})
+def peak():
+    return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024
+open("/proc/self/clear_refs", "w").write("5")
+before = peak()
+try:
+    mixup(df, categorical="onehot", max_categories=20_000, seed=0)
+    message = None
+except MixupError as error:
+    message = str(error)
+print(json.dumps({"message": message, "grew": peak() - before}))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="Linux peak RSS")
+def test_a_onehot_result_too_wide_for_memory_is_refused_before_allocating(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", WIDE_IN_MEMORY], capture_output=True, text=True, cwd=tmp_path,
+        timeout=HANG_GUARD, env=ENV,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["message"] is not None
+    assert "20,001 columns" in found["message"]
+    assert "`max_categories` (now 20000)" in found["message"]
+    assert "available" in found["message"]
+    # Counting the categories takes a few MiB; one one-hot column of the input 16 MB.
+    assert found["grew"] < 64 * 2**20, found
+
+
+def test_a_parquet_job_whose_partitions_cannot_hold_its_onehot_rows_is_refused(tmp_path):
+    # 20,000 one-hot columns (160 kB a row out): even the smallest partitions (1 MiB of
+    # input, ~100k rows) would be ~16 GB out, against 1/16 of a 1 GiB worker.
+    codes = np.random.default_rng(0).integers(0, 20_000, 400_000)
+    names = [f"v{i}" for i in range(20_000)]  # a Parquet dictionary of strings
+    df = pd.DataFrame({"x": np.arange(len(codes), dtype=float),
+                       "c": pd.Categorical.from_codes(codes, names)})  # fmt: skip
+    df.to_parquet(tmp_path / "wide.parquet")
+    result = run_cli(
+        "augment", tmp_path / "wide.parquet", tmp_path / "out", "--categorical", "onehot",
+        "--max-categories", 20_000, "--blocksize", "4MiB", "--workers", 1,
+        "--memory-limit", "1GiB", "--quiet", cwd=tmp_path,
+    )  # fmt: skip
+    assert_user_error(result, "--max-categories", "--blocksize", "now 4.00 MiB", "--categorical")
+    assert not (tmp_path / "out").exists()

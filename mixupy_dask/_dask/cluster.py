@@ -8,7 +8,8 @@
 - ``local_cluster``: the embedded cluster, whose shuffle buffers fit its workers'
   memory; ``connect``: a client of a running scheduler or of an embedded cluster, for
   the CLI and batch scripts.
-- ``auto_blocksize``: a partition size the cluster's workers hold comfortably.
+- ``auto_blocksize``: a partition size the cluster's workers hold comfortably;
+  ``thread_memory`` and ``available_memory``: what a task, or a process, may count on.
 
 Start the embedded cluster by hand for out-of-core work on one machine::
 
@@ -290,6 +291,12 @@ def compute(
         return tuple(client.gather(futures))
 
 
+def _per_thread(client: Any) -> list[float]:
+    """Each worker's memory limit over its threads (workers without a limit left out)."""
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    return [w["memory_limit"] / max(w["nthreads"], 1) for w in workers if w["memory_limit"]]
+
+
 def auto_blocksize(client: Any = None) -> int:
     """A partition size the cluster's workers hold comfortably.
 
@@ -300,10 +307,25 @@ def auto_blocksize(client: Any = None) -> int:
     (16 MiB) peaked at 431 MiB per worker, past the 80 % at which Dask pauses a
     worker, and 1/64 at 374 MiB. Without a cluster (or without memory limits): 64 MiB.
     """
-    if client is None:
-        return DEFAULT_BLOCKSIZE
-    workers = client.scheduler_info(n_workers=-1)["workers"].values()
-    per_thread = [w["memory_limit"] / max(w["nthreads"], 1) for w in workers if w["memory_limit"]]
+    per_thread = _per_thread(client) if client is not None else []
     if not per_thread:
         return DEFAULT_BLOCKSIZE
     return int(min(max(min(per_thread) / 64, 2**20), DEFAULT_BLOCKSIZE))
+
+
+def available_memory() -> int:
+    """Memory this machine can still give a process now: psutil's available memory
+    (free plus reclaimable caches; distributed depends on psutil)."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def thread_memory(client: Any = None) -> int:
+    """The memory one task may count on: the smallest worker memory limit over its
+    threads; without a cluster (or without limits) the memory available here over the
+    threads of Dask's local scheduler (one per core)."""
+    per_thread = _per_thread(client) if client is not None else []
+    if per_thread:
+        return int(min(per_thread))
+    return available_memory() // (os.cpu_count() or 1)

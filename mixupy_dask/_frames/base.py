@@ -48,6 +48,10 @@ class FrameAdapter(ABC):
         pandas' ``value_counts(dropna=False)`` gives them (a categorical's with a
         ``CategoricalIndex`` of all its categories): ``Labels.from_counts`` reads it."""
 
+    def rows(self, data: Any) -> int:
+        """Rows of ``data`` (``len(data)`` unless overridden)."""
+        return len(data)
+
     @abstractmethod
     def encode(self, data: Any, encoders: Encoders) -> Any:
         """``data`` with each of ``encoders``' columns replaced, in place, by its

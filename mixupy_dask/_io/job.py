@@ -24,6 +24,7 @@ from typing import Any
 
 import dask.dataframe as dd
 import numpy as np
+from dask.utils import format_bytes
 
 from .._core.docs import MIXUP_PARAMETERS, shared_docs
 from .._core.validation import (
@@ -36,20 +37,34 @@ from .._core.validation import (
     validate,
     validates,
 )
-from .._dask.cluster import as_current, auto_blocksize, progress_bar, resolve_client
+from .._dask.cluster import (
+    as_current,
+    auto_blocksize,
+    progress_bar,
+    resolve_client,
+    thread_memory,
+)
 from .._dask.source import Source
+from .._rows.call import VALUE_BYTES
 from .._rows.call import prepare as prepare_rows
 from .._rows.dask_route import place_and_mix
 from .._rows.mixup import mixup
 from .._series.call import prepare as prepare_series
 from .._series.call import run_dask as mix_series_dask
 from .._series.mixup import mixup_series
+from ..errors import MixupError
 from .commit import Destination
 from .metadata import metadata as provenance
 from .parquet import ParquetSource
 
 SeedLike = int | Sequence[int] | np.random.SeedSequence | None
 Progress = Callable[[Any], None]
+
+#: An output partition may take at most this share of a worker thread's memory: a task
+#: holds several copies of it (partners, mixed blocks, the frame, Parquet buffers).
+#: ``auto_blocksize`` aims at 1/64; the flights job one-hot encoded 10x wider than its
+#: 16 MiB input partitions (1/6) killed 1 GiB workers.
+WIDE_SHARE = 16
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,8 @@ class Job:
     seed: Any
     metadata: dict[str, Any]
     blocksize: int | None
+    #: ``categorical="onehot"``: bytes of an output row at most, and `max_categories`
+    wide: tuple[int, int] | None = None
 
     def run(self, client: Any = None, progress: Progress | bool | None = None) -> AugmentSummary:
         """Build the result on ``client`` (or the default client) and commit it;
@@ -106,7 +123,9 @@ class Job:
         start = time.perf_counter()
         client = resolve_client(client)
         progress = progress_bar(validate(JOB_RULES, progress=progress)["progress"], client)
-        source = self.source.source(self.blocksize or auto_blocksize(client))
+        source = self.source.source(self._blocksize(client))
+        if self.wide is not None:
+            self._check_width(source, client)
         with as_current(client):
             frame, rows_out, classes, lengths = self.build(source, client, progress)
         files = self.destination.write(frame, self.metadata, client, progress, lengths)
@@ -118,6 +137,37 @@ class Job:
             seed=self.seed,
             dst=self.destination.url,
             classes=classes,
+        )
+
+    def _blocksize(self, client: Any) -> int:
+        """The blocksize given, else one for the workers (``auto_blocksize``) sized for
+        the output's rows: one-hot encoding can make a row many times wider than the
+        footers' bytes say, and the output partitions hold as many rows as the input's."""
+        if self.blocksize:
+            return self.blocksize
+        blocksize = auto_blocksize(client)
+        if self.wide is not None:
+            widening = self.wide[0] / max(self.source.row_bytes, 1.0)
+            blocksize = max(int(blocksize / max(widening, 1.0)), 1)
+        return blocksize
+
+    def _check_width(self, source: Source, client: Any) -> None:
+        """Refuse output partitions a worker thread cannot hold: larger than
+        1/``WIDE_SHARE`` of its memory (``auto_blocksize`` aims at 1/64)."""
+        assert self.wide is not None
+        assert source.lengths is not None
+        row_bytes, max_categories = self.wide
+        rows = max(source.lengths, default=0)
+        memory = thread_memory(client)
+        if rows * row_bytes * WIDE_SHARE <= memory:
+            return
+        given = f"now {format_bytes(self.blocksize)}" if self.blocksize else "1 MiB at the least"
+        raise MixupError(
+            f"`categorical='onehot'` makes output rows of up to {format_bytes(row_bytes)}: "
+            f"a partition of {rows:,} rows would be {format_bytes(rows * row_bytes)}, more "
+            f"than 1/{WIDE_SHARE} of the {format_bytes(memory)} a worker thread has; lower "
+            f"`max_categories` (now {max_categories}) or `blocksize` ({given}), or give "
+            f"the workers more memory"
         )
 
 
@@ -182,6 +232,7 @@ def plan(
     options["seed"] = _fixed(options.get("seed"))
     source.check_named(**{k: options.get(k) for k in ("labels", "series", "time")})
     build: Build
+    wide = None
     if function == "mixup":
         # "Too few rows" first, then columns pandas would read as objects, then mixup's
         # own checks against the (empty) frame the schema gives.
@@ -199,6 +250,9 @@ def plan(
         source = source.with_categories(None if mixed else classes)
         row_call = prepare_rows(source.meta, **options)
         rows_out = row_call.rows_out(source.rows)  # None until the label pass counts classes
+        if row_call.onehot:
+            columns = row_call.output_columns(len(source.meta.columns))
+            wide = (columns * VALUE_BYTES, row_call.max_categories)
 
         def build(data: Source, client: Any, progress: Progress | None) -> Built:
             frame, row_plan, resolved = place_and_mix(data, row_call)
@@ -223,7 +277,7 @@ def plan(
     recorded = arguments(twin, source.meta, **options)
     del recorded["data"]
     record = provenance(function, source, recorded)
-    return Job(source, destination, build, options["seed"], record, blocksize)
+    return Job(source, destination, build, options["seed"], record, blocksize, wide)
 
 
 @validates(MIXUP_RULES, JOB_RULES)
@@ -320,11 +374,15 @@ def augment_parquet(
         Target uncompressed bytes per partition: whole row groups, or slices of a
         larger row group.
         Default: 1/64 of the memory per worker thread of the cluster, at most 64 MiB
-        (64 MiB without a cluster).
+        (64 MiB without a cluster); under ``categorical="onehot"`` divided by how many
+        times wider the output's rows are than the input's. A one-hot job whose
+        partitions would be more than 1/16 of a worker thread's memory out is refused.
     progress : bool or callable, optional
-        ``True`` shows Dask's progress bar (``distributed.progress``) for each pass
-        when running on a cluster; ``None`` or ``False``, none; a callable is called
-        with the futures of each pass, as ``distributed.progress`` is.
+        ``True`` shows Dask's progress bar (``distributed.progress``) for the job's
+        passes on a cluster (the mixing and writing pass; for series also the counting
+        pass; a row job's label-counting pass shows none); ``None`` or ``False``, none;
+        a callable is called with the futures of those passes, as
+        ``distributed.progress`` is.
     dst_storage_options : dict, optional
         fsspec options for ``dst`` when they differ from ``storage_options`` (another
         store, other credentials); default: ``storage_options``.

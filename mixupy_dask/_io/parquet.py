@@ -116,6 +116,12 @@ class ParquetSource:
     def rows(self) -> int:
         return sum(piece.rows for piece in self.pieces)
 
+    @property
+    def row_bytes(self) -> float:
+        """Uncompressed bytes of a row, on average, as the footers count them (the
+        measure ``blocksize`` is in)."""
+        return sum(piece.nbytes for piece in self.pieces) / max(self.rows, 1)
+
     def source(self, blocksize: int) -> Source:
         """Partitions of about ``blocksize`` uncompressed bytes each: whole row groups, or
         slices of consecutive rows of a row group larger than that."""

@@ -193,17 +193,16 @@ class Placement:
             dtype=np.int64,
         ).reshape(self.class_starts.shape)
 
+    @cached_property
+    def _full(self) -> np.ndarray:
+        """(K, 1): full passes of each class."""
+        sampler = self.sampler
+        return np.array([sampler.full(g) for g in range(len(self.class_starts))])[:, None]
+
     def _class_slot_starts(self, cycle: int) -> np.ndarray:
-        rows = []
-        for g, row in enumerate(self.class_starts):
-            full = self.sampler.full(g)
-            if cycle < full:
-                rows.append(row)
-            elif cycle == full:
-                rows.append(self._partial_starts[g])
-            else:
-                rows.append(np.zeros_like(row))
-        return np.array(rows, dtype=np.int64).reshape(self.class_starts.shape)
+        # Class ranks in a full pass, the partial pass's slot ranks, none after.
+        starts = np.where(cycle == self._full, self._partial_starts, 0)
+        return np.where(cycle < self._full, self.class_starts, starts).astype(np.int64)
 
     def slot_starts(self, cycle: int) -> np.ndarray:
         starts = self._class_slot_starts(cycle)
@@ -217,8 +216,10 @@ class Placement:
     @cached_property
     def slot_offsets(self) -> np.ndarray:
         """(cycles * P + 1,): where slot ``k = c * P + p`` starts, in output rows."""
+        # The same slot sizes in every cycle of a phase.
         sizes = [
-            np.diff(self.slot_starts(c), axis=1).sum(axis=0) for c in range(self.sampler.cycles)
+            np.tile(np.diff(self.slot_starts(run.start), axis=1).sum(axis=0), len(run))
+            for run in self.sampler.phases()
         ]
         offsets = np.zeros(self.sampler.cycles * self.partitions + 1, dtype=np.int64)
         if sizes:
@@ -289,13 +290,14 @@ class Placement:
         group_rows = np.diff(self.group_starts, axis=1)
         sizes = np.diff(self.slot_offsets).reshape(cycles, self.partitions)
         runs, first, held = [], 0, np.zeros(self.partitions, dtype=np.int64)
-        for c in range(cycles):
-            active = [h for h in range(len(group_rows)) if sampler.group_slots(c, h)]
-            sent = group_rows[active].sum(axis=0) + sizes[c]
-            if held.any() and (held + sent).max() > self.target:
-                runs.append(range(first, c))
-                first, held = c, np.zeros_like(held)
-            held += sent
+        for phase in sampler.phases():  # the same rows sent in every cycle of a phase
+            active = [h for h in range(len(group_rows)) if sampler.group_slots(phase.start, h)]
+            sent = group_rows[active].sum(axis=0) + sizes[phase.start]
+            for c in phase:
+                if held.any() and (held + sent).max() > self.target:
+                    runs.append(range(first, c))
+                    first, held = c, np.zeros_like(held)
+                held += sent
         return (*runs, range(first, cycles)) if cycles else ()
 
     def ships(self, reread: bool) -> bool:
@@ -375,7 +377,8 @@ def _route(
     p, P, sampler = int(number.iloc[0]), placement.partitions, placement.sampler
     values = to_rows(part, layout)
     row_classes = _row_classes(values.blocks, layout, placement)
-    by_group = list(_class_rows(row_classes if sampler.groups > 1 else None, part.shape[0]))
+    by_class = list(_class_rows(row_classes, part.shape[0]))  # sorted once, not per cycle
+    by_group = by_class if sampler.groups > 1 else [(0, np.arange(part.shape[0]))]
     ships = placement.ships(reread)
     rows, parts, slots, outputs = [], [], [], []
     if kernel is not None:  # one group: an output row's slot is its place in its partition
@@ -386,29 +389,38 @@ def _route(
         parts.append(q)
         slots.append(output_rows - out_offsets[q])
         outputs.append(np.full(len(q), -1))
-    for cycle in cycles:
-        starts, bases = placement.slot_starts(cycle), placement.slot_bases(cycle)
+    # A phase's cycles share their slot layout and left rows, so a class balanced up
+    # over many passes costs a few calls per phase, not per cycle.
+    for phase in sampler.phases(cycles):
+        starts, bases = placement.slot_starts(phase.start), placement.slot_bases(phase.start)
         for h, local in by_group if kernel is None else ():
-            if not sampler.group_slots(cycle, h):  # no left rows of this group: no partners
+            if not len(local) or not sampler.group_slots(phase.start, h):  # no partners
                 continue
             ranks = placement.group_starts[h, p] + np.arange(len(local))
-            keep, slot = sampler.destinations(h, ranks, cycle)
-            # The partition owning slot v is the last one starting at or before v
-            # ("right"), which skips empty partitions that start at the same slot.
-            dest = np.searchsorted(starts[h, :-1], slot, "right") - 1
-            k = cycle * P + dest
-            rows.append(local[keep])
-            parts.append(placement.slot_partition[k])
-            slots.append(placement.slot_base(k) + bases[h, dest] + slot - starts[h, dest])
-            outputs.append(np.full(len(keep), -1))  # a partner
-        k = cycle * P + p
-        if ships and not (reread and placement.whole[k]):
-            left, left_slots = _left_rows(placement, row_classes, cycle, p, part.shape[0])
-            base = placement.slot_base(k)
-            rows.append(left)
-            parts.append(np.full(len(left), placement.slot_partition[k]))
-            slots.append(base + left_slots)
-            outputs.append(base + np.arange(len(left)))
+            for first, count in _batches(phase, len(local)):
+                keep, slot = sampler.destinations(h, ranks, first, count)
+                cycle = first + keep // len(local)
+                # The partition owning slot v is the last one starting at or before v
+                # ("right"), which skips empty partitions that start at the same slot.
+                dest = np.searchsorted(starts[h, :-1], slot, "right") - 1
+                k = cycle * P + dest
+                rows.append(local[keep % len(local)])
+                parts.append(placement.slot_partition[k])
+                slots.append(placement.slot_base(k) + bases[h, dest] + slot - starts[h, dest])
+                outputs.append(np.full(len(keep), -1))  # a partner
+        if not ships:
+            continue
+        k = np.arange(phase.start, phase.stop) * P + p
+        if reread:
+            k = k[~placement.whole[k]]
+        left, left_slots = _left_rows(placement, by_class, phase.start, p)
+        if not len(k) or not len(left):
+            continue
+        base = np.repeat(placement.slot_base(k), len(left))
+        rows.append(np.tile(left, len(k)))
+        parts.append(np.repeat(placement.slot_partition[k], len(left)))
+        slots.append(base + np.tile(left_slots, len(k)))
+        outputs.append(base + np.tile(np.arange(len(left)), len(k)))
     rows, parts, slots = _concat(rows), _concat(parts), _concat(slots)
     if kernel is None and len(cycles) == 1 and not ships and len(rows) == part.shape[0]:
         # Every row is a partner once (a full cycle): rows may travel in any order, so
@@ -448,13 +460,13 @@ def _tagged(
     return pd.concat([tagged, pd.DataFrame(tags, index=tagged.index)], axis=1)
 
 
-def _left_rows(placement: Placement, row_classes, cycle: int, p: int, length: int):
+def _left_rows(placement: Placement, by_class, cycle: int, p: int):
     """Slot ``(cycle, p)``'s left rows: local row indices in input order, and their slots
     inside the slot's run (each class fills a run of its own; one group's follow input
-    order)."""
+    order). ``by_class``: ``_class_rows`` of the partition."""
     sampler, bases = placement.sampler, placement.slot_bases(cycle)
     rows, slots = [], []
-    for g, local in _class_rows(row_classes, length):
+    for g, local in by_class:
         first = int(placement.class_starts[g, p])
         chosen = sampler.left_ranks(cycle, g, first, first + len(local)) - first
         rows.append(local[chosen])
@@ -465,6 +477,20 @@ def _left_rows(placement: Placement, row_classes, cycle: int, p: int, length: in
     if sampler.groups > 1:
         return rows[order], _concat(slots)[order]
     return rows[order], bases[0, p] + np.arange(len(rows))
+
+
+#: Partner rows whose destinations one call computes for several cycles at once: a
+#: call per cycle costs ~1 ms of set-up, while many cycles at once compute the network
+#: per element instead of from a table (same values).
+CYCLE_BATCH = 1 << 16
+
+
+def _batches(phase: range, rows: int):
+    """(first cycle, cycles) of ``phase`` for one ``destinations`` call each: a cycle
+    per call for large groups, a batch of cycles of up to ``CYCLE_BATCH`` rows for small."""
+    step = max(1, CYCLE_BATCH // max(rows, 1)) if rows < CYCLE_BATCH // 16 else 1
+    for first in range(phase.start, phase.stop, step):
+        yield first, min(step, phase.stop - first)
 
 
 def _mix_partition(
@@ -506,8 +532,8 @@ def _mix_partition(
             # left_part is already encoded, as the frame it comes from
             part = left_part if left_part is not None else _reread(p, read_partition, labels)
             values = to_rows(part, layout)
-            row_classes = _row_classes(values.blocks, layout, placement)
-            _, whole_slots = _left_rows(placement, row_classes, k // P, p, part.shape[0])
+            by_class = _class_rows(_row_classes(values.blocks, layout, placement), part.shape[0])
+            _, whole_slots = _left_rows(placement, by_class, k // P, p)
             base = placement.slot_base(k)
             pieces.append(values)
             outputs.append(base + np.arange(part.shape[0]))

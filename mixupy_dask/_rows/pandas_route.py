@@ -3,7 +3,6 @@ any dataframe library with a ``_frames`` adapter (the route talks only to the ad
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,19 +19,6 @@ if TYPE_CHECKING:
     from .call import RowCall
 
 
-def _phases(sampler: Sampler) -> list[tuple[int, int]]:
-    """Runs of cycles ``[a, b)`` in which no class changes between full, partial and done.
-
-    A class is partial in one cycle only, so a run holding a partial class is one cycle
-    long; runs of full cycles repeat the same left rows and are drawn in one go.
-    """
-    cuts = {0, sampler.cycles}
-    for g in range(len(sampler.class_sizes)):
-        cuts.update((sampler.full(g), sampler.full(g) + 1))
-    cuts = sorted(c for c in cuts if 0 <= c <= sampler.cycles)
-    return list(itertools.pairwise(cuts))
-
-
 def pairs(sampler: Sampler, members: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
     """Left and partner input positions of every output row, in output order.
 
@@ -43,7 +29,8 @@ def pairs(sampler: Sampler, members: list[np.ndarray] | None) -> tuple[np.ndarra
     if members is None:
         members = [np.arange(n, dtype=np.int64)]
     lefts, partners = [], []
-    for a, b in _phases(sampler):
+    for cycles in sampler.phases():
+        a, b = cycles.start, cycles.stop
         full = [g for g in range(K) if a < sampler.full(g) and sampler.class_sizes[g]]
         partial = [g for g in range(K) if a == sampler.full(g) and sampler.quotas[g]]
         if not partial:
@@ -111,6 +98,22 @@ def class_members(blocks, layout: Layout) -> list[np.ndarray]:
     return [order[bounds[g] : bounds[g + 1]] for g in range(len(layout.labels))]
 
 
+def _check_memory(adapter: FrameAdapter, frame: Any, call: RowCall, labels, onehot) -> None:
+    """Refuse a one-hot result too wide for memory before anything is encoded."""
+    n = adapter.rows(frame)
+    rows_out = call.rows_out(n)
+    if rows_out is None:  # rows per class
+        assert labels is not None
+        rows_out = n
+        if labels.column is not None:  # a label block's classes need its values encoded
+            counts = adapter.value_counts(frame, labels.column)
+            sizes = tuple(int(x) for x in counts.reindex(list(labels.classes), fill_value=0))
+            rows_out = call.sampler(sizes, labels.classes).m
+        rows_out += n if call.concat else 0
+    columns = call.output_columns(len(adapter.schema(frame)), labels, onehot)
+    call.check_memory(n, rows_out, columns)
+
+
 def mixup_frame(adapter: FrameAdapter, frame: Any, call: RowCall) -> Any:
     """Mix a whole in-memory frame as ``call`` says, through its library's ``adapter``;
     the result is a frame of the same kind."""
@@ -123,6 +126,7 @@ def mixup_frame(adapter: FrameAdapter, frame: Any, call: RowCall) -> Any:
     )
     if onehot:
         check_onehot(onehot, adapter.schema(frame).index, call.max_categories)
+        _check_memory(adapter, frame, call, labels, onehot)
     parts = (labels,) if labels is not None else ()
     if parts or onehot:
         encoded = adapter.encode(frame, Encoders(parts + onehot))
