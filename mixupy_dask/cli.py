@@ -24,7 +24,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import pandas as pd
@@ -98,6 +98,14 @@ def _typed(rule: Rule) -> click.ParamType:  # type: ignore[type-arg]
     if isinstance(rule, OneOf) and all(isinstance(o, str) for o in rule.options):
         return click.Choice(rule.options)
     raise TypeError(f"no click type for {rule!r}")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _ruled(decl: str, rule: Rule, default: Any, help: str | None = None) -> Callable[[_F], _F]:
+    """An option that follows a library parameter's rule, with the library's default."""
+    return click.option(decl, type=_typed(rule), default=default, show_default=True, help=help)
 
 
 def _default(function: Callable[..., Any], name: str) -> Any:
@@ -427,12 +435,11 @@ def cli() -> None:
 @cli.command()
 @click.argument("src")
 @click.argument("dst")
-@click.option(
+@_ruled(
     "--alpha",
-    type=_typed(MIXUP_RULES["alpha"]),
-    default=MIXUP_DEFAULTS["alpha"],
-    show_default=True,
-    help="Beta(alpha, alpha).",
+    MIXUP_RULES["alpha"],
+    MIXUP_DEFAULTS["alpha"],
+    "Beta(alpha, alpha).",
 )
 @click.option(
     "--batch-size",
@@ -452,36 +459,32 @@ def cli() -> None:
     "resampling such as a:500,b:300. Writes the originals, then the synthetic rows; "
     "needs --labels and --within-class or --label-preserving.",
 )
-@click.option(
+@_ruled(
     "--categorical",
-    type=_typed(MIXUP_RULES["categorical"]),
-    default=MIXUP_DEFAULTS["categorical"],
-    show_default=True,
-    help="Categorical and string columns: raise, dominant (the value of the parent with "
+    MIXUP_RULES["categorical"],
+    MIXUP_DEFAULTS["categorical"],
+    "Categorical and string columns: raise, dominant (the value of the parent with "
     "the larger weight), sample (the left value with probability lambda) or onehot (soft "
     "one-hot columns).",
 )
-@click.option(
+@_ruled(
     "--max-categories",
-    type=_typed(MIXUP_RULES["max_categories"]),
-    default=MIXUP_DEFAULTS["max_categories"],
-    show_default=True,
-    help="With --categorical onehot: refuse columns with more categories than this.",
+    MIXUP_RULES["max_categories"],
+    MIXUP_DEFAULTS["max_categories"],
+    "With --categorical onehot: refuse columns with more categories than this.",
 )
-@click.option(
+@_ruled(
     "--integers",
-    type=_typed(MIXUP_RULES["integers"]),
-    default=MIXUP_DEFAULTS["integers"],
-    show_default=True,
-    help="Integer columns: float (mixed into floats) or round (rounded half to even, in "
+    MIXUP_RULES["integers"],
+    MIXUP_DEFAULTS["integers"],
+    "Integer columns: float (mixed into floats) or round (rounded half to even, in "
     "their own type, within the parents' range; bools take the dominant parent's value).",
 )
-@click.option(
+@_ruled(
     "--missing",
-    type=_typed(MIXUP_RULES["missing"]),
-    default=MIXUP_DEFAULTS["missing"],
-    show_default=True,
-    help="Missing values: raise, propagate (missing where a parent's is) or available "
+    MIXUP_RULES["missing"],
+    MIXUP_DEFAULTS["missing"],
+    "Missing values: raise, propagate (missing where a parent's is) or available "
     "(the other parent's value where one is missing).",
 )
 @click.option(
@@ -544,19 +547,17 @@ def augment(src: str, dst: str, **options: Any) -> None:
 @click.argument("dst")
 @click.option("--series", required=True, metavar="COL", help="Series id column.")
 @click.option("--time", required=True, metavar="COL", help="Time column ordering each series.")
-@click.option(
+@_ruled(
     "--alpha",
-    type=_typed(SERIES_RULES["alpha"]),
-    default=_default(mixup_series, "alpha"),
-    show_default=True,
-    help="Dirichlet(alpha) weights; Beta(alpha, alpha) for k=2.",
+    SERIES_RULES["alpha"],
+    _default(mixup_series, "alpha"),
+    "Dirichlet(alpha) weights; Beta(alpha, alpha) for k=2.",
 )
-@click.option(
+@_ruled(
     "--k",
-    type=_typed(SERIES_RULES["k"]),
-    default=_default(mixup_series, "k"),
-    show_default=True,
-    help="Input series mixed into each output series.",
+    SERIES_RULES["k"],
+    _default(mixup_series, "k"),
+    "Input series mixed into each output series.",
 )
 @click.option("--batch-size", type=_COUNT, help="Number of output series (default: as in SRC).")
 @click.option(
@@ -568,12 +569,11 @@ def augment(src: str, dst: str, **options: Any) -> None:
     help="Divide each series by its mean |value| before mixing, or mix raw values.",
 )
 @click.option("--labels", metavar="A,B,...", help="Series-level numeric label columns.")
-@click.option(
+@_ruled(
     "--categorical",
-    type=_typed(SERIES_RULES["categorical"]),
-    default=_default(mixup_series, "categorical"),
-    show_default=True,
-    help="Categorical and string columns constant within each series: raise, or dominant "
+    SERIES_RULES["categorical"],
+    _default(mixup_series, "categorical"),
+    "Categorical and string columns constant within each series: raise, or dominant "
     "(each output series takes its series of largest weight's value).",
 )
 @_OUTPUT_OPTIONS
@@ -601,20 +601,14 @@ def augment_series(src: str, dst: str, **options: Any) -> None:
 @click.argument("dst")
 @click.option("--rows", type=_COUNT, required=True, help="Number of rows, e.g. 1e6.")
 @click.option("--columns", type=_COUNT, required=True, help="Number of float64 features.")
-@click.option(
+@_ruled(
     "--classes",
-    type=_typed(MAKE_DATA_RULES["classes"]),
-    default=_default(_datasets.make_data, "classes"),
-    show_default=True,
-    help="Add a categorical `label` column with this many classes (0: none).",
+    MAKE_DATA_RULES["classes"],
+    _default(_datasets.make_data, "classes"),
+    "Add a categorical `label` column with this many classes (0: none).",
 )
 @click.option("--partitions", type=_COUNT, help="Number of files (default: sized like augment's).")
-@click.option(
-    "--seed",
-    type=_typed(MAKE_DATA_RULES["seed"]),
-    default=_default(_datasets.make_data, "seed"),
-    show_default=True,
-)
+@_ruled("--seed", MAKE_DATA_RULES["seed"], _default(_datasets.make_data, "seed"))
 @click.option("--overwrite", is_flag=True, help="Replace DST once the new data set is complete.")
 @_STORAGE_OPTIONS
 @_CLUSTER_OPTIONS

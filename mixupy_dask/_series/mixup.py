@@ -20,7 +20,7 @@ partition's groups are the copies of input series it received, one per
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dask.dataframe as dd
 import numpy as np
@@ -148,26 +148,7 @@ def mixup_series(
     >>> out.groupby("id").size().tolist()  # the shorter series has 3 steps
     [3, 3, 3]
     """
-    if not isinstance(data, (pd.DataFrame, dd.DataFrame)):
-        # Polars and Arrow frames: through pandas, and back to the input's kind (the
-        # series and time columns become int64, value columns floats; categorical
-        # columns keep their type).
-        adapter = adapter_for(data, also=("dask",))
-        out = mixup_series(
-            adapter.to_pandas(data),
-            series=series,
-            time=time,
-            alpha=alpha,
-            k=k,
-            batch_size=batch_size,
-            scale=scale,
-            seed=seed,
-            labels=labels,
-            categorical=categorical,
-        )
-        return adapter.from_pandas(out, like=data)
-    call = prepare(
-        data,
+    options: dict[str, Any] = dict(
         series=series,
         time=time,
         alpha=alpha,
@@ -178,6 +159,14 @@ def mixup_series(
         labels=labels,
         categorical=categorical,
     )
+    if not isinstance(data, (pd.DataFrame, dd.DataFrame)):
+        # Polars and Arrow frames: through pandas, and back to the input's kind (the
+        # series and time columns become int64, value columns floats; categorical
+        # columns keep their type).
+        adapter = adapter_for(data, also=("dask",))
+        out = mixup_series(adapter.to_pandas(data), **options)
+        return adapter.from_pandas(out, like=data)
+    call = prepare(data, **options)
     if isinstance(data, pd.DataFrame):
         return run_frame(data, call)
     return run_dask(Source.of(data), call)[0]
