@@ -10,8 +10,7 @@ import pandas as pd
 
 from .._dask.exchange import DESTINATION, exchange, partition_numbers, tag_dtype
 from .._kernel.rows import empty_frame, from_blocks, to_blocks
-from .columns import Columns
-from .kernel import (
+from .arithmetic import (
     check_unique_times,
     combine_series,
     order_rows,
@@ -21,6 +20,7 @@ from .kernel import (
     starts_of,
     time_key,
 )
+from .columns import Columns
 from .plan import Plan
 
 #: A routed copy's group in its output partition, ``(output series - first) * k + slot``

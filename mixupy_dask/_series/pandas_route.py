@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .._kernel.rows import to_blocks
-from .columns import Columns
-from .kernel import (
+from .arithmetic import (
     check_unique_times,
     combine_series,
     order_rows,
@@ -15,6 +14,7 @@ from .kernel import (
     starts_of,
     time_key,
 )
+from .columns import Columns
 from .plan import Plan
 
 
