@@ -64,6 +64,9 @@ def _table(data: Any) -> pa.Table:
 
 @contextmanager
 def _session(data: Any) -> Iterator[None]:
+    if id(data) == id(getattr(_SESSION, "frame", None)):  # nested: the outer one's table
+        yield
+        return
     outer = getattr(_SESSION, "frame", None), getattr(_SESSION, "table", None)
     _SESSION.frame, _SESSION.table = data, None
     try:
