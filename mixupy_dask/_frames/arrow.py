@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from .._core.labels import Encoders
 from .._core.validation import PROVENANCE
-from .._kernel.kinds import CategoryCodes, Coded, ExactTimes, code_arrow
+from .._kernel.kinds import _CODE_SAMPLE, CategoryCodes, Coded, ExactTimes, code_arrow
 from .._kernel.layout import Layout
 from .._kernel.rows import Rows, check_blocks
 from .._kernel.times import NAT
@@ -115,7 +115,10 @@ def _floats(column: pa.ChunkedArray, out: np.ndarray) -> None:
     at = 0
     for chunk in column.chunks:
         k = len(chunk)
-        if chunk.null_count:
+        if chunk.null_count and pa.types.is_floating(chunk.type):
+            # Arrow writes NaN where missing itself: no filled copy, no validity mask.
+            out[at : at + k] = chunk.to_numpy(zero_copy_only=False)
+        elif chunk.null_count:
             fill = False if pa.types.is_boolean(chunk.type) else 0
             out[at : at + k] = pc.fill_null(chunk, fill).to_numpy(zero_copy_only=False)
             valid = chunk.is_valid().to_numpy(zero_copy_only=False)
@@ -138,15 +141,35 @@ def _passenger(column: pa.ChunkedArray, kind: Any, dtype: Any) -> Any:
         if not column.null_count:
             return values
         return pd.arrays.BooleanArray(values, ~column.is_valid().to_numpy(zero_copy_only=False))
-    if pa.types.is_string_view(column.type):  # Arrow's kernels take large strings
-        column = column.cast(pa.large_string())
+    if pa.types.is_string_view(column.type):  # Polars' strings
+        coded = _code_views(column)
+        if coded is not None:
+            return coded
+        column = column.cast(pa.large_string())  # Arrow's kernels take large strings
     coded = code_arrow(column)
     return coded if coded is not None else pd.arrays.ArrowExtensionArray(column)
 
 
+def _code_views(column: pa.ChunkedArray) -> Coded | None:
+    """``code_arrow`` of a string view column without casting it to large strings
+    first (a copy of every string): ``dictionary_encode`` takes views, and the sample
+    ``code_arrow`` counts is taken of the indices (equal strings, equal indices; nulls
+    stay null), so the same columns are coded, with the same codes."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    indices = encoded.indices
+    sample = indices.take(np.arange(0, len(indices), max(1, len(indices) // _CODE_SAMPLE)))
+    if pc.count_distinct(sample, mode="all").as_py() > len(sample) // 2:
+        return None
+    return Coded(pc.fill_null(indices, -1).to_numpy(), encoded.dictionary)
+
+
 def _numbers_out(values: np.ndarray, nulls: bool) -> pa.Array:
     """A float block's row as an Arrow array (no copy); NaN as missing under ``nulls``."""
-    if nulls:
+    # A finite sum clears the row of NaN without a mask's allocation (an inf sum, or
+    # inf - inf, only costs the mask).
+    with np.errstate(over="ignore", invalid="ignore"):
+        suspect = nulls and not np.isfinite(values.sum())
+    if suspect:
         mask = np.isnan(values)
         if mask.any():
             return pa.array(values, mask=mask)
@@ -170,7 +193,10 @@ def _passenger_out(values: Any, kind: Any, t: pa.DataType, dictionary: pa.Array 
         mask = values == NAT
         return pa.array(values, mask=mask if mask.any() else None).view(t)
     if isinstance(values, Coded):
-        out = pc.take(values.dictionary, pa.array(values.codes, mask=values.codes < 0))
+        dictionary = values.dictionary
+        if pa.types.is_string_view(dictionary.type):  # ``take`` has no kernel for views
+            dictionary = dictionary.cast(pa.large_string())
+        out = pc.take(dictionary, pa.array(values.codes, mask=values.codes < 0))
     elif isinstance(values, np.ndarray):
         out = pa.array(values)
     else:

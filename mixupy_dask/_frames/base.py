@@ -11,6 +11,7 @@ through pandas.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar
 
 import numpy as np
@@ -73,6 +74,11 @@ class FrameAdapter(ABC):
         """A frame of ``like``'s kind with ``layout``'s columns and output dtypes and a
         fresh row numbering, holding ``rows``; then, if given, the provenance columns
         (left rows, partners, lambdas) as ``PROVENANCE`` names them."""
+
+    def session(self, data: Any) -> AbstractContextManager[None]:
+        """A context for one call's work on ``data`` (which nothing changes meanwhile):
+        an adapter may convert ``data`` once in it for all its methods (Polars)."""
+        return nullcontext()
 
     def advice(self, data: Any) -> str | None:
         """For a frame of this library that ``accepts`` refuses (a lazy one), the

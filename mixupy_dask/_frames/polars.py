@@ -1,11 +1,11 @@
 """The Polars adapter: an eager ``polars.DataFrame`` through its Arrow table.
 
-``DataFrame.to_arrow()`` shares Polars' buffers (numbers, bools' bitmaps, categoricals'
-indices; strings are converted from Polars' string views to large strings, which
-Arrow's kernels take), so the Arrow adapter does the work and the result comes back
-through ``polars.from_arrow``, each column that keeps its input's type (integers under
-``integers="round"``, categoricals, enums, strings, datetimes, durations) cast to
-exactly that Polars type.
+``DataFrame.to_arrow(compat_level=CompatLevel.newest())`` shares Polars' buffers
+(numbers, bools' bitmaps, strings as Arrow string views; categoricals' indices are
+rebuilt), so the Arrow adapter does the work and the result comes back through
+``polars.from_arrow`` (string views again, taken without a copy), each column that
+keeps its input's type (integers under ``integers="round"``, categoricals, enums,
+strings, datetimes, durations) cast to exactly that Polars type.
 
 Polars is imported only to handle a Polars object: ``accepts`` looks at the object's
 module first, so ``import mixupy_dask`` (and mixing pandas frames) never imports it.
@@ -14,6 +14,9 @@ A ``LazyFrame`` is refused with what to do instead (``advice``).
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import numpy as np
@@ -34,8 +37,42 @@ def is_polars(data: Any) -> bool:
     return type(data).__module__.partition(".")[0] == "polars"
 
 
+#: The frame of the session under way in this thread, and its Arrow table once made.
+_SESSION = threading.local()
+
+
 def _table(data: Any) -> pa.Table:
-    return data if isinstance(data, pa.Table) else data.to_arrow()
+    """``data``'s Arrow table, sharing Polars' buffers.
+
+    At the newest compatibility level strings stay Polars' string views (at the default
+    one ``to_arrow`` copies every string column into a large string); the Arrow
+    adapter codes them as they are, casting to large strings only a column it does not
+    code. Categoricals' indices cost a pass: in a ``session`` (one ``mixup`` call, whose
+    methods each ask for the table) the session's frame is converted once.
+    """
+    if isinstance(data, pa.Table):
+        return data
+    import polars as pl
+
+    level = pl.CompatLevel.newest()
+    if id(data) != id(getattr(_SESSION, "frame", None)):
+        return data.to_arrow(compat_level=level)
+    if _SESSION.table is None:
+        _SESSION.table = data.to_arrow(compat_level=level)
+    return _SESSION.table
+
+
+@contextmanager
+def _session(data: Any) -> Iterator[None]:
+    if id(data) == id(getattr(_SESSION, "frame", None)):  # nested: the outer one's table
+        yield
+        return
+    outer = getattr(_SESSION, "frame", None), getattr(_SESSION, "table", None)
+    _SESSION.frame, _SESSION.table = data, None
+    try:
+        yield
+    finally:
+        _SESSION.frame, _SESSION.table = outer
 
 
 class PolarsAdapter(FrameAdapter):
@@ -56,6 +93,9 @@ class PolarsAdapter(FrameAdapter):
             "fits in memory as `data.collect()`; for data that does not, write it to "
             "Parquet (`data.sink_parquet(path)`) and use `augment_parquet` on the files"
         )
+
+    def session(self, data: Any) -> AbstractContextManager[None]:
+        return _session(data)
 
     # The route hands back what ``encode`` returned (an Arrow table): every method
     # takes that as well as a Polars frame.

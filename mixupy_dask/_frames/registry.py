@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from ..errors import MixupTypeError
@@ -31,6 +31,15 @@ def adapter_for(data: Any, also: Sequence[str] = ()) -> FrameAdapter:
     words = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
     kind = f"{type(data).__module__}.{type(data).__qualname__}"
     raise MixupTypeError(f"`data` must be a {words}, not {kind}")
+
+
+def session_for(data: Any) -> AbstractContextManager[None]:
+    """The session (``FrameAdapter.session``) of the adapter that takes ``data``; none
+    (and no error: the call's validation refuses) for anything else."""
+    for adapter in ADAPTERS:
+        if adapter.accepts(data):
+            return adapter.session(data)
+    return nullcontext()
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import pandas as pd
 from .._core.docs import MIXUP_PARAMETERS, shared_docs
 from .._core.validation import MIXUP_RULES, validates
 from .._dask.source import Source
-from .._frames.registry import adapter_for
+from .._frames.registry import adapter_for, session_for
 from .call import LAZY, prepare
 from .dask_route import mixup_dask
 from .pandas_route import mixup_frame
@@ -140,23 +140,24 @@ def mixup(
     >>> bool((out.mixup_left // 2 == out.mixup_partner // 2).all())  # close labels only
     True
     """
-    call = prepare(
-        data,
-        alpha=alpha,
-        concat=concat,
-        batch_size=batch_size,
-        seed=seed,
-        labels=labels,
-        within_class=within_class,
-        label_preserving=label_preserving,
-        sampling_strategy=sampling_strategy,
-        categorical=categorical,
-        max_categories=max_categories,
-        integers=integers,
-        missing=missing,
-        provenance=provenance,
-        bandwidth=bandwidth,
-    )
-    if isinstance(data, dd.DataFrame):
-        return mixup_dask(Source.of(data), call)
-    return mixup_frame(adapter_for(data, also=LAZY), data, call)
+    with session_for(data):  # prepare's schema and the route's work: one conversion
+        call = prepare(
+            data,
+            alpha=alpha,
+            concat=concat,
+            batch_size=batch_size,
+            seed=seed,
+            labels=labels,
+            within_class=within_class,
+            label_preserving=label_preserving,
+            sampling_strategy=sampling_strategy,
+            categorical=categorical,
+            max_categories=max_categories,
+            integers=integers,
+            missing=missing,
+            provenance=provenance,
+            bandwidth=bandwidth,
+        )
+        if isinstance(data, dd.DataFrame):
+            return mixup_dask(Source.of(data), call)
+        return mixup_frame(adapter_for(data, also=LAZY), data, call)

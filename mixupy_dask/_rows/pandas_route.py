@@ -117,6 +117,11 @@ def _check_memory(adapter: FrameAdapter, frame: Any, call: RowCall, labels, oneh
 def mixup_frame(adapter: FrameAdapter, frame: Any, call: RowCall) -> Any:
     """Mix a whole in-memory frame as ``call`` says, through its library's ``adapter``;
     the result is a frame of the same kind."""
+    with adapter.session(frame):
+        return _mixup_frame(adapter, frame, call)
+
+
+def _mixup_frame(adapter: FrameAdapter, frame: Any, call: RowCall) -> Any:
     labels = call.labels
     if labels is not None and labels.needs_categories:
         labels = labels.from_counts([adapter.value_counts(frame, labels.column)])
