@@ -50,6 +50,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 import numpy as np
 
@@ -106,7 +107,14 @@ class LabelKernel:
     @cached_property
     def order(self) -> np.ndarray:
         """Positions sorted by the first label column (ties in input order)."""
-        return np.argsort(self.labels[0], kind="stable")
+        key = self.labels[0]
+        # Without ties (or nans) the order is unique: the faster unstable sort finds
+        # the same permutation as the stable one. With them, the stable sort decides.
+        order = np.argsort(key)
+        ranked = key.take(order)
+        if len(key) and not np.isnan(ranked[-1]) and (ranked[1:] != ranked[:-1]).all():
+            return order
+        return np.argsort(key, kind="stable")
 
     @cached_property
     def sorted_labels(self) -> np.ndarray:
@@ -150,61 +158,106 @@ class LabelKernel:
         by_rank = self._by_rank(ranks)
         seeds = row_seeds(self.keys, Stream.KERNEL, np.arange(start, start + len(left)))
         key = self.sorted_labels[0]
+        reaches = [edge * self.bandwidth for edge in EDGES]
+        rings = len(EDGES)
         for first in range(0, len(left), CHUNK):
             members = by_rank[first : first + CHUNK]
             own = ranks[members]
             y = key[own]
-            lo = np.empty((len(members), len(EDGES)), dtype=np.int64)
+            # Row 0 of each is ring 0's end (hi[0]); rows 1.. the edges' lo and hi, so
+            # that row r is ring r's inner bounds (see _draw).
+            lo = np.empty((rings + 1, len(members)), dtype=np.int64)
             hi = np.empty_like(lo)
             with np.errstate(over="ignore"):  # an edge beyond the float range is +-inf
-                for e, edge in enumerate(EDGES):
-                    reach = edge * self.bandwidth
-                    lo[:, e] = np.searchsorted(key, y - reach, "left")
-                    hi[:, e] = np.searchsorted(key, y + reach, "right")
-            partner[members] = self._draw(own, lo, hi, seeds[members])
+                for e, reach in enumerate(reaches, 1):
+                    lo[e] = _search(key, y - reach, "left")
+                    hi[e] = _search(key, y + reach, "right")
+            lo[0] = hi[1]
+            hi[0] = hi[1]
+            partner[members] = self._draw(own, y, lo, hi, seeds[members])
         return self.order[partner]
 
     def _draw(
-        self, own: np.ndarray, lo: np.ndarray, hi: np.ndarray, seeds: np.ndarray
+        self, own: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray, seeds: np.ndarray
     ) -> np.ndarray:
-        """Sorted indices of the partners of the rows at sorted index ``own``, whose
-        edges' windows are ``lo``, ``hi`` (rows, edges): rejection sampling.
+        """Sorted indices of the partners of the rows at sorted index ``own`` (first
+        label ``y``), whose edges' windows are ``lo[1:]``, ``hi[1:]`` (edges, rows), and
+        ``lo[0] == hi[0] == hi[1]``: rejection sampling.
 
-        Ring ``r`` is the sorted runs ``[lo[r], lo[r-1])`` and ``[hi[r-1], hi[r])``;
-        ring 0 the one run ``[lo[0], hi[0])`` (its second run is empty).
+        Ring ``r`` is the sorted runs ``[lo[r + 1], lo[r])`` and ``[hi[r], hi[r + 1])``;
+        ring 0 the one run ``[lo[1], hi[1])`` (its second run is empty). All arrays are
+        (rings, rows), so flat index ``ring * rows + row`` picks a row's ring.
         """
-        rings = len(EDGES)
-        size = np.empty_like(lo)  # rows of each ring: both runs
-        size[:, 0] = hi[:, 0] - lo[:, 0]
-        np.subtract(lo[:, :-1], lo[:, 1:], out=size[:, 1:])
-        size[:, 1:] += hi[:, 1:]
-        size[:, 1:] -= hi[:, :-1]
-        mass = np.cumsum(size * BOUNDS, axis=1)  # (rows, rings)
-        # Ring r's runs start at lo[r] and hi[r - 1] (ring 0: one run from lo[0]).
-        inner_lo = np.empty_like(lo)
-        inner_lo[:, 0] = hi[:, 0]
-        inner_lo[:, 1:] = lo[:, :-1]
-        inner_hi = np.empty_like(hi)
-        inner_hi[:, 0] = hi[:, 0]
-        inner_hi[:, 1:] = hi[:, :-1]
-        found = np.empty(len(own), dtype=np.int64)
-        pending = np.arange(len(own))
+        rings, m = len(EDGES), len(own)
+        size = np.empty((rings, m), dtype=np.int64)  # rows of each ring: both runs
+        np.subtract(hi[1], lo[1], out=size[0])
+        np.subtract(lo[1:-1], lo[2:], out=size[1:])
+        size[1:] += hi[2:]
+        size[1:] -= hi[1:-1]
+        mass = size * BOUNDS[:, None]
+        np.cumsum(mass, axis=0, out=mass)  # (rings, rows)
+        start_at = lo[1:].reshape(-1)  # ring r's first run starts at lo[r + 1]
+        inner_lo = lo[:-1].reshape(-1)  # ... and ends at lo[r] (ring 0: hi[1])
+        inner_hi = hi[:-1].reshape(-1)  # its second run starts at hi[r] (ring 0: hi[1])
+        flat_size = size.reshape(-1)
+        labels = self.sorted_labels
+        found = np.empty(m, dtype=np.int64)
+        pending = np.arange(m)
         attempt = 0
         while len(pending):
-            u = row_uniforms(seeds[pending], attempt, 3)
-            cum = mass[pending]
-            ring = (cum <= (u[0] * cum[:, -1])[:, None]).sum(axis=1)
-            np.minimum(ring, rings - 1, out=ring)
-            at = pending * rings + ring  # flat index into the (rows, rings) arrays
-            count = size.take(at)
-            # u[0] * total may round up to the total: the (empty) last ring is refused.
+            u = row_uniforms(seeds if attempt == 0 else seeds[pending], attempt, 3)
+            cum = mass if attempt == 0 else mass[:, pending]
+            threshold = u[0] * cum[-1]
+            ring = np.zeros(len(pending), dtype=np.int64)
+            for r in range(rings - 1):  # u[0] * total may round up to the total:
+                ring += cum[r] <= threshold  # the (empty) last ring is refused below
+            at = ring * m
+            at += pending
+            count = flat_size.take(at)
             offset = np.minimum((u[1] * count).astype(np.int64), np.maximum(count - 1, 0))
-            start = lo.take(at)
-            before = inner_lo.take(at) - start
+            start = start_at.take(at)
+            before = inner_lo.take(at)
+            before -= start
             j = np.where(offset < before, start + offset, inner_hi.take(at) + offset - before)
-            w = weights(self.sorted_labels, own[pending], j, self.bandwidth)
+            i = own if attempt == 0 else own[pending]
+            w = _weights(labels, y if attempt == 0 else y[pending], i, j, self.bandwidth)
             accepted = (u[2] * BOUNDS[ring] < w) & (count > 0)
             found[pending[accepted]] = j[accepted]
             pending = pending[~accepted]
             attempt += 1
         return found
+
+
+#: Sorted queries searched a block at a time, each block within the stretch of the
+#: sorted labels its first and the next block's first query bracket.
+SEARCH_BLOCK = 4096
+
+
+def _search(key: np.ndarray, q: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
+    """``np.searchsorted(key, q, side)`` for non-decreasing ``q``: the same indices,
+    each block of queries searched within the stretch of ``key`` that holds its
+    answers (shorter searches, in cache)."""
+    if len(q) <= SEARCH_BLOCK or not (np.isfinite(q[0]) and np.isfinite(q[-1])):
+        # With q[0] and q[-1] finite (and y sorted, the edge finite) every query is
+        # finite and in order; otherwise (inf - inf is nan) search plainly.
+        return np.searchsorted(key, q, side)
+    firsts = np.searchsorted(key, q[::SEARCH_BLOCK], side)
+    ends = np.append(firsts[1:], len(key))
+    out = np.empty(len(q), dtype=np.int64)
+    for b, (a, z) in enumerate(zip(firsts.tolist(), ends.tolist(), strict=True)):
+        part = slice(b * SEARCH_BLOCK, (b + 1) * SEARCH_BLOCK)
+        np.add(np.searchsorted(key[a:z], q[part], side), a, out=out[part])
+    return out
+
+
+def _weights(
+    labels: np.ndarray, y: np.ndarray, i: np.ndarray, j: np.ndarray, bandwidth: float
+) -> np.ndarray:
+    """``weights(labels, i, j, bandwidth)``, given the first column at ``i`` (``y``),
+    with the same floating-point operations."""
+    t = (labels[0].take(j) - y) / bandwidth
+    total = t * t  # == 0.0 + t * t: t * t is never -0.0
+    for column in labels[1:]:
+        t = (column.take(j) - column.take(i)) / bandwidth
+        total += t * t
+    return np.exp(-0.5 * total)
