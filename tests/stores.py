@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
+import subprocess
 import threading
 import uuid
 from collections.abc import Callable
@@ -31,7 +33,7 @@ from mixupy_dask import (
     mixup_series,
 )
 
-from .helpers import HANG_GUARD
+from .helpers import ENV, HANG_GUARD, assert_user_error, cli_command
 
 #: The credential of every run: the emulators accept it (or any), so it is only
 #: searched for, in everything a run shows or writes.
@@ -41,11 +43,15 @@ SEED = 11
 
 @dataclass
 class Store:
-    """One object store under test: ``scheme://bucket/key`` through ``fs``."""
+    """One object store under test: ``scheme://bucket/key`` through ``fs``.
+
+    ``leaky(path)`` is the URL of ``path`` with the secret in the URL itself, in the
+    form the store's users would write it (``KEY:SECRET@bucket``, a SAS token)."""
 
     scheme: str
     fs: Any
     options: dict[str, Any] = field(repr=False)
+    leaky: Callable[[str], str] = field(repr=False, default=lambda path: "")
 
     def url(self, path: str) -> str:
         return f"{self.scheme}://{path}"
@@ -286,3 +292,73 @@ def check_killed_claim(store: Store) -> None:
     pd.testing.assert_frame_equal(result, mixup(frame, seed=1, labels="y"), check_exact=True)
     assert_committed(fs, dst, result)
     assert staging(fs, bucket) == []
+
+
+def option_args(options: dict, flag: str = "--storage-option") -> list[str]:
+    """``options`` as repeated ``--storage-option KEY=VALUE`` (JSON values as JSON)."""
+    args = []
+    for key, value in options.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        args += [flag, f"{key}={text}"]
+    return args
+
+
+def run(*args, cwd, env: dict | None = None, timeout: float = HANG_GUARD):
+    """Run ``mixupy-dask ARGS`` to completion with extra environment variables."""
+    return subprocess.run(
+        # os.environ as it is now: a module may set variables after helpers read it
+        # (test_gcs.py's GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT, without which gcsfs waits
+        # 60 s per bucket for a gRPC answer the emulator never gives).
+        cli_command(*args), cwd=cwd, env={**ENV, **os.environ, **(env or {})},
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def named_logs(stderr: str) -> str:
+    """The text of every log file the command's error names (kept on failures)."""
+    paths = re.findall(r"are in (\S+)$", stderr, flags=re.MULTILINE)
+    texts = []
+    for path in paths:
+        with open(path) as file:
+            texts.append(file.read())
+    return "\n".join(texts)
+
+
+def check_credentials_in_urls(store: Store, tmp_path, *secrets: str) -> None:
+    """A URL carrying the secret (as SRC, as DST, through the library and the command):
+    the store cannot read credentials from it, so the run is refused before it reads or
+    writes, naming the URL redacted. No error, summary line, log file or object holds
+    the secret; nothing is written; the source is untouched."""
+    secrets = (SECRET, *secrets)
+    fs, bucket = store.fs, store.new_bucket()
+    upload(fs, small_frame(300), f"{bucket}/src", files=1, row_group=300)
+    before = listing(fs, bucket)
+    src, dst = store.url(f"{bucket}/src"), store.url(f"{bucket}/out")
+    leaky_src, leaky_dst = store.leaky(f"{bucket}/src"), store.leaky(f"{bucket}/out")
+    assert SECRET in leaky_src
+    assert SECRET in leaky_dst
+
+    for given, name in ((dict(src=leaky_src, dst=dst), "src"),
+                        (dict(src=src, dst=leaky_dst), "dst")):  # fmt: skip
+        with pytest.raises(MixupError, match=f"`{name}` carries credentials") as info:
+            augment_parquet(**given, seed=1, storage_options=store.options)
+        assert "***" in str(info.value)
+        for secret in secrets:
+            assert_no_secret(str(info.value), repr(info.value), info.getrepr(), secret=secret)
+    with pytest.raises(MixupError, match="`dst` carries credentials") as info:
+        make_data(leaky_dst, 100, 2, storage_options=store.options)
+    for secret in secrets:
+        assert_no_secret(str(info.value), secret=secret)
+
+    options = option_args(store.options)
+    for args in (("augment", leaky_src, dst, "--seed", 1, *options),
+                 ("augment", src, leaky_dst, "--seed", 1, *options),
+                 ("make-data", leaky_dst, "--rows", 100, "--columns", 2, *options)):  # fmt: skip
+        result = run(*args, "--workers", 1, "--threads-per-worker", 1, cwd=tmp_path)
+        assert_user_error(result, "carries credentials", "***")
+        for secret in secrets:
+            assert_no_secret(result.stdout, result.stderr, named_logs(result.stderr),
+                             secret=secret)  # fmt: skip
+    assert listing(fs, bucket) == before
+    for secret in secrets:
+        assert_no_secret_stored(fs, bucket, secret=secret)

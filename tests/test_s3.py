@@ -53,10 +53,13 @@ from .stores import (
     assert_committed,
     assert_no_secret,
     assert_no_secret_stored,
+    check_credentials_in_urls,
     check_killed_claim,
     check_two_writers,
     contents,
     listing,
+    option_args,
+    run,
     small_frame,
     staging,
     upload,
@@ -369,7 +372,15 @@ def test_failed_run_removes_what_it_wrote(fs, options, bucket, cluster_client):
 
 @pytest.fixture
 def store(fs, options):
-    return Store("s3", fs, options)
+    # s3fs reads no credentials from a URL: it takes KEY:SECRET@bucket as the bucket.
+    return Store("s3", fs, options, leaky=lambda path: f"s3://{KEY}:{SECRET}@{path}")
+
+
+@pytest.mark.slow
+def test_credentials_in_urls_on_s3(store, tmp_path):
+    """``s3://KEY:SECRET@bucket/...`` as SRC or DST, to the library and the command:
+    refused before anything is read or written, shown as ``s3://***@bucket/...``."""
+    check_credentials_in_urls(store, tmp_path)
 
 
 @pytest.mark.parametrize("overwrite", [False, True], ids=["new-dst", "overwrite"])
@@ -385,23 +396,6 @@ def test_killed_runs_claim_on_s3(store):
 
 
 # --- the command, on an embedded cluster ------------------------------------------------
-
-
-def option_args(options: dict, flag: str = "--storage-option") -> list[str]:
-    """``options`` as repeated ``--storage-option KEY=VALUE`` (JSON values as JSON)."""
-    args = []
-    for key, value in options.items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        args += [flag, f"{key}={text}"]
-    return args
-
-
-def run(*args, cwd, env: dict | None = None, timeout: float = HANG_GUARD):
-    """Run ``mixupy-dask ARGS`` to completion with extra environment variables."""
-    return subprocess.run(
-        cli_command(*args), cwd=cwd, env={**ENV, **(env or {})}, capture_output=True,
-        text=True, timeout=timeout,
-    )  # fmt: skip
 
 
 def start(*args, cwd, env: dict | None = None) -> subprocess.Popen:
