@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
+import signal
 import subprocess
 import threading
 import uuid
@@ -33,7 +35,15 @@ from mixupy_dask import (
     mixup_series,
 )
 
-from .helpers import ENV, HANG_GUARD, assert_user_error, cli_command
+from .helpers import (
+    ENV,
+    HANG_GUARD,
+    assert_ended,
+    assert_user_error,
+    cli_command,
+    interrupt,
+    start_cli,
+)
 
 #: The credential of every run: the emulators accept it (or any), so it is only
 #: searched for, in everything a run shows or writes.
@@ -362,3 +372,152 @@ def check_credentials_in_urls(store: Store, tmp_path, *secrets: str) -> None:
     assert listing(fs, bucket) == before
     for secret in secrets:
         assert_no_secret_stored(fs, bucket, secret=secret)
+
+
+# --- the command against a store, interrupted and killed (slow: real processes) ---------
+
+#: The fault checks' source: 48,000 x 8 float64 (3 MiB) in 4 files of 3 row groups; with
+#: BLOCKSIZE one partition per row group, so 12 files are written one after another.
+FAULT_ROWS, FAULT_FILES, FAULT_ROW_GROUP = 48_000, 4, 4_000
+BLOCKSIZE = "256KiB"
+#: Deadline for a run to reach the state a check waits for (a bound, not a measurement).
+DEADLINE = 150
+EMBEDDED = ["--workers", "1", "--threads-per-worker", "2"]
+
+
+@dataclass
+class Faults:
+    """A store's fault source, made once: its bucket, prefix, frame and objects."""
+
+    bucket: str
+    src: str
+    frame: pd.DataFrame
+    made: dict[str, tuple[int, str]]
+
+    @classmethod
+    def make(cls, store: Store) -> Faults:
+        bucket = store.new_bucket()
+        rng = np.random.default_rng(0)
+        frame = pd.DataFrame(
+            rng.standard_normal((FAULT_ROWS, 8)), columns=[f"x{i}" for i in range(8)]
+        )
+        upload(store.fs, frame, f"{bucket}/src", files=FAULT_FILES, row_group=FAULT_ROW_GROUP)
+        return cls(bucket, f"{bucket}/src", frame, listing(store.fs, f"{bucket}/src"))
+
+    def untouched(self, store: Store) -> None:
+        assert listing(store.fs, self.src) == self.made
+
+
+def first_file(fs, bucket: str, name: str, old: Any = ()) -> Callable[[], list[str]]:
+    """A function finding a first Parquet object of a run on ``bucket/name``: in place,
+    or staged (``overwrite``, or a store without exclusive create, as GCS's emulator);
+    not one of the ``old`` objects there before the run."""
+
+    def find() -> list[str]:
+        fs.invalidate_cache()
+        prefixes = (f"{bucket}/{name}/", f"{bucket}/.{name}.mixupy-tmp-")
+        return [
+            p
+            for p in fs.find(bucket)
+            if p.startswith(prefixes) and p.endswith(".parquet") and p not in old
+        ]
+
+    return find
+
+
+def old_dataset(fs, dst: str) -> dict:
+    """A small complete dataset at ``dst`` to be replaced: its objects when made."""
+    upload(fs, pd.DataFrame({"old": [1.0, 2.0, 3.0]}), dst, files=1, row_group=3)
+    fs.pipe_file(f"{dst}/_SUCCESS", b"{}")
+    return listing(fs, dst)
+
+
+def check_cli(store: Store, faults: Faults, tmp_path, *secrets: str) -> None:
+    """``mixupy-dask augment`` store to store with the options on the command line:
+    exact against pandas, committed, the summary naming ``dst``; no output, object or
+    (on a failure) log file holds the secret."""
+    dst = f"{faults.bucket}/cli"
+    result = run(
+        "augment", store.url(faults.src), store.url(dst), "--seed", SEED, "--blocksize",
+        BLOCKSIZE, *option_args(store.options), *EMBEDDED, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"at {store.url(dst)}" in result.stdout
+    out = store.read(dst)
+    pd.testing.assert_frame_equal(out, mixup(faults.frame, seed=SEED), check_exact=True)
+    assert_committed(store.fs, dst, out)
+    for secret in (SECRET, *secrets):
+        assert_no_secret(result.stdout, result.stderr, secret=secret)
+        assert_no_secret_stored(store.fs, faults.bucket, secret=secret)
+    faults.untouched(store)
+
+
+def check_interrupted(
+    store: Store, faults: Faults, tmp_path, signum: int, existing: bool, *secrets: str
+) -> None:
+    """Signalled once its first file is in the store: 128 + the signal and one
+    ``error:`` line, no manifest, no file of the run left (a new ``dst`` absent, an old
+    one unchanged), no claim, the workers gone, the source untouched."""
+    status, message = {signal.SIGINT: (130, "error: interrupted"),
+                       signal.SIGTERM: (143, "error: terminated")}[signum]  # fmt: skip
+    dst = f"{faults.bucket}/interrupted-{int(signum)}"
+    name = dst.rsplit("/", 1)[1]
+    before = old_dataset(store.fs, dst) if existing else {}
+    flags = ["--seed", SEED, "--quiet", *(["--overwrite"] if existing else [])]
+    proc = start_cli(
+        "augment", store.url(faults.src), store.url(dst), *flags, *EMBEDDED, "--blocksize",
+        BLOCKSIZE, *option_args(store.options), cwd=tmp_path, env=_current_env(),
+    )  # fmt: skip
+    ready = first_file(store.fs, faults.bucket, name, before)
+    _, out, err, children = interrupt(proc, ready, "a first output file", signum, DEADLINE)
+    assert proc.returncode == status, err
+    assert "Traceback" not in err, err
+    assert message in err.splitlines(), err
+    for secret in (SECRET, *secrets):
+        assert_no_secret(out, err, secret=secret)
+    assert listing(store.fs, dst) == before
+    assert staging(store.fs, faults.bucket) == []
+    assert children
+    assert_ended(children)
+    faults.untouched(store)
+
+
+def check_killed_command(store: Store, faults: Faults, tmp_path, *secrets: str) -> None:
+    """SIGKILL of the command mid-write: its claim and some files are left, no
+    manifest; a new run is refused naming the claim (one ``error:`` line, exit 2);
+    ``--overwrite`` releases the claim and commits the pandas result; nothing hidden is
+    left, the source untouched, no output shows the secret."""
+    dst = f"{faults.bucket}/killed-command"
+    name = dst.rsplit("/", 1)[1]
+    args = ["augment", store.url(faults.src), store.url(dst), "--seed", SEED, "--quiet",
+            *EMBEDDED, "--blocksize", BLOCKSIZE, *option_args(store.options)]  # fmt: skip
+    proc = start_cli(*args, cwd=tmp_path, env=_current_env(), group=True)
+    # The whole group, as an OOM killer or `kill -9` of a job would: no cleanup at all.
+    _, _, _, children = interrupt(
+        proc, first_file(store.fs, faults.bucket, name), "a first output file",
+        signal.SIGKILL, DEADLINE, group=True,
+    )  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL
+    assert_ended(children)
+    store.fs.invalidate_cache()
+    assert not store.fs.exists(f"{dst}/_SUCCESS")
+    assert f"{faults.bucket}/.{name}.mixupy-claim" in staging(store.fs, faults.bucket)
+
+    refused = run(*args, cwd=tmp_path)
+    assert_user_error(refused, "claimed by another run", "--overwrite")
+    result = run(*args, "--overwrite", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = store.read(dst)
+    pd.testing.assert_frame_equal(out, mixup(faults.frame, seed=SEED), check_exact=True)
+    assert_committed(store.fs, dst, out)
+    assert staging(store.fs, faults.bucket) == []
+    for secret in (SECRET, *secrets):
+        for text in (refused.stdout, refused.stderr, result.stdout, result.stderr):
+            assert_no_secret(text, secret=secret)
+        assert_no_secret_stored(store.fs, faults.bucket, secret=secret)
+    faults.untouched(store)
+
+
+def _current_env() -> dict[str, str]:
+    """os.environ as it is now, for ``start_cli`` (which adds to helpers' ENV)."""
+    return dict(os.environ)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -21,10 +22,14 @@ import pytest
 from .helpers import WAIT_GUARD, stop
 from .stores import (
     SECRET,
+    Faults,
     Store,
     assert_no_secret,
+    check_cli,
     check_credentials_in_urls,
+    check_interrupted,
     check_killed_claim,
+    check_killed_command,
     check_overwrite,
     check_two_writers,
     check_writers,
@@ -124,3 +129,29 @@ def test_credentials_in_urls_on_azure(store, tmp_path):
     anything is read or written, its values shown as ``***``; neither it nor the
     account key given as a storage option shows anywhere."""
     check_credentials_in_urls(store, tmp_path, KEY)
+
+
+@pytest.fixture(scope="module")
+def faults(store):
+    return Faults.make(store)
+
+
+@pytest.mark.slow
+def test_cli_on_azure(store, faults, tmp_path):
+    check_cli(store, faults, tmp_path, KEY)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "existing"), [(signal.SIGINT, False), (signal.SIGTERM, True)],
+    ids=["SIGINT-new-dst", "SIGTERM-overwrite"],
+)  # fmt: skip
+def test_interrupted_run_on_azure(store, faults, tmp_path, signum, existing):
+    check_interrupted(store, faults, tmp_path, signum, existing, KEY)
+
+
+@pytest.mark.slow
+def test_killed_command_on_azure(store, faults, tmp_path):
+    """Killed mid-write, the run leaves its claim and the files written in place;
+    ``--overwrite`` releases it."""
+    check_killed_command(store, faults, tmp_path, KEY)
