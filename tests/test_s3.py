@@ -57,7 +57,9 @@ from .stores import (
     check_killed_claim,
     check_two_writers,
     contents,
+    first_file,
     listing,
+    old_dataset,
     option_args,
     run,
     small_frame,
@@ -501,24 +503,6 @@ def test_two_commands_at_once_on_s3(small, fs, aws_env, tmp_path):
 # --- faults on the object store ---------------------------------------------------------
 
 
-def first_file(fs, bucket: str, under: str):
-    """A function finding a first Parquet object written under ``bucket/under``."""
-
-    def find() -> list[str]:
-        fs.invalidate_cache()
-        prefix = f"{bucket}/{under}"
-        return [p for p in fs.find(bucket) if p.startswith(prefix) and p.endswith(".parquet")]
-
-    return find
-
-
-def old_dataset(fs, dst: str) -> dict:
-    """A small complete dataset at ``dst`` to be replaced: its objects when made."""
-    upload(fs, pd.DataFrame({"old": [1.0, 2.0, 3.0]}), dst, files=1, row_group=3)
-    fs.pipe_file(f"{dst}/_SUCCESS", b"{}")
-    return listing(fs, dst)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "status", "message", "existing"),
@@ -539,8 +523,7 @@ def test_interrupted_run_on_s3(
     flags = ["--seed", SEED, "--quiet", *(["--overwrite"] if existing else [])]
     proc = start("augment", f"s3://{src}", f"s3://{dst}", *flags, *EMBEDDED, "--blocksize",
                  BLOCKSIZE, cwd=tmp_path, env=aws_env)  # fmt: skip
-    under = f".{name}.mixupy-tmp-" if existing else f"{name}/"
-    ready = first_file(fs, bucket, under)
+    ready = first_file(fs, bucket, name, before)
     _, out, err, children = interrupt(proc, ready, "a first output file", signum, DEADLINE)
     assert proc.returncode == status, err
     assert "Traceback" not in err, err
@@ -625,7 +608,7 @@ def test_worker_killed_mid_write_on_s3(cluster, faults, undisturbed, fs, aws_env
         proc = start(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}"),
                      cwd=tmp_path, env=aws_env)  # fmt: skip
         cluster.kill_busiest(
-            client, proc, first_file(fs, bucket, "worker-killed/"), "a first output file", DEADLINE
+            client, proc, first_file(fs, bucket, "worker-killed"), "a first output file", DEADLINE
         )
         cluster.start_worker()  # two workers again for the tests that follow
         client.wait_for_workers(2, timeout=WAIT_GUARD)
@@ -651,8 +634,7 @@ def test_client_killed_mid_write_on_s3(
     proc = start(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}", *flags),
                  cwd=tmp_path, env=aws_env)  # fmt: skip
     try:
-        under = f".{name}.mixupy-tmp-" if existing else f"{name}/"
-        wait_until(proc, first_file(fs, bucket, under), "a first output file")
+        wait_until(proc, first_file(fs, bucket, name, before or {}), "a first output file")
         proc.kill()
         proc.wait()
     finally:
