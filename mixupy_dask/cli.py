@@ -48,6 +48,7 @@ from ._dask.cluster import connect
 from ._dask.source import DEFAULT_BLOCKSIZE
 from ._io.commit import Destination
 from ._io.job import AugmentSummary, plan
+from ._io.redact import scrub
 from ._series.mixup import mixup_series
 from ._version import __version__
 from .errors import MixupError
@@ -336,6 +337,11 @@ class _Session:
     verbose: bool = False
     log_file: str | None = None
     kept: bool = False
+    #: The command line's URLs, whose credentials (``redact``) nothing shown may hold.
+    urls: tuple[str, ...] = ()
+
+    def scrub(self, text: str) -> str:
+        return scrub(text, self.urls)
 
     @contextlib.contextmanager
     def connect(self, **cluster: Any) -> Iterator[Any]:
@@ -356,6 +362,13 @@ class _Session:
         path = self._open()
         with open(path, "a") as file:
             file.write(text)
+        # Worker processes write their logs here too: what a store's error quoted of a
+        # URL given on the command line is masked before the file is handed over.
+        with open(path) as file:
+            logged = file.read()
+        if self.scrub(logged) != logged:
+            with open(path, "w") as file:
+                file.write(self.scrub(logged))
         self.kept = True
         return path
 
@@ -400,7 +413,7 @@ def _augment(function: str, src: str, dst: str, options: dict[str, Any], done: s
     _say(
         quiet,
         f"{done} {summary.rows_in:,} rows into {summary.rows_out:,} rows "
-        f"({summary.files_written} files) at {dst} in {summary.seconds:.1f} s, "
+        f"({summary.files_written} files) at {summary.dst} in {summary.seconds:.1f} s, "
         f"seed {summary.seed}",
     )
     _class_report(quiet, summary)
@@ -747,7 +760,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     a line naming the file that holds its traceback and the cluster's logs, unless
     ``--verbose`` printed them.
     """
-    session = _Session()
+    given = sys.argv[1:] if argv is None else argv
+    session = _Session(urls=tuple(str(a) for a in given if "://" in str(a)))
     try:
         return _run(argv, session)
     finally:
@@ -763,10 +777,10 @@ def _run(argv: Sequence[str] | None, session: _Session) -> int:
     except click.exceptions.Exit as exc:  # --help, --version
         return exc.exit_code
     except click.ClickException as exc:  # usage errors and bad option values
-        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(f"error: {session.scrub(exc.format_message())}", err=True)
         return EXIT_USER_ERROR
     except MixupError as exc:  # bad data or option values, found before or during the run
-        click.echo(f"error: {_as_options(str(exc))}", err=True)
+        click.echo(f"error: {session.scrub(_as_options(str(exc)))}", err=True)
         return EXIT_USER_ERROR
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("error: interrupted", err=True)
@@ -776,8 +790,8 @@ def _run(argv: Sequence[str] | None, session: _Session) -> int:
         return 128 + signal.SIGTERM
     except Exception as exc:
         if session.verbose:
-            traceback.print_exc()
-        lines = str(exc).strip().splitlines() or [""]
+            click.echo(session.scrub(traceback.format_exc()), err=True, nl=False)
+        lines = session.scrub(str(exc)).strip().splitlines() or [""]
         more = " ..." if len(lines) > 1 else ""
         click.echo(f"error: {type(exc).__name__}: {lines[0]}{more}", err=True)
         if not session.verbose:

@@ -10,6 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import re
+import signal
+import subprocess
 import threading
 import uuid
 from collections.abc import Callable
@@ -31,7 +35,15 @@ from mixupy_dask import (
     mixup_series,
 )
 
-from .helpers import HANG_GUARD
+from .helpers import (
+    ENV,
+    HANG_GUARD,
+    assert_ended,
+    assert_user_error,
+    cli_command,
+    interrupt,
+    start_cli,
+)
 
 #: The credential of every run: the emulators accept it (or any), so it is only
 #: searched for, in everything a run shows or writes.
@@ -41,11 +53,15 @@ SEED = 11
 
 @dataclass
 class Store:
-    """One object store under test: ``scheme://bucket/key`` through ``fs``."""
+    """One object store under test: ``scheme://bucket/key`` through ``fs``.
+
+    ``leaky(path)`` is the URL of ``path`` with the secret in the URL itself, in the
+    form the store's users would write it (``KEY:SECRET@bucket``, a SAS token)."""
 
     scheme: str
     fs: Any
     options: dict[str, Any] = field(repr=False)
+    leaky: Callable[[str], str] = field(repr=False, default=lambda path: "")
 
     def url(self, path: str) -> str:
         return f"{self.scheme}://{path}"
@@ -292,3 +308,222 @@ def check_killed_claim(store: Store) -> None:
     pd.testing.assert_frame_equal(result, mixup(frame, seed=1, labels="y"), check_exact=True)
     assert_committed(fs, dst, result)
     assert staging(fs, bucket) == []
+
+
+def option_args(options: dict, flag: str = "--storage-option") -> list[str]:
+    """``options`` as repeated ``--storage-option KEY=VALUE`` (JSON values as JSON)."""
+    args = []
+    for key, value in options.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        args += [flag, f"{key}={text}"]
+    return args
+
+
+def run(*args, cwd, env: dict | None = None, timeout: float = HANG_GUARD):
+    """Run ``mixupy-dask ARGS`` to completion with extra environment variables."""
+    return subprocess.run(
+        # os.environ as it is now: a module may set variables after helpers read it
+        # (test_gcs.py's GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT, without which gcsfs waits
+        # 60 s per bucket for a gRPC answer the emulator never gives).
+        cli_command(*args), cwd=cwd, env={**ENV, **os.environ, **(env or {})},
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def named_logs(stderr: str) -> str:
+    """The text of every log file the command's error names (kept on failures)."""
+    paths = re.findall(r"are in (\S+)$", stderr, flags=re.MULTILINE)
+    texts = []
+    for path in paths:
+        with open(path) as file:
+            texts.append(file.read())
+    return "\n".join(texts)
+
+
+def check_credentials_in_urls(store: Store, tmp_path, *secrets: str) -> None:
+    """A URL carrying the secret (as SRC, as DST, through the library and the command):
+    the store cannot read credentials from it, so the run is refused before it reads or
+    writes, naming the URL redacted. No error, summary line, log file or object holds
+    the secret; nothing is written; the source is untouched."""
+    secrets = (SECRET, *secrets)
+    fs, bucket = store.fs, store.new_bucket()
+    upload(fs, small_frame(300), f"{bucket}/src", files=1, row_group=300)
+    before = listing(fs, bucket)
+    src, dst = store.url(f"{bucket}/src"), store.url(f"{bucket}/out")
+    leaky_src, leaky_dst = store.leaky(f"{bucket}/src"), store.leaky(f"{bucket}/out")
+    assert SECRET in leaky_src
+    assert SECRET in leaky_dst
+
+    for given, name in ((dict(src=leaky_src, dst=dst), "src"),
+                        (dict(src=src, dst=leaky_dst), "dst")):  # fmt: skip
+        with pytest.raises(MixupError, match=f"`{name}` carries credentials") as info:
+            augment_parquet(**given, seed=1, storage_options=store.options)
+        assert "***" in str(info.value)
+        for secret in secrets:
+            assert_no_secret(str(info.value), repr(info.value), info.getrepr(), secret=secret)
+    with pytest.raises(MixupError, match="`dst` carries credentials") as info:
+        make_data(leaky_dst, 100, 2, storage_options=store.options)
+    for secret in secrets:
+        assert_no_secret(str(info.value), secret=secret)
+
+    options = option_args(store.options)
+    for args in (("augment", leaky_src, dst, "--seed", 1, *options),
+                 ("augment", src, leaky_dst, "--seed", 1, *options),
+                 ("make-data", leaky_dst, "--rows", 100, "--columns", 2, *options)):  # fmt: skip
+        result = run(*args, "--workers", 1, "--threads-per-worker", 1, cwd=tmp_path)
+        assert_user_error(result, "carries credentials", "***")
+        for secret in secrets:
+            assert_no_secret(result.stdout, result.stderr, named_logs(result.stderr),
+                             secret=secret)  # fmt: skip
+    assert listing(fs, bucket) == before
+    for secret in secrets:
+        assert_no_secret_stored(fs, bucket, secret=secret)
+
+
+# --- the command against a store, interrupted and killed (slow: real processes) ---------
+
+#: The fault checks' source: 48,000 x 8 float64 (3 MiB) in 4 files of 3 row groups; with
+#: BLOCKSIZE one partition per row group, so 12 files are written one after another.
+FAULT_ROWS, FAULT_FILES, FAULT_ROW_GROUP = 48_000, 4, 4_000
+BLOCKSIZE = "256KiB"
+#: Deadline for a run to reach the state a check waits for (a bound, not a measurement).
+DEADLINE = 150
+EMBEDDED = ["--workers", "1", "--threads-per-worker", "2"]
+
+
+@dataclass
+class Faults:
+    """A store's fault source, made once: its bucket, prefix, frame and objects."""
+
+    bucket: str
+    src: str
+    frame: pd.DataFrame
+    made: dict[str, tuple[int, str]]
+
+    @classmethod
+    def make(cls, store: Store) -> Faults:
+        bucket = store.new_bucket()
+        rng = np.random.default_rng(0)
+        frame = pd.DataFrame(
+            rng.standard_normal((FAULT_ROWS, 8)), columns=[f"x{i}" for i in range(8)]
+        )
+        upload(store.fs, frame, f"{bucket}/src", files=FAULT_FILES, row_group=FAULT_ROW_GROUP)
+        return cls(bucket, f"{bucket}/src", frame, listing(store.fs, f"{bucket}/src"))
+
+    def untouched(self, store: Store) -> None:
+        assert listing(store.fs, self.src) == self.made
+
+
+def first_file(fs, bucket: str, name: str, old: Any = ()) -> Callable[[], list[str]]:
+    """A function finding a first Parquet object of a run on ``bucket/name``: in place,
+    or staged (``overwrite``, or a store without exclusive create, as GCS's emulator);
+    not one of the ``old`` objects there before the run."""
+
+    def find() -> list[str]:
+        fs.invalidate_cache()
+        prefixes = (f"{bucket}/{name}/", f"{bucket}/.{name}.mixupy-tmp-")
+        return [
+            p
+            for p in fs.find(bucket)
+            if p.startswith(prefixes) and p.endswith(".parquet") and p not in old
+        ]
+
+    return find
+
+
+def old_dataset(fs, dst: str) -> dict:
+    """A small complete dataset at ``dst`` to be replaced: its objects when made."""
+    upload(fs, pd.DataFrame({"old": [1.0, 2.0, 3.0]}), dst, files=1, row_group=3)
+    fs.pipe_file(f"{dst}/_SUCCESS", b"{}")
+    return listing(fs, dst)
+
+
+def check_cli(store: Store, faults: Faults, tmp_path, *secrets: str) -> None:
+    """``mixupy-dask augment`` store to store with the options on the command line:
+    exact against pandas, committed, the summary naming ``dst``; no output, object or
+    (on a failure) log file holds the secret."""
+    dst = f"{faults.bucket}/cli"
+    result = run(
+        "augment", store.url(faults.src), store.url(dst), "--seed", SEED, "--blocksize",
+        BLOCKSIZE, *option_args(store.options), *EMBEDDED, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"at {store.url(dst)}" in result.stdout
+    out = store.read(dst)
+    pd.testing.assert_frame_equal(out, mixup(faults.frame, seed=SEED), check_exact=True)
+    assert_committed(store.fs, dst, out)
+    for secret in (SECRET, *secrets):
+        assert_no_secret(result.stdout, result.stderr, secret=secret)
+        assert_no_secret_stored(store.fs, faults.bucket, secret=secret)
+    faults.untouched(store)
+
+
+def check_interrupted(
+    store: Store, faults: Faults, tmp_path, signum: int, existing: bool, *secrets: str
+) -> None:
+    """Signalled once its first file is in the store: 128 + the signal and one
+    ``error:`` line, no manifest, no file of the run left (a new ``dst`` absent, an old
+    one unchanged), no claim, the workers gone, the source untouched."""
+    status, message = {signal.SIGINT: (130, "error: interrupted"),
+                       signal.SIGTERM: (143, "error: terminated")}[signum]  # fmt: skip
+    dst = f"{faults.bucket}/interrupted-{int(signum)}"
+    name = dst.rsplit("/", 1)[1]
+    before = old_dataset(store.fs, dst) if existing else {}
+    flags = ["--seed", SEED, "--quiet", *(["--overwrite"] if existing else [])]
+    proc = start_cli(
+        "augment", store.url(faults.src), store.url(dst), *flags, *EMBEDDED, "--blocksize",
+        BLOCKSIZE, *option_args(store.options), cwd=tmp_path, env=_current_env(),
+    )  # fmt: skip
+    ready = first_file(store.fs, faults.bucket, name, before)
+    _, out, err, children = interrupt(proc, ready, "a first output file", signum, DEADLINE)
+    assert proc.returncode == status, err
+    assert "Traceback" not in err, err
+    assert message in err.splitlines(), err
+    for secret in (SECRET, *secrets):
+        assert_no_secret(out, err, secret=secret)
+    assert listing(store.fs, dst) == before
+    assert staging(store.fs, faults.bucket) == []
+    assert children
+    assert_ended(children)
+    faults.untouched(store)
+
+
+def check_killed_command(store: Store, faults: Faults, tmp_path, *secrets: str) -> None:
+    """SIGKILL of the command mid-write: its claim and some files are left, no
+    manifest; a new run is refused naming the claim (one ``error:`` line, exit 2);
+    ``--overwrite`` releases the claim and commits the pandas result; nothing hidden is
+    left, the source untouched, no output shows the secret."""
+    dst = f"{faults.bucket}/killed-command"
+    name = dst.rsplit("/", 1)[1]
+    args = ["augment", store.url(faults.src), store.url(dst), "--seed", SEED, "--quiet",
+            *EMBEDDED, "--blocksize", BLOCKSIZE, *option_args(store.options)]  # fmt: skip
+    proc = start_cli(*args, cwd=tmp_path, env=_current_env(), group=True)
+    # The whole group, as an OOM killer or `kill -9` of a job would: no cleanup at all.
+    _, _, _, children = interrupt(
+        proc, first_file(store.fs, faults.bucket, name), "a first output file",
+        signal.SIGKILL, DEADLINE, group=True,
+    )  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL
+    assert_ended(children)
+    store.fs.invalidate_cache()
+    assert not store.fs.exists(f"{dst}/_SUCCESS")
+    assert f"{faults.bucket}/.{name}.mixupy-claim" in staging(store.fs, faults.bucket)
+
+    refused = run(*args, cwd=tmp_path)
+    assert_user_error(refused, "claimed by another run", "--overwrite")
+    result = run(*args, "--overwrite", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = store.read(dst)
+    pd.testing.assert_frame_equal(out, mixup(faults.frame, seed=SEED), check_exact=True)
+    assert_committed(store.fs, dst, out)
+    assert staging(store.fs, faults.bucket) == []
+    for secret in (SECRET, *secrets):
+        for text in (refused.stdout, refused.stderr, result.stdout, result.stderr):
+            assert_no_secret(text, secret=secret)
+        assert_no_secret_stored(store.fs, faults.bucket, secret=secret)
+    faults.untouched(store)
+
+
+def _current_env() -> dict[str, str]:
+    """os.environ as it is now, for ``start_cli`` (which adds to helpers' ENV)."""
+    return dict(os.environ)

@@ -15,6 +15,7 @@ and refuses to commit when the claim changed hands; that is what is tested here.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -27,9 +28,14 @@ os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 from .helpers import WAIT_GUARD, stop
 from .stores import (
     SECRET,
+    Faults,
     Store,
     assert_no_secret,
+    check_cli,
+    check_credentials_in_urls,
+    check_interrupted,
     check_killed_claim,
+    check_killed_command,
     check_overwrite,
     check_two_writers,
     check_writers,
@@ -77,7 +83,11 @@ def endpoint(tmp_path_factory):
 def store(endpoint):
     # The emulator takes any credentials; the project stands for the secret searched for.
     options = {"endpoint_url": endpoint, "token": "anon", "project": SECRET}
-    return Store("gs", gcsfs.GCSFileSystem(skip_instance_cache=True, **options), options)
+    return Store(
+        "gs", gcsfs.GCSFileSystem(skip_instance_cache=True, **options), options,
+        # A signed URL's query; gcsfs takes it as part of the object's name.
+        leaky=lambda path: f"gs://{path}?X-Goog-Algorithm=GOOG4&X-Goog-Signature={SECRET}",
+    )  # fmt: skip
 
 
 def test_writers_on_gcs(store, caplog):
@@ -107,3 +117,36 @@ def test_two_writers_on_gcs(store):
 
 def test_killed_runs_claim_on_gcs(store):
     check_killed_claim(store)
+
+
+@pytest.mark.slow
+def test_credentials_in_urls_on_gcs(store, tmp_path):
+    """A signed URL's query in SRC's or DST's URL, to the library and the command:
+    refused before anything is read or written, its values shown as ``***``."""
+    check_credentials_in_urls(store, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def faults(store):
+    return Faults.make(store)
+
+
+@pytest.mark.slow
+def test_cli_on_gcs(store, faults, tmp_path):
+    check_cli(store, faults, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "existing"), [(signal.SIGINT, False), (signal.SIGTERM, True)],
+    ids=["SIGINT-new-dst", "SIGTERM-overwrite"],
+)  # fmt: skip
+def test_interrupted_run_on_gcs(store, faults, tmp_path, signum, existing):
+    check_interrupted(store, faults, tmp_path, signum, existing)
+
+
+@pytest.mark.slow
+def test_killed_command_on_gcs(store, faults, tmp_path):
+    """Killed mid-write, the run leaves its claim (its files staged, as without
+    exclusive create every new ``dst`` is); ``--overwrite`` releases it."""
+    check_killed_command(store, faults, tmp_path)

@@ -53,10 +53,15 @@ from .stores import (
     assert_committed,
     assert_no_secret,
     assert_no_secret_stored,
+    check_credentials_in_urls,
     check_killed_claim,
     check_two_writers,
     contents,
+    first_file,
     listing,
+    old_dataset,
+    option_args,
+    run,
     small_frame,
     staging,
     upload,
@@ -369,7 +374,15 @@ def test_failed_run_removes_what_it_wrote(fs, options, bucket, cluster_client):
 
 @pytest.fixture
 def store(fs, options):
-    return Store("s3", fs, options)
+    # s3fs reads no credentials from a URL: it takes KEY:SECRET@bucket as the bucket.
+    return Store("s3", fs, options, leaky=lambda path: f"s3://{KEY}:{SECRET}@{path}")
+
+
+@pytest.mark.slow
+def test_credentials_in_urls_on_s3(store, tmp_path):
+    """``s3://KEY:SECRET@bucket/...`` as SRC or DST, to the library and the command:
+    refused before anything is read or written, shown as ``s3://***@bucket/...``."""
+    check_credentials_in_urls(store, tmp_path)
 
 
 @pytest.mark.parametrize("overwrite", [False, True], ids=["new-dst", "overwrite"])
@@ -385,23 +398,6 @@ def test_killed_runs_claim_on_s3(store):
 
 
 # --- the command, on an embedded cluster ------------------------------------------------
-
-
-def option_args(options: dict, flag: str = "--storage-option") -> list[str]:
-    """``options`` as repeated ``--storage-option KEY=VALUE`` (JSON values as JSON)."""
-    args = []
-    for key, value in options.items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        args += [flag, f"{key}={text}"]
-    return args
-
-
-def run(*args, cwd, env: dict | None = None, timeout: float = HANG_GUARD):
-    """Run ``mixupy-dask ARGS`` to completion with extra environment variables."""
-    return subprocess.run(
-        cli_command(*args), cwd=cwd, env={**ENV, **(env or {})}, capture_output=True,
-        text=True, timeout=timeout,
-    )  # fmt: skip
 
 
 def start(*args, cwd, env: dict | None = None) -> subprocess.Popen:
@@ -507,24 +503,6 @@ def test_two_commands_at_once_on_s3(small, fs, aws_env, tmp_path):
 # --- faults on the object store ---------------------------------------------------------
 
 
-def first_file(fs, bucket: str, under: str):
-    """A function finding a first Parquet object written under ``bucket/under``."""
-
-    def find() -> list[str]:
-        fs.invalidate_cache()
-        prefix = f"{bucket}/{under}"
-        return [p for p in fs.find(bucket) if p.startswith(prefix) and p.endswith(".parquet")]
-
-    return find
-
-
-def old_dataset(fs, dst: str) -> dict:
-    """A small complete dataset at ``dst`` to be replaced: its objects when made."""
-    upload(fs, pd.DataFrame({"old": [1.0, 2.0, 3.0]}), dst, files=1, row_group=3)
-    fs.pipe_file(f"{dst}/_SUCCESS", b"{}")
-    return listing(fs, dst)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "status", "message", "existing"),
@@ -545,8 +523,7 @@ def test_interrupted_run_on_s3(
     flags = ["--seed", SEED, "--quiet", *(["--overwrite"] if existing else [])]
     proc = start("augment", f"s3://{src}", f"s3://{dst}", *flags, *EMBEDDED, "--blocksize",
                  BLOCKSIZE, cwd=tmp_path, env=aws_env)  # fmt: skip
-    under = f".{name}.mixupy-tmp-" if existing else f"{name}/"
-    ready = first_file(fs, bucket, under)
+    ready = first_file(fs, bucket, name, before)
     _, out, err, children = interrupt(proc, ready, "a first output file", signum, DEADLINE)
     assert proc.returncode == status, err
     assert "Traceback" not in err, err
@@ -631,7 +608,7 @@ def test_worker_killed_mid_write_on_s3(cluster, faults, undisturbed, fs, aws_env
         proc = start(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}"),
                      cwd=tmp_path, env=aws_env)  # fmt: skip
         cluster.kill_busiest(
-            client, proc, first_file(fs, bucket, "worker-killed/"), "a first output file", DEADLINE
+            client, proc, first_file(fs, bucket, "worker-killed"), "a first output file", DEADLINE
         )
         cluster.start_worker()  # two workers again for the tests that follow
         client.wait_for_workers(2, timeout=WAIT_GUARD)
@@ -657,8 +634,7 @@ def test_client_killed_mid_write_on_s3(
     proc = start(*on_cluster(cluster, "augment", f"s3://{src}", f"s3://{dst}", *flags),
                  cwd=tmp_path, env=aws_env)  # fmt: skip
     try:
-        under = f".{name}.mixupy-tmp-" if existing else f"{name}/"
-        wait_until(proc, first_file(fs, bucket, under), "a first output file")
+        wait_until(proc, first_file(fs, bucket, name, before or {}), "a first output file")
         proc.kill()
         proc.wait()
     finally:

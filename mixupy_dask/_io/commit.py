@@ -62,6 +62,7 @@ from .._dask.cluster import as_current
 from ..errors import DestinationBusyError, MixupError
 from .metadata import versions
 from .parquet import ParquetSource, is_local, strip
+from .redact import redact, refuse_credentials
 from .sinks import PARQUET, Sink
 
 #: The manifest, written last: a dataset without it is incomplete by definition.
@@ -114,6 +115,8 @@ class Destination:
         object store: a new prefix in an existing bucket), or that is (or holds, or lies
         inside) the source. ``storage_options`` are checked already (``JOB_RULES``)."""
         fs, path = fsspec.core.url_to_fs(str(dst), **storage_options)
+        refuse_credentials("dst", dst, fs, path)
+        dst = redact(dst)  # as shown in errors, logs, the manifest and the summary
         path = strip(fs, path)
         if not path or path == "/" or posixpath.basename(path) in ("", ".", ".."):
             raise MixupError(f"`dst` must name a new dataset directory, not {dst!r}")

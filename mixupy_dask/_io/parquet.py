@@ -28,6 +28,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from .._dask.source import Source
 from ..errors import MixupError, MixupTypeError
+from .redact import redact, refuse_credentials
 
 #: Slicing takes a blocksize below this as this: a slice is read by decoding its row
 #: group from the start (see ``_read_slice``), so ever smaller slices of one row group
@@ -229,6 +230,8 @@ def _open(
     src: str, columns: Sequence[str] | None, storage_options: dict[str, Any]
 ) -> ParquetSource:
     fs, path = fsspec.core.url_to_fs(str(src), **storage_options)
+    refuse_credentials("src", src, fs, path)
+    src = redact(src)  # as shown in errors and recorded in the provenance record
     path = strip(fs, path)
     if not fs.exists(path):
         raise MixupError(f"`src` does not exist: {src}")
