@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import dask
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -269,7 +270,10 @@ def check_two_writers(store: Store, overwrite: bool = False, exclusive: bool = T
             client=None,
         )  # fmt: skip
 
+    conversion = dask.config.get("dataframe.convert-string", None)
     outcomes = at_once(run(1), run(2))
+    # Two jobs building graphs at once must leave Dask's config as it was.
+    assert dask.config.get("dataframe.convert-string", None) == conversion
     errors = [o for o in outcomes if isinstance(o, Exception)]
     assert len(errors) == 1, outcomes
     if exclusive or isinstance(errors[0], DestinationBusyError):

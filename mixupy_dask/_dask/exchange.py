@@ -13,6 +13,10 @@ fewer, and no sort of rows that receivers line up by their own keys anyway.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
 import dask
 import dask.dataframe as dd
 import numpy as np
@@ -54,9 +58,23 @@ def partition_numbers(npartitions: int) -> dd.Series:
     mapped function and renumbers the tasks it keeps from 0.
     """
     # Integers only: without Dask's string conversion, which adds a task per partition.
-    with dask.config.set({"dataframe.convert-string": False}):
+    with without_string_conversion():
         return dd.from_map(_number, range(npartitions), meta=pd.Series([], dtype=np.int64))
 
 
 def _number(p: int) -> pd.Series:
     return pd.Series([p], dtype=np.int64)
+
+
+#: ``dask.config.set`` saves and restores one process-wide dict: two threads building
+#: graphs at once (two jobs in one process) could restore each other's value and leave
+#: the conversion off for good. One lock keeps this package's own uses in turn.
+_CONVERSION_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def without_string_conversion() -> Iterator[None]:
+    """Build a frame without Dask's string conversion (``dataframe.convert-string``):
+    pandas' default ``str`` columns keep their dtype (Dask would make them ``string``)."""
+    with _CONVERSION_LOCK, dask.config.set({"dataframe.convert-string": False}):
+        yield

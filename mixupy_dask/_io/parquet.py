@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-import dask
 import dask.dataframe as dd
 import fsspec
 import pandas as pd
@@ -26,6 +25,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
+from .._dask.exchange import without_string_conversion
 from .._dask.source import Source
 from ..errors import MixupError, MixupTypeError
 from .redact import redact, refuse_credentials
@@ -131,7 +131,7 @@ class ParquetSource:
         # only those. Without Dask's string conversion, which would make pandas' default
         # `str` columns (NaN missing) `string` (pd.NA) in the meta, the partitions and
         # so the output: strings keep the dtype pandas.read_parquet gives them.
-        with dask.config.set({"dataframe.convert-string": False}):
+        with without_string_conversion():
             frame = dd.from_map(
                 _read_partition,
                 partitions,

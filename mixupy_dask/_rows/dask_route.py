@@ -30,7 +30,13 @@ import pandas as pd
 from .._core.kernel import LabelKernel, label_values, left_rows
 from .._core.labels import Encoders, Labels, check_onehot
 from .._core.sampler import Sampler
-from .._dask.exchange import DESTINATION, exchange, partition_numbers, tag_dtype
+from .._dask.exchange import (
+    DESTINATION,
+    exchange,
+    partition_numbers,
+    tag_dtype,
+    without_string_conversion,
+)
 from .._dask.source import Source
 from .._kernel.kinds import Policy
 from .._kernel.layout import Layout
@@ -675,7 +681,7 @@ def _graph(
     if sampler.cycles == 0:  # no mixed rows at all (rows per class, all zero)
         # The output's dtypes as they are: Dask's string conversion would make `str`
         # columns `string`.
-        with dask.config.set({"dataframe.convert-string": False}):
+        with without_string_conversion():
             mixed = dd.from_pandas(meta, npartitions=1)
         if not concat:
             return mixed
