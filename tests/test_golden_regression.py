@@ -4,8 +4,6 @@ line in docs/changelog.md). The data need no random generator."""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from mixupy_dask import augment_parquet, mixup
 
 from .helpers import split_frame
+from .test_golden import digest
 
 #: Rows: more than one lambda block (4096) and selection leaf, as in test_golden.py.
 N = 9_001
@@ -30,18 +29,6 @@ def table() -> pd.DataFrame:
             "y2": (np.cos(i * 0.05) * 2).astype(np.float32),
         }
     )
-
-
-def digest(frame: pd.DataFrame) -> str:
-    """sha256 of the column names, dtypes, index and values, column by column."""
-    h = hashlib.sha256()
-    h.update(repr(list(frame.columns)).encode())
-    h.update(repr(frame.index).encode())
-    for name in frame.columns:
-        column = frame[name]
-        h.update(f"{name!r}:{column.dtype}".encode())
-        h.update(np.ascontiguousarray(column.to_numpy()).tobytes())
-    return h.hexdigest()[:20]
 
 
 CASES = {
