@@ -310,7 +310,9 @@ def test_bad_parameters_fail_at_construction_as_in_mixup(error, match, options):
 
 def test_bad_data():
     with pytest.raises(
-        MixupTypeError, match="`data` must be a pandas or dask DataFrame or a Parquet path"
+        MixupTypeError,
+        match=r"`data` must be a pandas, Polars or Dask DataFrame, a pyarrow Table or a "
+        r"Parquet path, not builtins\.list",
     ):
         MixupStream([1, 2], 4)
     with pytest.raises(MixupError, match="at least 2 rows"):
@@ -330,7 +332,7 @@ def test_bad_data():
         (MixupError, r"`start` must be at most the 5 batches", {"start": 6}),
         (
             MixupError,
-            r"`format` must be one of 'pandas', 'numpy', 'arrow', 'torch'",
+            r"`format` must be one of 'pandas', 'numpy', 'arrow', 'polars', 'torch'",
             {"format": "jax"},
         ),
         (MixupTypeError, r"`epoch` must be an int", {"epoch": 1.0}),

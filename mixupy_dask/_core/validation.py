@@ -370,7 +370,7 @@ SERIES_DEFAULTS: dict[str, Any] = {
 }
 
 #: ``MixupStream``'s formats of a batch.
-FORMATS = ("pandas", "numpy", "arrow", "torch")
+FORMATS = ("pandas", "numpy", "arrow", "polars", "torch")
 
 #: ``MixupStream``'s own parameters; the others are ``mixup``'s (``STREAM_MIXUP_RULES``).
 STREAM_RULES: dict[str, Rule] = {

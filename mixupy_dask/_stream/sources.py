@@ -172,7 +172,10 @@ def open_rows(
 
         return PartitionRows(frame, sizes, read_partition)
     kind = f"{type(data).__module__}.{type(data).__qualname__}"
-    raise MixupTypeError(f"`data` must be a pandas or dask DataFrame or a Parquet path, not {kind}")
+    raise MixupTypeError(
+        f"`data` must be a pandas, Polars or Dask DataFrame, a pyarrow Table or a Parquet "
+        f"path, not {kind}"
+    )
 
 
 def fixed_labels(rows: Rows, call: Any) -> tuple[Any, tuple[Any, ...]]:

@@ -9,12 +9,14 @@ while the current one's batches are mixed, so reading overlaps mixing.
 
 from __future__ import annotations
 
-import threading
+import os
+from collections import deque
 from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
@@ -29,14 +31,14 @@ from .._core.validation import (
     validate,
     validates,
 )
-from .._frames.registry import adapter_for
+from .._frames.registry import ADAPTERS, adapter_for
 from .._kernel.layout import Layout
 from .._kernel.mix import mix_rows
 from .._kernel.rows import Rows
 from .._rows.call import RowCall, prepare
 from .._rows.pandas_route import class_members, pairs
-from ..errors import MixupError
-from .formats import check_torch_columns, converter
+from ..errors import MixupError, MixupTypeError
+from .formats import Format, check_torch_columns, format_for
 from .plan import EpochPlan, Window, epoch_seed
 from .sources import fixed_labels, open_rows
 
@@ -65,6 +67,12 @@ STREAM_PARAMETERS: dict[str, str] = {
 
 _PLACEHOLDERS = {**MIXUP_PARAMETERS, **STREAM_PARAMETERS}
 
+#: Rows mixed at once: batches are cut from blocks of about this many rows, so the
+#: per-call costs (gathers, a frame, the format's conversion) are paid once a block.
+BLOCK_ROWS = 1 << 16
+#: Blocks mixed ahead of the one being cut.
+BLOCKS_AHEAD = 2
+
 
 @dataclass
 class Mixed:
@@ -81,9 +89,10 @@ class Mixed:
     keys: Keys
     hard_labels: bool
 
-    def batch(self, a: int, b: int, provenance: bool) -> pd.DataFrame:
-        """Rows ``[a, b)`` of the window's ordered output, mixed."""
-        left, partner, lam = self.left[a:b], self.partner[a:b], self.lam[a:b]
+    def mix(self, at: np.ndarray, provenance: bool) -> pd.DataFrame:
+        """Rows ``at`` of the window's ordered output, mixed (rows are mixed one by
+        one, so a block of them is bit for bit its batches put together)."""
+        left, partner, lam = self.left[at], self.partner[at], self.lam[at]
         mixed = mix_rows(
             self.rows.take(left),
             self.rows.take(partner),
@@ -91,11 +100,58 @@ class Mixed:
             self.layout,
             self.hard_labels,
             self.keys,
-            draws=None if self.draws is None else self.draws[a:b],
+            draws=None if self.draws is None else self.draws[at],
         )
         adapter = adapter_for(pd.DataFrame())
         where = (self.positions[left], self.positions[partner], lam) if provenance else None
         return adapter.from_rows(mixed, self.layout, like=None, provenance=where)
+
+
+def in_pandas(data: Any) -> tuple[Any, Any]:
+    """``data`` as the stream reads it, and the Polars or Arrow frame it came from (or
+    None): an eager Polars or Arrow frame is read as its pandas conversion, the one
+    ``mixup`` mixes it as (``FrameAdapter.to_pandas``)."""
+    if isinstance(data, (str, os.PathLike, pd.DataFrame, dd.DataFrame)):
+        return data, None
+    for adapter in ADAPTERS:
+        if adapter.accepts(data):
+            return adapter.to_pandas(data), data
+        if adapter.advice(data) is not None:
+            raise MixupTypeError(
+                f"`data` is a lazy {adapter.name} frame, which MixupStream does not take: "
+                f"stream data that fits in memory as `data.collect()`; for data that does "
+                f"not, write it to Parquet and give the path"
+            )
+    return data, None  # refused by `open_rows`, which names what is accepted
+
+
+@dataclass
+class Block:
+    """Rows of one window mixed at once: ``pieces`` of its ordered output, ``[a, b)``
+    each, one per batch (or part of a batch) they go to, in the order asked for."""
+
+    window: Window
+    pieces: list[tuple[int, int]]
+
+    @property
+    def rows(self) -> int:
+        return sum(b - a for a, b in self.pieces)
+
+    def at(self) -> np.ndarray:
+        return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in self.pieces])
+
+
+def blocks(pieces: list[list[tuple[Window, int, int]]], rows: int) -> list[Block]:
+    """The batches' pieces, in order, grouped into blocks of one window and at most
+    ``rows`` rows (or of one piece, when a batch is larger)."""
+    out: list[Block] = []
+    for window, a, b in (piece for batch in pieces for piece in batch):
+        last = out[-1] if out else None
+        if last is not None and last.window.index == window.index and last.rows + b - a <= rows:
+            last.pieces.append((a, b))
+        else:
+            out.append(Block(window, [(a, b)]))
+    return out
 
 
 @shared_docs(_PLACEHOLDERS)
@@ -170,6 +226,7 @@ class MixupStream:
         self.window = window
         self.drop_last = drop_last
         self.provenance = provenance
+        data, self._like = in_pandas(data)
         self._data = open_rows(data, columns, storage_options, window)
         check_rows(self._data.n, None)
         # mixup's own checks, with mixup's errors, against the columns (no data read).
@@ -194,15 +251,10 @@ class MixupStream:
         self._labels()
         self._whole: Mixed | None = None
         self._whole_epoch = -1
-        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         # What is read or planned is read again where the copy runs (a worker process).
-        return {**self.__dict__, "_whole": None, "_lock": None}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
+        return {**self.__dict__, "_whole": None}
 
     def __repr__(self) -> str:
         return (
@@ -294,9 +346,12 @@ class MixupStream:
         their rows (beyond the window that the first batch yielded needs).
 
         ``format``: ``"pandas"`` (a DataFrame with ``mixup``'s columns and dtypes),
-        ``"numpy"`` (a dict of column name to array), ``"arrow"`` (a ``pyarrow.Table``)
-        or ``"torch"`` (a dict of column name to tensor; numeric columns only, float32
-        where the column is float32; needs the ``torch`` extra).
+        ``"numpy"`` (a dict of column name to array), ``"arrow"`` (a ``pyarrow.Table``),
+        ``"polars"`` (a ``polars.DataFrame``; needs the ``polars`` extra) or ``"torch"``
+        (a dict of column name to tensor; numeric columns only, float32 where the
+        column is float32; needs the ``torch`` extra). An Arrow or Polars ``data``
+        given as ``"arrow"`` or ``"polars"`` keeps its column types, as ``mixup``
+        keeps them (``docs/frames.md``).
         """
         p = validate(
             BATCHES_RULES,
@@ -326,53 +381,75 @@ class MixupStream:
     ) -> Iterator[Any]:
         """The rank's batches number ``ks`` (checked values)."""
         plan = self._plan(epoch)
-        convert = converter(format)
+        fmt = format_for(format, self._like)
         if format == "torch":
             check_torch_columns(self._data.meta, self._call)
         wanted = [plan.global_batch(rank, world_size, k) for k in ks]
-        return self._iterate(plan, wanted, convert)
+        return self._iterate(plan, [plan.rows_of(g) for g in wanted], fmt)
 
-    def _iterate(self, plan: EpochPlan, wanted: list[int], convert: Any) -> Iterator[Any]:
-        # The windows in the order the batches need them; the next one is read and
-        # planned in a background thread while this one's batches are mixed.
-        pieces = [plan.rows_of(g) for g in wanted]
-        needed: list[Window] = []
-        for batch in pieces:
-            for window, _, _ in batch:
-                if not needed or needed[-1].index != window.index:
-                    needed.append(window)
-        if not needed:
+    def _iterate(
+        self, plan: EpochPlan, pieces: list[list[tuple[Window, int, int]]], fmt: Format
+    ) -> Iterator[Any]:
+        """The batches made of ``pieces``, in order.
+
+        Three stages overlap, each in a thread of its own: one reads and plans the
+        windows (``_mix``), the next while the current one is mixed; one mixes blocks
+        of many batches' rows and converts each block to the format, a few blocks
+        ahead; this generator cuts the batches out of the blocks.
+        """
+        todo = blocks(pieces, max(BLOCK_ROWS, self.batch_size))
+        if not todo:
             return
-        pool = ThreadPoolExecutor(1, thread_name_prefix="mixupy-stream")
+        # A run is a stretch of blocks from one window (a window comes again only when
+        # ranks wrap around past the epoch's end); each run reads its window once.
+        runs: list[Window] = []
+        run_of: list[int] = []
+        for each in todo:
+            if not runs or runs[-1].index != each.window.index:
+                runs.append(each.window)
+            run_of.append(len(runs) - 1)
+        reader = ThreadPoolExecutor(1, thread_name_prefix="mixupy-stream-read")
+        mixer = ThreadPoolExecutor(1, thread_name_prefix="mixupy-stream-mix")
+        planned: dict[int, Future[Mixed]] = {}
+        mixing: deque[Future[Any]] = deque()
+
+        def read(r: int) -> None:
+            if r < len(runs) and r not in planned:
+                planned[r] = reader.submit(self._mix, plan, runs[r])
+
+        def mix(i: int) -> Future[Any]:
+            r = run_of[i]
+            read(r)
+            read(r + 1)  # the next window is read while this one is mixed
+            window = planned[r]
+            if i + 1 == len(todo) or run_of[i + 1] != r:
+                del planned[r]  # its last block: the window goes when that is mixed
+            at = todo[i].at()
+            return mixer.submit(lambda: fmt.convert(window.result().mix(at, self.provenance)))
+
         try:
-            futures: dict[int, Future[Mixed]] = {}
-            ready: dict[int, Mixed] = {}
-            step = 0  # index into `needed` of the next window to start
-
-            def ahead() -> None:
-                nonlocal step
-                if step < len(needed) and len(futures) < 1:
-                    w = needed[step]
-                    futures[step] = pool.submit(self._mix, plan, w)
-                    step += 1
-
-            position = 0  # index into `needed` of the window in use
+            submitted = 0
+            block: Any = None
+            pending: list[tuple[int, int]] = []  # the current block's pieces not yet cut
+            offset = 0
             for batch in pieces:
-                frames = []
-                for window, a, b in batch:
-                    while needed[position].index != window.index:
-                        ready.pop(position, None)
-                        position += 1
-                    if position not in ready:
-                        if position not in futures:
-                            ahead()
-                        ready[position] = futures.pop(position).result()
-                        ahead()  # the next window, while this one is mixed
-                    frames.append(ready[position].batch(a, b, self.provenance))
-                frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-                yield convert(frame)
+                parts = []
+                for _ in batch:
+                    if not pending:
+                        while submitted < len(todo) and len(mixing) <= BLOCKS_AHEAD:
+                            mixing.append(mix(submitted))
+                            submitted += 1
+                        pending = list(reversed(todo[submitted - len(mixing)].pieces))
+                        block, offset = mixing.popleft().result(), 0
+                    a, b = pending.pop()
+                    parts.append(fmt.cut(block, offset, offset + b - a))
+                    offset += b - a
+                yield parts[0] if len(parts) == 1 else fmt.join(parts)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            for future in [*mixing, *planned.values()]:
+                future.cancel()
+            mixer.shutdown(wait=True, cancel_futures=True)
+            reader.shutdown(wait=True, cancel_futures=True)
 
     def torch_dataset(self, rank: int = 0, world_size: int = 1) -> Any:
         """This stream as a ``torch.utils.data.IterableDataset`` for rank ``rank``.
