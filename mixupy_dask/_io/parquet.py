@@ -126,7 +126,7 @@ class ParquetSource:
     def source(self, blocksize: int) -> Source:
         """Partitions of about ``blocksize`` uncompressed bytes each: whole row groups, or
         slices of consecutive rows of a row group larger than that."""
-        partitions = _group(_split(self.pieces, blocksize), blocksize)
+        partitions = self._partitions(blocksize)
         # `columns=` lets Dask project: a pass over some columns (class counts) reads
         # only those. Without Dask's string conversion, which would make pandas' default
         # `str` columns (NaN missing) `string` (pd.NA) in the meta, the partitions and
@@ -143,6 +143,15 @@ class ParquetSource:
             )
         lengths = tuple(sum(piece.rows for piece in part) for part in partitions)
         return Source(frame, lengths, partial(_read_nth, partitions, self.fs, self.columns))
+
+    def _partitions(self, blocksize: int) -> tuple[tuple[Piece, ...], ...]:
+        return _group(_split(self.pieces, blocksize), blocksize)
+
+    def table_reader(self, blocksize: int) -> Callable[[int], pa.Table]:
+        """``read(p)``: partition ``p`` of ``source(blocksize)`` as the Arrow table it
+        is converted from, for a reader that puts several together before converting
+        them once (``MixupStream``)."""
+        return partial(_read_nth_table, self._partitions(blocksize), self.fs, self.columns)
 
     def with_categories(self, columns: Collection[str] | None = None) -> ParquetSource:
         """This source with the categories of its categorical columns known (of all of
@@ -416,6 +425,18 @@ def _read_partition(
 ) -> pd.DataFrame:
     """One partition's ``columns``: its row groups, read with pyarrow and converted as
     pandas would."""
+    frame = _read_table(pieces, fs, columns).to_pandas()
+    # Arrow's allocator (mimalloc) keeps freed pages for reuse; a worker's memory then
+    # reads as unmanaged and creeps up with each task. Measured on 2 x 512 MiB workers,
+    # ~60 MiB per worker stayed held after a job; releasing after each read returns it.
+    pa.default_memory_pool().release_unused()
+    return frame
+
+
+def _read_table(
+    pieces: tuple[Piece, ...], fs: fsspec.AbstractFileSystem, columns: Sequence[str]
+) -> pa.Table:
+    """One partition's ``columns``: its row groups, read with pyarrow."""
     names = tuple(columns)
     tables = []
     for piece in pieces:
@@ -438,17 +459,15 @@ def _read_partition(
                     f"`src` has a corrupt Parquet file: {piece.path} ({groups}: {reason})"
                 ) from exc
         tables.append(table)
-    # Files may store strings as string or large_string (see _same_type).
-    table = (
-        tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
-    )
-    frame = table.to_pandas()
-    del table, tables
-    # Arrow's allocator (mimalloc) keeps freed pages for reuse; a worker's memory then
-    # reads as unmanaged and creeps up with each task. Measured on 2 x 512 MiB workers,
-    # ~60 MiB per worker stayed held after a job; releasing after each read returns it.
-    pa.default_memory_pool().release_unused()
-    return frame
+    return concat_tables(tables)
+
+
+def concat_tables(tables: Sequence[pa.Table]) -> pa.Table:
+    """Tables of one dataset's columns as one (no copy). Files may store strings as
+    string or large_string (see _same_type)."""
+    if len(tables) == 1:
+        return tables[0]
+    return pa.concat_tables(tables, promote_options="permissive")
 
 
 def _read_slice(f: Any, piece: Piece, names: tuple[str, ...]) -> pa.Table:
@@ -480,3 +499,7 @@ def _read_slice(f: Any, piece: Piece, names: tuple[str, ...]) -> pa.Table:
 
 def _read_nth(partitions, fs: fsspec.AbstractFileSystem, names: tuple[str, ...], p: int):
     return _read_partition(partitions[p], fs, names)
+
+
+def _read_nth_table(partitions, fs: fsspec.AbstractFileSystem, names: tuple[str, ...], p: int):
+    return _read_table(partitions[p], fs, names)

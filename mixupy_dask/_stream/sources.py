@@ -13,9 +13,10 @@ import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .._dask.source import DEFAULT_BLOCKSIZE, Source
-from .._io.parquet import MIN_SLICE_BYTES, ParquetSource
+from .._io.parquet import MIN_SLICE_BYTES, ParquetSource, concat_tables
 from .._rows.dask_route import count_partitions
 from ..errors import MixupError, MixupTypeError
 
@@ -65,13 +66,17 @@ class FrameRows(Rows):
 @dataclass
 class PartitionRows(Rows):
     """Partitions of known lengths, each read whole by ``read_partition(p)``; the last
-    one read is kept, since a window's runs are in ascending order."""
+    one read is kept, since a window's runs are in ascending order. With
+    ``read_table(p)`` (Parquet) a window's rows are put together as Arrow tables and
+    converted to pandas once: one copy of the rows instead of a conversion per
+    partition and a concatenation of the frames."""
 
     frame: dd.DataFrame
     sizes: tuple[int, ...]
     read_partition: Callable[[int], pd.DataFrame]
     nbytes: int | None = None
-    _last: tuple[int, pd.DataFrame] | None = field(default=None, repr=False)
+    read_table: Callable[[int], pa.Table] | None = None
+    _last: tuple[int, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.n = sum(self.sizes)
@@ -87,17 +92,24 @@ class PartitionRows(Rows):
     def lengths(self) -> tuple[int, ...]:
         return self.sizes
 
-    def _partition(self, p: int) -> pd.DataFrame:
+    def _partition(self, p: int) -> Any:
+        """Partition ``p``: its table with ``read_table``, else its frame."""
         if self._last is None or self._last[0] != p:
             self._last = None  # release the previous one before reading the next
-            part = self.read_partition(p)
-            fix = {
-                c: dt
-                for c, dt in self.meta.dtypes.items()
-                if isinstance(dt, pd.CategoricalDtype) and part[c].dtype != dt
-            }
-            self._last = (p, part.astype(fix) if fix else part)
+            if self.read_table is not None:
+                self._last = (p, self.read_table(p))
+            else:
+                self._last = (p, self._categories(self.read_partition(p)))
         return self._last[1]
+
+    def _categories(self, part: pd.DataFrame) -> pd.DataFrame:
+        """``part`` with the categories of ``meta`` (the whole data's)."""
+        fix = {
+            c: dt
+            for c, dt in self.meta.dtypes.items()
+            if isinstance(dt, pd.CategoricalDtype) and part[c].dtype != dt
+        }
+        return part.astype(fix) if fix else part
 
     def read(self, runs: Sequence[tuple[int, int]]) -> pd.DataFrame:
         pieces = []
@@ -107,11 +119,20 @@ class PartitionRows(Rows):
                 start, stop = int(self._starts[p]), int(self._starts[p + 1])
                 end = min(b, stop)
                 if end > a:
-                    pieces.append(self._partition(p).iloc[a - start : end - start])
+                    part = self._partition(p)
+                    if self.read_table is not None:
+                        pieces.append(part.slice(a - start, end - a))
+                    else:
+                        pieces.append(part.iloc[a - start : end - start])
                 a = end
                 p += 1
         if not pieces:
             return self.meta
+        if self.read_table is not None:
+            frame = self._categories(concat_tables(pieces).to_pandas())
+            del pieces
+            pa.default_memory_pool().release_unused()  # as ParquetSource's reads do
+            return frame
         out = pieces[0] if len(pieces) == 1 else pd.concat(pieces)
         return out.reset_index(drop=True)
 
@@ -152,7 +173,11 @@ def open_rows(
         assert parts.lengths is not None
         assert parts.read is not None
         return PartitionRows(
-            parts.frame, parts.lengths, parts.read, sum(p.nbytes for p in source.pieces)
+            parts.frame,
+            parts.lengths,
+            parts.read,
+            sum(p.nbytes for p in source.pieces),
+            source.table_reader(blocksize),
         )
     if columns is not None and isinstance(data, (pd.DataFrame, dd.DataFrame)):
         missing = [c for c in columns if c not in data.columns]
