@@ -384,8 +384,8 @@ STREAM_RULES: dict[str, Rule] = {
 STREAM_MIXUP_RULES: dict[str, Rule] = {
     name: rule
     for name, rule in MIXUP_RULES.items()
-    # C-Mixup partners (`bandwidth`) are not drawn within a window yet.
-    if name not in ("concat", "batch_size", "sampling_strategy", "bandwidth")
+    # An epoch is one full pass over the rows, so neither extra rows nor rows per class.
+    if name not in ("concat", "batch_size", "sampling_strategy")
 }
 #: ``MixupStream.batches``' parameters (``rank < world_size`` is checked beside them).
 BATCHES_RULES: dict[str, Rule] = {

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.docs import MIXUP_PARAMETERS, shared_docs
+from .._core.kernel import LabelKernel, label_values
 from .._core.labels import Encoders, check_onehot
 from .._core.random import Keys, uniforms
 from .._core.validation import (
@@ -63,6 +64,13 @@ STREAM_PARAMETERS: dict[str, str] = {
     The columns to read and mix (default: all).""",
     "storage_options": """storage_options : dict, optional
     fsspec options for a Parquet ``data`` (e.g. S3 credentials); never shown.""",
+    "bandwidth": """bandwidth : float, optional
+    C-Mixup (as ``mixup``'s ``bandwidth``): with numeric ``labels`` and
+    ``bandwidth=sigma > 0``, the partner of left row ``i`` is row ``j`` of the same
+    window (``i`` itself included) with probability proportional to
+    ``exp(-||y_j - y_i||^2 / (2 sigma^2))``, normalised over the window's rows (all
+    rows with ``window=None``). ``None``: partners are a permutation of the window.
+    Refused with a class column, ``within_class`` or ``label_preserving``.""",
 }
 
 _PLACEHOLDERS = {**MIXUP_PARAMETERS, **STREAM_PARAMETERS}
@@ -162,9 +170,10 @@ class MixupStream:
     its rows are exactly those of ``mixup(data, seed=(s, e), batch_size=len(data),
     ...)`` with the same options, in a keyed order that changes every epoch. With
     ``window=w`` partners come from windows of at most ``w`` rows (memory O(w)); each
-    row is still a left row once and a partner once per epoch. The batches are a pure
-    function of the rows, ``seed``, the epoch, ``batch_size``, ``window`` and the
-    options: never of partitions, files, data-loader workers or ranks. See
+    row is still a left row once and (without ``bandwidth``) a partner once per epoch;
+    with ``bandwidth`` C-Mixup draws partners from the left row's window. The batches
+    are a pure function of the rows, ``seed``, the epoch, ``batch_size``, ``window``
+    and the options: never of partitions, files, data-loader workers or ranks. See
     ``docs/stream.md``.
 
     Parameters
@@ -184,6 +193,7 @@ class MixupStream:
     {integers}
     {missing}
     {provenance}
+    {bandwidth}
     {storage_options}
 
     Examples
@@ -220,6 +230,7 @@ class MixupStream:
         integers: str = "float",
         missing: str = "raise",
         provenance: bool = False,
+        bandwidth: float | None = None,
         storage_options: dict[str, Any] | None = None,
     ) -> None:
         self.batch_size = batch_size
@@ -242,6 +253,7 @@ class MixupStream:
             integers=integers,
             missing=missing,
             provenance=provenance,
+            bandwidth=bandwidth,
         )
         if window is None:
             self._data.check_fits()
@@ -310,6 +322,11 @@ class MixupStream:
         else:
             sampler = call.sampler((len(rows),))
         left, partner = pairs(sampler, members)
+        if call.bandwidth is not None:  # C-Mixup: partners by label distance, in the window
+            kernel = LabelKernel(
+                call.keys, call.bandwidth, label_values(rows.blocks, layout.labels)
+            )
+            partner = kernel.partners(left, 0)
         lam = sampler.weights(0, sampler.m)
         draws = None
         if layout.passengers and call.policy.categorical == "sample":
