@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dask
+import fsspec
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -29,6 +30,7 @@ import pytest
 from mixupy_dask import (
     DestinationBusyError,
     MixupError,
+    MixupStream,
     augment_parquet,
     augment_series_parquet,
     make_data,
@@ -382,6 +384,95 @@ def check_credentials_in_urls(store: Store, tmp_path, *secrets: str) -> None:
     assert listing(fs, bucket) == before
     for secret in secrets:
         assert_no_secret_stored(fs, bucket, secret=secret)
+
+
+#: The streams' options: a class column, a categorical feature chosen from a parent
+#: with keyed draws (its categories from the files' dictionaries), integers rounded.
+STREAM_OPTIONS = {"labels": "y", "categorical": "sample", "integers": "round"}
+
+
+def stream_frame(n: int = 3_000) -> pd.DataFrame:
+    """``small_frame`` with a categorical column (unsorted categories, one unused by the
+    first file), its categories read from the files' dictionaries."""
+    frame = small_frame(n)
+    rng = np.random.default_rng(5)
+    city = rng.choice(["oslo", "rome", "lima", "kyiv"], n)
+    city[: n // 3] = "rome"
+    return frame.assign(c=pd.Categorical(city, categories=["rome", "oslo", "lima", "kyiv"]))
+
+
+def stream_batches(stream: MixupStream, epoch: int, **kwargs) -> list[pd.DataFrame]:
+    return list(stream.batches(epoch, **kwargs))
+
+
+def assert_same_batches(got: list[pd.DataFrame], expected: list[pd.DataFrame], what) -> None:
+    assert len(got) == len(expected), what
+    for k, (a, b) in enumerate(zip(got, expected, strict=True)):
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f"{what} batch {k}")
+
+
+def check_stream(store: Store, tmp_path, *secrets: str) -> None:
+    """``MixupStream`` over a Parquet dataset in the store, read through fsspec with the
+    run's ``storage_options``: with ``window=None`` and windowed, every batch equals bit
+    for bit the same stream's over the same files on local disk and over the frame in
+    memory, and ``window=None`` is ``mixup`` (each epoch, a rank's batches from a
+    ``start`` too). Neither ``repr(stream)`` nor any error (a bad option, a missing
+    ``src``, a URL carrying the secret, an object gone mid-epoch) shows the secret."""
+    fs, bucket = store.fs, store.new_bucket()
+    frame = stream_frame()
+    upload(fs, frame, f"{bucket}/src", files=3, row_group=170)
+    local = tmp_path / "stream-src"
+    upload(fsspec.filesystem("file", auto_mkdir=True), frame, str(local), files=3, row_group=170)
+    src = store.url(f"{bucket}/src")
+    for window in (None, 700):
+        kw = dict(seed=SEED, window=window, provenance=True, **STREAM_OPTIONS)
+        remote = MixupStream(src, 256, storage_options=store.options, **kw)
+        on_disk = MixupStream(str(local), 256, **kw)
+        in_memory = MixupStream(frame, 256, **kw)
+        for secret in (SECRET, *secrets):
+            assert_no_secret(repr(remote), str(remote), secret=secret)
+        assert remote.rows == len(frame)
+        assert remote.num_batches() == in_memory.num_batches() == 12
+        for epoch in (0, 1):
+            got = stream_batches(remote, epoch)
+            what = f"{store.scheme} window={window} epoch {epoch}"
+            assert_same_batches(got, stream_batches(on_disk, epoch), f"{what} vs local files")
+            assert_same_batches(got, stream_batches(in_memory, epoch), f"{what} vs pandas")
+            if window is None:
+                mixed = pd.concat(got, ignore_index=True).sort_values("mixup_left")
+                expected = mixup(frame, seed=(SEED, epoch), provenance=True, **STREAM_OPTIONS)
+                pd.testing.assert_frame_equal(
+                    mixed.reset_index(drop=True), expected, check_exact=True
+                )
+        resumed = stream_batches(remote, 1, rank=1, world_size=2, start=2)
+        assert_same_batches(resumed, stream_batches(in_memory, 1, rank=1, world_size=2)[2:],
+                            f"{store.scheme} window={window} rank 1 from batch 2")  # fmt: skip
+
+    def refused(call: Callable[[], Any], match: str) -> None:
+        with pytest.raises(MixupError, match=match) as info:
+            call()
+        for secret in (SECRET, *secrets):
+            assert_no_secret(str(info.value), repr(info.value), info.getrepr(), secret=secret)
+
+    refused(lambda: MixupStream(src, 8, columns=["a", "nope"], storage_options=store.options),
+            "`columns` not in")  # fmt: skip
+    refused(lambda: MixupStream(src, 8, labels="nope", storage_options=store.options),
+            "no column named")  # fmt: skip
+    refused(lambda: MixupStream(store.url(f"{bucket}/absent"), 8, storage_options=store.options),
+            "`src` does not exist")  # fmt: skip
+    refused(lambda: MixupStream(store.leaky(f"{bucket}/src"), 8, storage_options=store.options),
+            "`src` carries credentials")  # fmt: skip
+    # An object gone after the stream was made: the store's own error, without the secret.
+    stream = MixupStream(src, 256, seed=SEED, window=700, storage_options=store.options,
+                         **STREAM_OPTIONS)  # fmt: skip
+    for path in listing(fs, f"{bucket}/src"):
+        fs.rm(path)
+    with pytest.raises(Exception) as info:  # noqa: PT011 - whatever the store raises
+        stream_batches(stream, 0)
+    for secret in (SECRET, *secrets):
+        assert_no_secret(str(info.value), repr(info.value), info.getrepr(), secret=secret)
+    assert staging(fs, bucket) == []
+    assert_no_secret_stored(fs, bucket)
 
 
 # --- the command against a store, interrupted and killed (slow: real processes) ---------

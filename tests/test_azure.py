@@ -31,6 +31,7 @@ from .stores import (
     check_killed_claim,
     check_killed_command,
     check_overwrite,
+    check_stream,
     check_two_writers,
     check_writers,
 )
@@ -93,6 +94,12 @@ def store(endpoint):
         # A SAS token as Azure's portal gives it; adlfs takes it as part of the blob name.
         leaky=lambda path: f"az://{path}?sv=2022-11-02&ss=b&sp=rwdl&sig={SECRET}%3D",
     )  # fmt: skip
+
+
+def test_stream_from_azure(store, tmp_path):
+    """MixupStream from Azure, windowed and not, exact against the same stream over
+    local files and pandas; no secret in its repr or errors (tests/stores.py)."""
+    check_stream(store, tmp_path, KEY)
 
 
 def test_writers_on_azure(store, caplog):

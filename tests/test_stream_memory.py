@@ -6,11 +6,16 @@ memory (itself tested against ``mixup``, tests/test_stream.py).
 The loader runs in a process of its own; its memory is its resident set (RSS), the cap
 is on what it grows by from just after the stream is built (imports, pandas and
 pyarrow are the same with or without a stream) to the end, measured as the kernel's
-peak RSS (``ru_maxrss``), which no sampling can miss. The loader runs with Arrow's
-system allocator (``ARROW_DEFAULT_MEMORY_POOL=system``), as ``local_cluster`` starts
-workers (docs/design.md §10): the stream reads in a thread of its own, where Arrow's
-default allocator keeps freed pages (1M rows, window 100k: 65 MiB grown, 47 MiB with
-the system allocator).
+peak RSS of the process (``VmHWM``), which no sampling can miss. Not ``ru_maxrss``:
+Linux keeps it across ``execve``, and ``subprocess`` starts the loader with ``vfork``
+and ``exec``, so it starts at this process's own peak, that of writing the data: it
+read 138-143 MiB "grown" at 5.12M rows and 46 MiB at 1M, growing with the data this
+test wrote, while the loader's own peak grows by 50-58 MiB at 1M, 4M and 5.12M rows
+alike (window 50k). The loader runs with Arrow's system allocator
+(``ARROW_DEFAULT_MEMORY_POOL=system``), as ``local_cluster`` starts workers
+(docs/design.md §10): the stream reads in a thread of its own, where Arrow's default
+allocator keeps some freed pages (1M rows, window 100k: 63-64 MiB grown, 56-58 MiB
+with the system allocator).
 """
 
 from __future__ import annotations
@@ -38,9 +43,13 @@ WINDOW, BATCH, SEED, EPOCH = 50_000, 4096, 13, 2
 SAMPLE = (0, 1, 400, 1249)  # batches checked exactly (1249 is the last)
 
 LOADER = """
-import hashlib, json, resource, sys
+import hashlib, json, re, sys
 import psutil
 from mixupy_dask import MixupStream
+
+def peak():  # this process's peak RSS (getrusage's ru_maxrss may be its parent's)
+    with open("/proc/self/status") as status:
+        return int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)) * 1024
 
 src, window, batch, seed, epoch, sample = sys.argv[1:7]
 sample = set(json.loads(sample))
@@ -51,8 +60,7 @@ for k, b in enumerate(stream.batches(int(epoch), format="numpy")):
     rows += len(b["c0"])
     if k in sample:
         hashes[k] = hashlib.sha256(b"".join(v.tobytes() for v in b.values())).hexdigest()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"rows": rows, "grew": peak - base, "hashes": hashes}))
+print(json.dumps({"rows": rows, "grew": peak() - base, "hashes": hashes}))
 """
 
 
@@ -60,12 +68,6 @@ def digest(batch: pd.DataFrame) -> str:
     return hashlib.sha256(b"".join(batch[c].to_numpy().tobytes() for c in batch)).hexdigest()
 
 
-@pytest.mark.xfail(
-    reason="the loader's memory grows with the data, not only the window: 46 MiB at 1M "
-    "rows, 119 MiB at 4M, 142 MiB at 5.12M (window 50k-100k), with no Python or numpy "
-    "allocation left (tracemalloc): native (Arrow reader or malloc fragmentation) — open",
-    strict=True,
-)
 def test_parquet_larger_than_the_memory_cap_streams_exactly(tmp_path):
     rng = np.random.default_rng(0)
     src = tmp_path / "src"

@@ -5,8 +5,8 @@ through ``ParquetSource``, footers first, so only the ranges asked for are decod
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dask
@@ -14,9 +14,12 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from dask.dataframe.utils import UNKNOWN_CATEGORIES
 
 from .._dask.source import DEFAULT_BLOCKSIZE, Source
 from .._io.parquet import MIN_SLICE_BYTES, ParquetSource, concat_tables
+from .._kernel.layout import Layout
+from .._rows.call import RowCall
 from .._rows.dask_route import count_partitions
 from ..errors import MixupError, MixupTypeError
 
@@ -92,24 +95,41 @@ class PartitionRows(Rows):
     def lengths(self) -> tuple[int, ...]:
         return self.sizes
 
+    def recode(self, dtypes: dict[Hashable, pd.CategoricalDtype]) -> None:
+        """Give categorical columns whose categories were unknown (a Dask frame that
+        has not read them) the ``dtypes`` found by the counting pass: every partition
+        is then recoded to them by value, as computing the frame unites them."""
+        self.meta = self.meta.astype(dtypes)
+        self._last = None
+
     def _partition(self, p: int) -> Any:
         """Partition ``p``: its table with ``read_table``, else its frame."""
         if self._last is None or self._last[0] != p:
             self._last = None  # release the previous one before reading the next
             if self.read_table is not None:
-                self._last = (p, self.read_table(p))
+                table = self.read_table(p)
+                # A slice of a row group keeps the decoded batches it came from: copied
+                # out, so that a window does not hold every row group it touches.
+                if table.get_total_buffer_size() > 2 * table.nbytes:
+                    table = table.take(np.arange(table.num_rows))
+                self._last = (p, table)
             else:
                 self._last = (p, self._categories(self.read_partition(p)))
         return self._last[1]
 
     def _categories(self, part: pd.DataFrame) -> pd.DataFrame:
-        """``part`` with the categories of ``meta`` (the whole data's)."""
+        """``part`` (a partition, or a window's rows from several files) recoded by
+        value to the whole data's categories, where they are known: a placeholder of
+        unknown categories would make every value missing. A class column or one-hot
+        feature still unknown is encoded by value."""
         fix = {
             c: dt
             for c, dt in self.meta.dtypes.items()
-            if isinstance(dt, pd.CategoricalDtype) and part[c].dtype != dt
+            if isinstance(dt, pd.CategoricalDtype)
+            and UNKNOWN_CATEGORIES not in dt.categories
+            and part[c].dtype != dt
         }
-        return part.astype(fix) if fix else part
+        return _recoded(part, fix) if fix else part
 
     def read(self, runs: Sequence[tuple[int, int]]) -> pd.DataFrame:
         pieces = []
@@ -149,6 +169,28 @@ class PartitionRows(Rows):
                 f"{available / 2**30:.1f} GiB available: give `window` (rows mixed "
                 f"together, e.g. window=1_000_000) to stream it in O(window) memory"
             )
+
+
+def _recoded(part: pd.DataFrame, dtypes: dict[Hashable, pd.CategoricalDtype]) -> pd.DataFrame:
+    """``part`` with its categorical columns recoded by value to ``dtypes``; a value
+    outside them is refused, as the job refuses it, never made missing (a Parquet
+    file whose row groups have dictionaries of their own beyond its first one's)."""
+    out = part.copy(deep=False)
+    for name, dtype in dtypes.items():
+        values = part[name]
+        if not isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype("category")
+        recoded = values.cat.set_categories(dtype.categories, ordered=dtype.ordered)
+        lost = (recoded.cat.codes.to_numpy() < 0) & (values.cat.codes.to_numpy() >= 0)
+        if lost.any():
+            outside = list(dict.fromkeys(values[lost].astype(object)))
+            raise MixupError(
+                f"categorical column {name!r} has values {outside!r} in one part of the "
+                f"data that are not among its categories {list(dtype.categories)!r}; "
+                f"give it one categorical dtype"
+            )
+        out[name] = recoded
+    return out
 
 
 def open_rows(
@@ -203,9 +245,15 @@ def open_rows(
     )
 
 
-def fixed_labels(rows: Rows, call: Any) -> tuple[Any, tuple[Any, ...]]:
+def fixed_labels(rows: Rows, call: RowCall) -> tuple[Any, tuple[Any, ...], RowCall]:
     """The labels and one-hot features with their categories fixed from every row, so
-    that every window encodes a class as the whole data does."""
+    that every window encodes a class as the whole data does, and ``call`` with them.
+
+    Categorical features whose categories a Dask frame has not read
+    (``astype("category")`` without ``categorize()``) get, in the same pass, the
+    categories computing the frame gives them, as ``mixup`` on the frame does
+    (``count_partitions``): every partition is recoded to them by value, and the
+    call's feature layout is made from them."""
     lazy = rows.lazy()
     if lazy is None:
         assert isinstance(rows, FrameRows)
@@ -217,6 +265,17 @@ def fixed_labels(rows: Rows, call: Any) -> tuple[Any, tuple[Any, ...]]:
             e.from_counts([frame[e.column].value_counts(dropna=False)]) if e.needs_categories else e
             for e in call.onehot
         )
-        return labels, onehot
-    labels, _, onehot, _ = count_partitions(lazy, call.labels, False, rows.lengths(), call.onehot)
-    return labels, onehot
+        return labels, onehot, call
+    labels, _, onehot, dtypes = count_partitions(
+        lazy, call.labels, False, rows.lengths(), call.onehot, call.categoricals
+    )
+    if dtypes:
+        assert isinstance(rows, PartitionRows)
+        rows.recode(dtypes)
+        features = rows.meta.dtypes
+        if call.labels is not None and call.labels.column is not None:
+            features = features.drop(call.labels.column)
+        features = features.drop([e.column for e in call.onehot])
+        layout = Layout.from_dtypes(features, policy=call.policy)
+        call = replace(call, features=layout, categoricals=())
+    return labels, onehot, call

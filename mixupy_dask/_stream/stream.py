@@ -291,7 +291,7 @@ class MixupStream:
 
     def _labels(self) -> tuple[Any, tuple[Any, ...]]:
         if self._encoders is None:
-            labels, onehot = fixed_labels(self._data, self._call)
+            labels, onehot, self._call = fixed_labels(self._data, self._call)
             if onehot:
                 check_onehot(onehot, self._data.meta.columns, self._call.max_categories)
             self._encoders = (labels, onehot)
