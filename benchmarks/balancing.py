@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .peak_memory import _peak_rss_bytes, _reset_peak_rss, _rss_bytes
+from .peak_memory import _reset_peak_rss, _rss_bytes, peak_rss_bytes
 from .report import write_json_and_markdown
 
 __all__ = ["make_imbalanced", "run", "run_parquet"]
@@ -68,7 +68,7 @@ def _measure(rows: int, method: str) -> dict[str, Any]:
     start = time.perf_counter()
     X_res, y_res = _sampler(method).fit_resample(X, y)
     seconds = time.perf_counter() - start
-    peak = _peak_rss_bytes() - before if reset else None
+    peak = peak_rss_bytes() - before if reset else None
     return {
         "method": method,
         "rows": rows,

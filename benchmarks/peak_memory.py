@@ -44,7 +44,7 @@ def _reset_peak_rss() -> bool:
     return True
 
 
-def _peak_rss_bytes() -> int:
+def peak_rss_bytes() -> int:
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
@@ -62,9 +62,9 @@ def _measure(rows: int, method: str) -> dict[str, Any]:
 
     reset = _reset_peak_rss()
     rss_before = _rss_bytes()
-    peak_before = _peak_rss_bytes()
+    peak_before = peak_rss_bytes()
     out = call(frame)
-    rss_peak = _peak_rss_bytes()
+    rss_peak = peak_rss_bytes()
     del out
     # Without a reset the peak mark may predate the call; then the call's peak is unknown.
     hidden = not reset and rss_peak <= peak_before

@@ -20,13 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+from .peak_memory import peak_rss_bytes
 
 COLUMNS, BATCH = 10, 1024
 #: Parquet files at 1x: the issue's measurement of today's way split its data in 16.
@@ -153,7 +154,7 @@ def child(name: str, arg: str, window: int) -> None:
     target = globals()[f"run_{name}"]
     rows = target(int(arg)) if name.startswith("torch") else target(arg, window)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss_bytes()  # this process's own (ru_maxrss may be the parent's)
     print(json.dumps({"rows": rows, "seconds": seconds, "peak": peak}))
 
 
