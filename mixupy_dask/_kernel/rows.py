@@ -28,13 +28,26 @@ class Rows:
 
     def take(self, rows: np.ndarray) -> Rows:
         return Rows(
-            [b.take(rows, axis=1) for b in self.blocks], [v.take(rows) for v in self.passengers]
+            [take_columns(b, rows) for b in self.blocks], [v.take(rows) for v in self.passengers]
         )
 
     def __len__(self) -> int:
         if self.blocks:
             return self.blocks[0].shape[1]
         return len(self.passengers[0])
+
+
+def take_columns(block: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``block[:, rows]`` for a (columns, rows) block.
+
+    A block made from a frame's ``to_numpy().T`` is Fortran-ordered (each row's values
+    together), and ``numpy.take`` along an axis first copies a non-C-ordered array
+    whole: a gather of 65,536 of 1M rows x 10 took 48 ms that way, 0.8 ms gathering the
+    rows of the transpose. Same values either way; the result keeps the block's order.
+    """
+    if block.flags.f_contiguous and not block.flags.c_contiguous:
+        return block.T.take(rows, axis=0).T
+    return block.take(rows, axis=1)
 
 
 def to_blocks(frame: pd.DataFrame, layout: Layout, also: dict | None = None) -> list[np.ndarray]:

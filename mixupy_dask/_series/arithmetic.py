@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._kernel.mix import combine
-from .._kernel.rows import empty_frame, from_blocks
+from .._kernel.rows import empty_frame, from_blocks, take_columns
 from ..errors import MixupError
 from .columns import Columns
 
@@ -103,7 +103,7 @@ def combine_series(
         for slot in range(groups.shape[1]):
             g = groups[:, slot]
             factor = (weights[:, slot] / scale[:, g]).astype(block.dtype)
-            yield block.take(starts[g][rows] + steps, axis=1), factor[:, rows]
+            yield take_columns(block, starts[g][rows] + steps), factor[:, rows]
 
     return [combine(terms(block, scale)) for block, scale in zip(blocks, scales, strict=True)]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._dask.exchange import DESTINATION, exchange, partition_numbers, tag_dtype
-from .._kernel.rows import empty_frame, from_blocks, to_blocks
+from .._kernel.rows import empty_frame, from_blocks, take_columns, to_blocks
 from .arithmetic import (
     check_unique_times,
     combine_series,
@@ -40,7 +40,7 @@ def _route(part: pd.DataFrame, plan: Plan, columns: Columns, bounds: np.ndarray)
     use = np.repeat(ptr[series], counts) + (
         np.arange(len(rep)) - np.repeat(np.cumsum(counts) - counts, counts)
     )
-    blocks = [b.take(rep, axis=1) for b in to_blocks(part[list(columns.values)], columns.layout)]
+    blocks = [take_columns(b, rep) for b in to_blocks(part[list(columns.values)], columns.layout)]
     routed = from_blocks(blocks, columns.layout, pd.RangeIndex(len(rep)))
     b = use_b[use]
     dest = np.searchsorted(bounds, b, side="right") - 1
@@ -77,7 +77,7 @@ def _mix_partition(
     counts = np.bincount(groups, minlength=chosen.size)
     if not np.array_equal(counts, plan.lengths[chosen.ravel()]):  # one copy of each row
         raise RuntimeError(f"output partition {q}: rows of some series were lost or repeated")
-    blocks = [b.take(order, axis=1) for b in to_blocks(part[list(columns.values)], columns.layout)]
+    blocks = [take_columns(b, order) for b in to_blocks(part[list(columns.values)], columns.layout)]
     scales = series_scales(blocks, groups, counts, columns, scale)
     out_lengths = plan.out_lengths[first:last]
     slots = np.arange(chosen.size, dtype=np.int64).reshape(chosen.shape)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .._kernel.rows import to_blocks
+from .._kernel.rows import take_columns, to_blocks
 from .arithmetic import (
     check_unique_times,
     combine_series,
@@ -25,7 +25,9 @@ def mix_frame(frame: pd.DataFrame, columns: Columns, plan: Plan, scale: bool) ->
     order = order_rows(series, times, len(plan.ids))
     series, times = series[order], times[order]
     check_unique_times(series, times, lambda g: plan.ids[g], columns)
-    blocks = [b.take(order, axis=1) for b in to_blocks(frame[list(columns.values)], columns.layout)]
+    blocks = [
+        take_columns(b, order) for b in to_blocks(frame[list(columns.values)], columns.layout)
+    ]
     scales = series_scales(blocks, series, plan.lengths, columns, scale)
     mixed = combine_series(
         blocks, scales, starts_of(plan.lengths), plan.chosen, plan.weights, plan.out_lengths
