@@ -132,6 +132,28 @@ class _Chosen(Kind):
         return choose(take, left, right)
 
 
+def category_codes(column: pd.Series, categories: pd.Index, name: Any) -> np.ndarray:
+    """A categorical column's codes in ``categories``.
+
+    A part of the data (a partition, a file) may have some of the categories, in any
+    order: the column's are their union (the files' dictionaries, or the partitions'
+    found by the counting pass). Recoded by value; a value outside the column's
+    categories is refused, never made missing.
+    """
+    if column.cat.categories.equals(categories):
+        return column.cat.codes.to_numpy()
+    codes = column.cat.set_categories(categories).cat.codes.to_numpy()
+    lost = (codes < 0) & (column.cat.codes.to_numpy() >= 0)
+    if lost.any():
+        outside = list(dict.fromkeys(column[lost].astype(object)))
+        raise MixupError(
+            f"categorical column {name!r} has values {outside!r} in one part of the "
+            f"data that are not among its categories {list(categories)!r}; give it "
+            f"one categorical dtype"
+        )
+    return codes
+
+
 class CategoryCodes(_Chosen):
     """Categoricals under ``categorical="dominant"`` / "sample", held and sent as their
     integer codes (-1 missing); the output has the column's categorical dtype."""
@@ -146,23 +168,7 @@ class CategoryCodes(_Chosen):
         )
 
     def values(self, column: pd.Series, dtype: Any, name: Any) -> np.ndarray:
-        categories = dtype.categories
-        if column.cat.categories.equals(categories):
-            return column.cat.codes.to_numpy()
-        # A part of the data (a partition, a file) may have some of the categories, in
-        # any order: the column's are their union (the files' dictionaries, or the
-        # partitions' found by the counting pass). Recoded by value; a value outside
-        # the column's categories is refused, never made missing.
-        codes = column.cat.set_categories(categories).cat.codes.to_numpy()
-        lost = (codes < 0) & (column.cat.codes.to_numpy() >= 0)
-        if lost.any():
-            outside = list(dict.fromkeys(column[lost].astype(object)))
-            raise MixupError(
-                f"categorical column {name!r} has values {outside!r} in one part of the "
-                f"data that are not among its categories {list(categories)!r}; give it "
-                f"one categorical dtype"
-            )
-        return codes
+        return category_codes(column, dtype.categories, name)
 
     def from_wire(self, column: pd.Series, dtype: Any, name: Any) -> np.ndarray:
         return column.to_numpy()

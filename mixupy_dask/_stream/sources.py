@@ -18,6 +18,7 @@ from dask.dataframe.utils import UNKNOWN_CATEGORIES
 
 from .._dask.source import DEFAULT_BLOCKSIZE, Source
 from .._io.parquet import MIN_SLICE_BYTES, ParquetSource, concat_tables
+from .._kernel.kinds import category_codes
 from .._kernel.layout import Layout
 from .._rows.call import RowCall
 from .._rows.dask_route import count_partitions
@@ -180,16 +181,8 @@ def _recoded(part: pd.DataFrame, dtypes: dict[Hashable, pd.CategoricalDtype]) ->
         values = part[name]
         if not isinstance(values.dtype, pd.CategoricalDtype):
             values = values.astype("category")
-        recoded = values.cat.set_categories(dtype.categories, ordered=dtype.ordered)
-        lost = (recoded.cat.codes.to_numpy() < 0) & (values.cat.codes.to_numpy() >= 0)
-        if lost.any():
-            outside = list(dict.fromkeys(values[lost].astype(object)))
-            raise MixupError(
-                f"categorical column {name!r} has values {outside!r} in one part of the "
-                f"data that are not among its categories {list(dtype.categories)!r}; "
-                f"give it one categorical dtype"
-            )
-        out[name] = recoded
+        codes = category_codes(values, dtype.categories, name)
+        out[name] = pd.Categorical.from_codes(codes, dtype=dtype)
     return out
 
 
