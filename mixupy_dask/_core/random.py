@@ -432,11 +432,14 @@ def row_uniforms(seeds: np.ndarray, attempt: int, count: int) -> np.ndarray:
     quality, not cryptography, as the Feistel network's.
     """
     out = np.empty((count, len(seeds)))
+    z, tmp = np.empty_like(seeds), np.empty_like(seeds)
     with np.errstate(over="ignore"):
         for s in range(count):
-            step = _U64(attempt * count + s + 1) * _GOLDEN
-            z = _mix64(seeds + step)
-            np.multiply(z >> _U64(11), 2.0**-53, out=out[s])
+            np.add(seeds, _U64(attempt * count + s + 1) * _GOLDEN, out=z)
+            _mix64_inplace(z, tmp)
+            z >>= _U64(11)
+            # Below 2**53 as int64 too, which numpy converts to float far faster.
+            np.multiply(z.view(np.int64), 2.0**-53, out=out[s])
     return out
 
 
