@@ -141,6 +141,12 @@ class LabelKernel:
         return rank
 
     @cached_property
+    def _positions(self) -> type[np.signedinteger]:
+        """The type of the ring tables' sorted positions: int32 while they fit (half
+        the bytes to write and gather)."""
+        return np.int32 if self.n <= np.iinfo(np.int32).max else np.intp
+
+    @cached_property
     def _index(self) -> BucketIndex | None:
         """The sorted first column's search index, if it pays (``BucketIndex.build``)."""
         return BucketIndex.build(self._sorted_key)
@@ -196,7 +202,7 @@ class LabelKernel:
                 y = key.take(own)
             # Row 0 of each is ring 0's end (hi[0]); rows 1.. the edges' lo and hi, so
             # that row r is ring r's inner bounds (see _Proposal).
-            lo = np.empty((rings + 1, len(members)), dtype=_INDEX)
+            lo = np.empty((rings + 1, len(members)), dtype=self._positions)
             hi = np.empty_like(lo)
             with np.errstate(over="ignore"):  # an edge beyond the float range is +-inf
                 for e, reach in enumerate(reaches, 1):
@@ -234,25 +240,30 @@ class LabelKernel:
         while len(pending) and attempt != stop:
             u = row_uniforms(seeds, attempt, 3)
             threshold = u[0] * weight[-1]
-            ring = np.zeros(len(pending), dtype=np.intp)
-            for r in range(rings - 1):  # u[0] * total may round up to the total:
-                np.add(ring, weight[r] <= threshold, out=ring)  # the (empty) last ring
-            at = ring * m  # is refused below
+            # (u[0] * total may round up to the total: the (empty) last ring is
+            # refused below. Counted in bytes, half the time of intp.)
+            counted = np.zeros(len(pending), dtype=np.uint8)
+            for r in range(rings - 1):
+                counted += (weight[r] <= threshold).view(np.uint8)
+            ring = counted.astype(np.intp)
+            at = ring * m
             at += pending
             count = flat_size.take(at)
-            offset = (u[1] * count).astype(_INDEX)
+            offset = (u[1] * count).astype(count.dtype)
             np.minimum(offset, np.maximum(count - 1, 0), out=offset)
             j = outer.take(at)
             j += offset
-            past = (j >= inner.take(at)).astype(_INDEX)  # past the inner window
+            past = (j >= inner.take(at)).astype(j.dtype)  # past the inner window
             past *= skip.take(at)
             j += past
+            j = j.astype(np.intp, copy=False)  # ``take`` is far slower with other types
             w = _weights(labels, y, own, j, self.bandwidth)
             accepted = u[2] * BOUNDS.take(ring) < w
             accepted &= count > 0
             # (Boolean masks index slowly: their positions instead.)
             done = np.flatnonzero(accepted)
-            partner[rows.slot.take(pending.take(done))] = self.order.take(j.take(done))
+            slots = rows.slot.take(done if len(pending) == m else pending.take(done))
+            partner[slots] = self.order.take(j.take(done))
             keep = np.flatnonzero(~accepted)
             pending = pending.take(keep)
             if len(pending):
@@ -318,10 +329,6 @@ _ROWS = ("slot", "own", "y", "seeds")
 #: Attempts each chunk of rows makes alone; the rows still pending then (about 2 %)
 #: draw together, in far fewer passes of few rows each.
 FIRST_ATTEMPTS = 3
-
-
-#: The index type of sorted positions (``take`` is far slower with any other).
-_INDEX = np.intp
 
 
 def stable_argsort(key: np.ndarray) -> np.ndarray:
