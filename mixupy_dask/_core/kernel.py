@@ -15,7 +15,7 @@ Rows are sorted once by the first label column (``order``; ties by position). Ar
 ``y_i`` the sorted labels split into *rings* by the first coordinate's distance
 ``d = |y_j1 - y_i1| / sigma``: ring 0 holds ``d <= EDGES[0]``, ring ``r`` holds
 ``EDGES[r - 1] < d <= EDGES[r]``. Each ring is one or two runs of the sorted rows
-(two ``searchsorted`` per edge, for a whole chunk of sorted rows at once), and every
+(two searches per edge, for a chunk of sorted rows at once, ``BucketIndex``), and every
 row of ring ``r`` has ``w_ij <= B_r = exp(-EDGES[r - 1] ** 2 / 2)`` (``B_0 = 1``): the
 other label columns only add to the distance. Rejection sampling with the proposal
 "ring ``r`` with probability proportional to ``B_r * |ring r|``, then a uniform row
@@ -28,8 +28,9 @@ the weights: ring membership is decided in floating point, and the 53-bit accept
 uniform resolves ``w_ij / B_r`` to ``2**-53``, as a dense ``choice`` resolves its
 cumulative weights.
 
-Cost: the sort, ``2 * len(EDGES)`` searches per distinct left row, and per output row
-a geometric number of attempts. For a 1-D label of locally even density the
+Cost: the sort, ``2 * len(EDGES)`` searches per distinct left row (each a bucket's
+start and a scan of the few labels in it), and per output row a geometric number of
+attempts. For a 1-D label of locally even density the
 acceptance rate is ``sqrt(2 pi) / (2 * 1.7536) = 71 %`` (1.4 attempts); it is higher
 where sigma is much smaller than the label spacing (ring 0 holds the row alone) or much
 larger than the label range (every weight is near 1). A multi-column block accepts
