@@ -357,8 +357,10 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
                 del bucket
                 nearly = key.take(first)
                 within = np.argsort(nearly, kind="stable")
-                # Into `nearly`'s memory ("clip" cannot clip here, and needs no buffer).
-                return first.take(within, out=nearly.view(np.intp), mode="clip")
+                # Into `nearly`'s memory where it fits ("clip" cannot clip here, and
+                # needs no buffer).
+                fits = nearly.dtype.itemsize == np.dtype(np.intp).itemsize
+                return first.take(within, out=nearly.view(np.intp) if fits else None, mode="clip")
     # Without ties (or nans) the order is unique: the faster unstable sort finds the
     # same permutation as the stable one. With them, the stable sort decides.
     order = np.argsort(key)
