@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._core.kernel import LabelKernel, label_values
+from .._core.kernel import LabelKernel, label_values, left_rows
 from .._core.labels import Encoders, check_onehot
 from .._core.sampler import Sampler
 from .._frames.base import FrameAdapter
@@ -150,10 +150,14 @@ def _mixup_frame(adapter: FrameAdapter, frame: Any, call: RowCall) -> Any:
         sampler = call.sampler(tuple(len(m) for m in members), labels.classes)
     else:
         sampler = call.sampler((n,))
-    left, partners = pairs(sampler, members)
     if call.bandwidth is not None:  # C-Mixup: partners by label distance instead
+        assert members is None  # one class of all rows
+        left = left_rows(sampler)  # pairs' left rows, without its unused partners
         kernel = LabelKernel(call.keys, call.bandwidth, label_values(blocks, layout.labels))
         partners = kernel.partners(left, 0)
+        del kernel  # its sorted copies and index go before the mixing allocates
+    else:
+        left, partners = pairs(sampler, members)
     lam = sampler.weights(0, sampler.m)
     lefts = rows if sampler.left_is_input else rows.take(left)
     mixed = mix_rows(
