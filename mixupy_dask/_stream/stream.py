@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.docs import MIXUP_PARAMETERS, shared_docs
-from .._core.kernel import LabelKernel, label_values
+from .._core.kernel import LabelKernel, label_values, left_rows
 from .._core.labels import Encoders, check_onehot
 from .._core.random import Keys, uniforms
 from .._core.validation import (
@@ -321,12 +321,15 @@ class MixupStream:
             sampler = call.sampler(tuple(len(m) for m in members), labels.classes)
         else:
             sampler = call.sampler((len(rows),))
-        left, partner = pairs(sampler, members)
         if call.bandwidth is not None:  # C-Mixup: partners by label distance, in the window
+            left = left_rows(sampler)  # as the in-memory route (one class of all rows)
             kernel = LabelKernel(
                 call.keys, call.bandwidth, label_values(rows.blocks, layout.labels)
             )
             partner = kernel.partners(left, 0)
+            del kernel
+        else:
+            left, partner = pairs(sampler, members)
         lam = sampler.weights(0, sampler.m)
         draws = None
         if layout.passengers and call.policy.categorical == "sample":
