@@ -1,8 +1,8 @@
 """Parquet to Parquet on object stores: S3, GCS and Azure through servers on 127.0.0.1,
 and local disk, all in the same run.
 
-The same data at 1x and 4x, on one two-worker LocalCluster, every job on every store
-in the same run, taking turns:
+The same data at 1x and 4x, every job on every store in the same run, taking turns,
+each run on a two-worker LocalCluster of its own (``parquet_route.fresh_client``):
 
 - ``parquet copy``: ``dd.read_parquet`` + ``to_parquet``, which writes each file straight
   to its final key and commits nothing: the least a job can do on the store.
@@ -28,6 +28,7 @@ claim's removal.
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import logging
 import os
@@ -36,7 +37,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
@@ -44,7 +46,7 @@ from typing import Any
 
 from dask.utils import format_bytes
 
-from .parquet_route import COLUMNS, WRITE, start_cluster
+from .parquet_route import COLUMNS, WORKER_MEMORY, WRITE, fresh_client
 from .timing import Stats, take_turns
 
 __all__ = ["STORES", "markdown", "run", "table", "targets", "write"]
@@ -259,7 +261,6 @@ def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any
     previous_level = logger.level
     logger.setLevel(logging.INFO)
     results: list[dict[str, Any]] = []
-    cluster = client = None
     try:
         starts: dict[str, Callable[[], _Store]] = {
             "s3": _s3, "gcs": _gcs, "azure": lambda: _azure(workdir)}  # fmt: skip
@@ -269,13 +270,12 @@ def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any
             except (ImportError, FileNotFoundError) as exc:
                 skipped.append({"store": name, "reason": f"{type(exc).__name__}: {exc}"})
                 log(f"object     {name}: not run ({exc})")
-        # Started after the servers: the workers inherit the environment set for them.
-        cluster, client = start_cluster()
         # The data: one make-data run of the largest size; 1x is its first files.
         biggest = os.path.join(workdir, "data-4x")
         log(f"object     generating {base_rows * max(SCALES):,} rows with make_data")
-        make_data(biggest, base_rows * max(SCALES), COLUMNS,
-                  partitions=FILES_PER_UNIT * max(SCALES), client=client)  # fmt: skip
+        with fresh_client() as client:
+            make_data(biggest, base_rows * max(SCALES), COLUMNS,
+                      partitions=FILES_PER_UNIT * max(SCALES), client=client)  # fmt: skip
         files = sorted(f for f in os.listdir(biggest) if f.endswith(".parquet"))
         for scale in SCALES:
             chosen = files[: FILES_PER_UNIT * scale]
@@ -289,57 +289,69 @@ def run(base_bytes: int, repeats: int, workdir: str, log=print) -> dict[str, Any
                     store.fs.put([os.path.join(biggest, n) for n in chosen],
                                  [store.path(f"{key}/{n}") for n in chosen])  # fmt: skip
         for scale in SCALES:
-            results += _one_scale(client, stores, scale, base_rows, repeats, commits, log)
+            results += _one_scale(stores, scale, base_rows, repeats, commits, log)
     finally:
         logger.removeHandler(commits)
         logger.setLevel(previous_level)
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
         for store in stores:
             store.stop()
     return {
         "results": results,
         "servers": {s.name: s.server for s in stores},
         "skipped": skipped,
-        "cluster": {"workers": 2, "threads_per_worker": 1},
+        "cluster": {"workers": 2, "threads_per_worker": 1, "memory": WORKER_MEMORY},
         "base_rows": base_rows,
         "files_per_1x": FILES_PER_UNIT,
     }
 
 
-def _one_scale(client, stores, scale, base_rows, repeats, commits, log):
+@contextmanager
+def _fresh(store: _Store) -> Iterator[Any]:
+    """A client of a cluster of its own (``fresh_client``), the store's filesystem
+    imported on its workers before the clock starts, as on a cluster that has used it.
+
+    Every run gets one: on one cluster for every job, the 4x round stalled (both
+    workers idle, the job waiting) after some twenty earlier jobs."""
+    with fresh_client() as client:
+        if store.fs is not None:
+            client.run(importlib.import_module, type(store.fs).__module__.split(".")[0])
+        yield client
+
+
+def _job(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    """``run(client, *args, **kwargs)``, for the client each timed run gets."""
+    return lambda client: run(client, *args, **kwargs)
+
+
+def _one_scale(stores, scale, base_rows, repeats, commits, log):
     """Every job on every store at one size, ``repeats`` times each, taking turns."""
     local = stores[0]
     src_key = f"data-{scale}x"
     src_dir = local.path(src_key)
     parquet_bytes = sum(os.path.getsize(os.path.join(src_dir, f)) for f in os.listdir(src_dir))
-    jobs: dict[tuple[str, str], tuple[Callable[[], Any], Callable[[], None]]] = {}
+    jobs: dict[tuple[str, str], tuple[_Store, Callable[[Any], Any], Callable[[], None]]] = {}
     for store in stores:
-        src, out, over, opts = (
-            store.url(src_key),
-            store.url("out"),
-            store.url("over"),
-            store.options,
-        )
+        src, out, over = store.url(src_key), store.url("out"), store.url("over")
+        opts = store.options
         clean = partial(store.clean, "out")
-        jobs[(store.name, "parquet copy")] = (partial(_copy, client, src, out, opts), clean)
-        jobs[(store.name, "mixupy_dask")] = (partial(_mixup, client, src, out, opts), clean)
-        overwrite = partial(_mixup, client, src, over, opts, overwrite=True)
-        jobs[(store.name, "mixupy_dask overwrite")] = (overwrite, lambda: None)
+        jobs[(store.name, "parquet copy")] = (store, _job(_copy, src, out, opts), clean)
+        jobs[(store.name, "mixupy_dask")] = (store, _job(_mixup, src, out, opts), clean)
+        overwrite = _job(_mixup, src, over, opts, overwrite=True)
+        jobs[(store.name, "mixupy_dask overwrite")] = (store, overwrite, lambda: None)
         # The dataset that the overwrite job replaces, complete before the first timing.
-        overwrite()
+        with _fresh(store) as client:
+            overwrite(client)
     names = list(jobs)
     times: dict[tuple[str, str], list[float]] = {job: [] for job in names}
     records: dict[tuple[str, str], list[dict[str, Any]]] = {job: [] for job in names}
     for job in take_turns(names, repeats):
-        once, clean = jobs[job]
+        store, once, clean = jobs[job]
         clean()
-        commits.records.clear()
-        start = time.perf_counter()
-        once()
-        times[job].append(time.perf_counter() - start)
+        with _fresh(store) as client:
+            commits.records.clear()
+            start = time.perf_counter()
+            once(client)
+            times[job].append(time.perf_counter() - start)
         if commits.records:
             records[job].append(commits.records[-1])
     for store in stores:
@@ -463,9 +475,10 @@ def table(found: dict[str, Any]) -> list[str]:
     lines = [
         "## Object stores: S3, GCS and Azure servers on 127.0.0.1, and local disk, same run",
         "",
-        f"Servers, each in a process of its own: {servers}. LocalCluster of "
-        f"{found['cluster']['workers']} workers x {found['cluster']['threads_per_worker']} "
-        f"thread; {found['files_per_1x']} files per 1x. Claim = taking the claim before the "
+        f"Servers, each in a process of its own: {servers}. Every run on a LocalCluster "
+        f"of its own, {found['cluster']['workers']} workers x "
+        f"{found['cluster']['threads_per_worker']} thread of {found['cluster']['memory']}; "
+        f"{found['files_per_1x']} files per 1x. Claim = taking the claim before the "
         "first file (an exclusive create) plus removing it after the run; commit = the "
         "step after the last file is written (the claim's check, the listing, the manifest, "
         "rename or swap); share = (claim + commit) / the run's time, each run's own, timed "
