@@ -427,6 +427,13 @@ def _secs(row: dict[str, Any]) -> str:
     return f"{row['median']:.3g} s ({row['min']:.3g} to {row['max']:.3g})"
 
 
+def _pick(rows: list[dict[str, Any]], store: str, method: str, scale: int) -> dict | None:
+    for r in rows:
+        if (r["store"], r["method"], r["scale"]) == (store, method, scale):
+            return r
+    return None
+
+
 def _notes(found: dict[str, Any]) -> list[str]:
     """What the figures say about the servers, from the figures themselves."""
     rows = found.get("results") or []
@@ -476,6 +483,15 @@ def _notes(found: dict[str, Any]) -> list[str]:
                 "and a new dst is then written in place as on S3 and Azure here. The share "
                 "measured here is that of the swap's server-side copies on the emulator, "
                 "not real GCS's."
+            )
+        worst = max(swapped, key=lambda r: r["commit_seconds"])
+        plain = _pick(rows, store, "parquet copy", worst["scale"])
+        if plain is not None:
+            commit = worst["commit_seconds"]
+            note += (
+                f" This server's copies are slow: at {worst['scale']}x the commit took "
+                f"{commit:.1f} s, {commit / plain['median']:.1f}x a plain Parquet copy of the "
+                f"same data through the cluster ({plain['median']:.1f} s)."
             )
         notes.append(note)
     for s in found.get("skipped") or []:
