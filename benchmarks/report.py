@@ -8,7 +8,7 @@ from typing import Any
 
 from dask.utils import format_bytes
 
-from . import in_memory, parquet_route
+from . import in_memory, object_store, parquet_route
 
 __all__ = ["targets", "write"]
 
@@ -27,8 +27,6 @@ SHUFFLE_RATIO_MAX = 1.1
 SCALING_4X_MAX = 4.2
 #: A mixed-type table's time over an all-numeric one of the same width.
 MIXED_RATIO_MAX = 1.3
-#: The object-store commit's share of a run (new destination on S3) at the largest size.
-COMMIT_SHARE_MAX = 0.05
 #: Peak worker memory counts as bounded when 4x the data needs at most this many
 #: times the peak memory of 1x (it would be 4x if a worker held O(n)).
 MEMORY_GROWTH_MAX = 1.5
@@ -153,18 +151,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "met": row["vs_numeric"] <= MIXED_RATIO_MAX,
                 }
             )
-    store = (results.get("object_store") or {}).get("results") or []
-    ours = [r for r in store if r["store"] == "s3" and r["method"] == "mixupy_dask"]
-    if ours:
-        largest = max(ours, key=lambda r: r["scale"])
-        found.append(
-            {
-                "target": f"S3 commit share of the run at {largest['scale']}x (new dst)",
-                "value": largest["commit_share"],
-                "bound": f"<= {COMMIT_SHARE_MAX}",
-                "met": largest["commit_share"] <= COMMIT_SHARE_MAX,
-            }
-        )
+    if results.get("object_store"):
+        found += object_store.targets(results["object_store"])
     return found
 
 
@@ -265,27 +253,7 @@ def _markdown(results: dict[str, Any]) -> str:
         ]
     store = results.get("object_store") or {}
     if store.get("results"):
-        rows = store["results"]
-        lines += [
-            f"## Object store: S3 API ({store['server']}) and local disk, same run",
-            "",
-            "LocalCluster of 2 workers x 1 thread; commit = the step after the last file "
-            "is written (listing, manifest, rename or swap), timed in each run.",
-            "",
-            "| data | store | job | time | / copy, same store | commit | commit share "
-            "| commit mode |",
-            "|---:|---|---|---:|---:|---:|---:|---|",
-        ]
-        for r in rows:
-            commit, share = "-", "-"
-            if "commit_seconds" in r:
-                commit, share = f"{r['commit_seconds']:.3f} s", f"{r['commit_share']:.1%}"
-            lines.append(
-                f"| {r['scale']}x ({_gb(r['parquet_bytes'])} Parquet) | {r['store']} "
-                f"| {r['method']} | {_secs(r)} | {r['vs_copy']:.2f} | {commit} | {share} "
-                f"| {r.get('commit_mode', '-')} |"
-            )
-        lines.append("")
+        lines += object_store.table(store)
     peaks = results.get("peak_memory") or []
     if peaks:
         lines += [

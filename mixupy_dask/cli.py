@@ -13,6 +13,7 @@ terminal instead). Ctrl-C prints ``error: interrupted`` alone.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import inspect
 import json
@@ -21,6 +22,7 @@ import re
 import signal
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -329,10 +331,11 @@ _CLUSTER = ("scheduler", "scheduler_file", "workers", "threads_per_worker", "mem
 
 @dataclass
 class _Session:
-    """One run of the command: whether it is verbose, and the file that holds, unless
-    it is, the cluster's logs (warnings and up, and what worker processes print) and a
-    failure's traceback. The file is removed after the run unless the run failed with
-    something else than a user error or an interrupt (``keep``)."""
+    """One run of the command: whether it is verbose, and the file that holds the
+    cluster's logs (warnings and up, and what worker processes print) and, unless it is
+    verbose, a failure's traceback; verbose, the logs are copied from the file to stderr
+    as they come, scrubbed (``_Relay``). The file is removed after the run unless the
+    run failed with something else than a user error or an interrupt (``keep``)."""
 
     verbose: bool = False
     log_file: str | None = None
@@ -345,10 +348,13 @@ class _Session:
 
     @contextlib.contextmanager
     def connect(self, **cluster: Any) -> Iterator[Any]:
-        """``connect(**cluster)`` with the logs going where the session says."""
-        if not self.verbose:
-            self._open()
-        with connect(**cluster, log_file=self.log_file, verbose=self.verbose) as client:
+        """``connect(**cluster)`` with the logs going to the session's file and, with
+        ``--verbose``, from there to stderr, scrubbed (``_Relay``): the worker processes
+        write the file themselves, so it is the one place all their lines pass through."""
+        path = self._open()
+        relay = _Relay(path, self.scrub) if self.verbose else contextlib.nullcontext()
+        # The relay outlasts the cluster: its shutdown's lines are relayed too.
+        with relay, connect(**cluster, log_file=path, verbose=self.verbose) as client:
             yield client
 
     def _open(self) -> str:
@@ -377,6 +383,52 @@ class _Session:
         if self.log_file is not None and not self.kept:
             with contextlib.suppress(OSError):
                 os.remove(self.log_file)
+
+
+class _Relay:
+    """While the cluster runs (``--verbose``): what is appended to the log file, copied
+    to stderr with the command line's URLs scrubbed, whole lines at a time (a secret is
+    never split between two writes to the terminal)."""
+
+    #: Seconds between looks at the file.
+    INTERVAL = 0.1
+
+    def __init__(self, path: str, scrub: Callable[[str], str]) -> None:
+        self.path, self.scrub = path, scrub
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._copy, name="mixupy-dask-logs", daemon=True)
+        self.start = 0
+
+    def __enter__(self) -> _Relay:
+        self.start = os.path.getsize(self.path)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _copy(self) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        with open(self.path, "rb") as file:
+            file.seek(self.start)
+            pending = ""
+            while True:
+                last = self.done.wait(self.INTERVAL)
+                pending += decoder.decode(file.read(), final=last)
+                if last:
+                    text, pending = pending, ""
+                else:
+                    end = pending.rfind("\n") + 1
+                    text, pending = pending[:end], pending[end:]
+                if text:
+                    try:
+                        sys.stderr.write(self.scrub(text))
+                        sys.stderr.flush()
+                    except (OSError, ValueError):  # stderr closed: nothing to show them on
+                        return
+                if last:
+                    return
 
 
 def _session(verbose: bool = False) -> _Session:

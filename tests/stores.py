@@ -347,10 +347,10 @@ def named_logs(stderr: str) -> str:
 
 
 def check_credentials_in_urls(store: Store, tmp_path, *secrets: str) -> None:
-    """A URL carrying the secret (as SRC, as DST, through the library and the command):
-    the store cannot read credentials from it, so the run is refused before it reads or
-    writes, naming the URL redacted. No error, summary line, log file or object holds
-    the secret; nothing is written; the source is untouched."""
+    """A URL carrying the secret (as SRC, as DST, through the library and the command,
+    with ``--verbose`` too): the store cannot read credentials from it, so the run is
+    refused before it reads or writes, naming the URL redacted. No error, summary line,
+    log file or object holds the secret; nothing is written; the source is untouched."""
     secrets = (SECRET, *secrets)
     fs, bucket = store.fs, store.new_bucket()
     upload(fs, small_frame(300), f"{bucket}/src", files=1, row_group=300)
@@ -374,7 +374,7 @@ def check_credentials_in_urls(store: Store, tmp_path, *secrets: str) -> None:
 
     options = option_args(store.options)
     for args in (("augment", leaky_src, dst, "--seed", 1, *options),
-                 ("augment", src, leaky_dst, "--seed", 1, *options),
+                 ("augment", src, leaky_dst, "--seed", 1, "--verbose", *options),
                  ("make-data", leaky_dst, "--rows", 100, "--columns", 2, *options)):  # fmt: skip
         result = run(*args, "--workers", 1, "--threads-per-worker", 1, cwd=tmp_path)
         assert_user_error(result, "carries credentials", "***")

@@ -109,20 +109,36 @@ def test_json_holds_every_figure_with_machine_facts(quick_run):
         ours[0]["rows"] // ours[0]["scale"] * s for s in (1, 2, 4)
     ]
 
-    store = results["object_store"]["results"]
+    found = results["object_store"]
+    store = found["results"]
     methods = ("parquet copy", "mixupy_dask", "mixupy_dask overwrite")
+    # Every store in the same run; an emulator that is not installed is named as not run.
+    skipped = {s["store"] for s in found["skipped"]}
+    assert skipped <= {"gcs", "azure"}
+    stores = {"local", "s3", "gcs", "azure"} - skipped
     assert {(r["store"], r["method"], r["scale"]) for r in store} == {
-        (where, m, s) for where in ("local", "s3") for m in methods for s in (1, 4)
+        (where, m, s) for where in stores for m in methods for s in (1, 4)
     }
+    # New dst: in place where the store creates objects exclusively; the GCS emulator
+    # does not, so its new dst is staged and swapped in, as on real stores without it.
+    new_dst = {"local": "rename", "s3": "in place", "gcs": "swap", "azure": "in place"}
     for row in store:
         _timed(row)
         if row["method"] == "parquet copy":
             assert "commit_share" not in row
-        else:  # measured by the library in the same runs
+        else:  # measured by the library in the same runs, the claim included
             assert 0 < row["commit_share"] < 1
-            expected = {"local": "rename", "s3": "in place"}[row["store"]]
-            assert row["commit_mode"] == ("swap" if "overwrite" in row["method"] and
-                                          row["store"] == "s3" else expected)  # fmt: skip
+            for step in ("claim", "commit", "release"):
+                assert row[f"{step}_seconds"] > 0, (row, step)
+            expected = new_dst[row["store"]]
+            if "overwrite" in row["method"] and row["store"] != "local":
+                expected = "swap"
+            assert row["commit_mode"] == expected, row
+    # One target per store run: the claim + commit share of a new dst.
+    store_targets = [t for t in results["targets"] if "claim + commit share" in t["target"]]
+    assert len(store_targets) == len(stores)
+    assert found["targets"] == store_targets
+    assert found["load_average_after"] is not None
 
     mixed = results["mixed"]
     assert {(r["route"], r["table"]) for r in mixed} == {
@@ -171,8 +187,11 @@ def test_markdown_has_a_table_per_section(quick_run):
     text = (out / "results.md").read_text()
     results = json.loads((out / "results.json").read_text())
     for heading in ("## Targets", "## In-memory route", "## Parquet to Parquet", "## Variants",
-                    "## Object store", "## Mixed-type tables"):  # fmt: skip
+                    "## Object stores", "## Mixed-type tables"):  # fmt: skip
         assert heading in text
+    alone = (out / "results-object-store.md").read_text()
+    for words in ("## Targets", "## Object stores", "load average", "claim + commit share"):
+        assert words in alone
     for n in {r["rows"] for r in results["in_memory"]}:
         assert f"\n| {n:,} | " in text
     for line in text.splitlines():

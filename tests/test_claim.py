@@ -84,6 +84,9 @@ def test_store_without_exclusive_create_is_named_and_staged(memory, caplog):
     records = [r.mixupy_commit for r in caplog.records if hasattr(r, "mixupy_commit")]
     assert records[-1]["mode"] == "swap"
     assert records[-1]["exclusive"] is False
+    # What the protocol adds to writing the files, step by step (the benchmark's share).
+    for step in ("claim", "write", "commit", "release"):
+        assert records[-1][f"{step}_seconds"] > 0, step
     out = memory.read(f"{bucket}/out")
     pd.testing.assert_frame_equal(out, mixup(frame, seed=3, labels="y"), check_exact=True)
     assert_committed(fs, f"{bucket}/out", out)

@@ -1,14 +1,19 @@
 """``redact``, the one form in which a URL is shown or recorded, and ``scrub``, which
-masks a run's URLs' secrets in text the library did not write; the refusal of a URL
-whose credentials the store would take as part of an object's name (on a local disk
-here; each object store's own is in its module)."""
+masks a run's URLs' secrets in text the library did not write (the cluster's logs that
+``--verbose`` prints among them); the refusal of a URL whose credentials the store would
+take as part of an object's name (on a local disk here; each object store's own is in
+its module, and ``test_s3.py`` runs the command with ``--verbose`` on a presigned URL)."""
 
 from __future__ import annotations
+
+import os
+import time
 
 import pytest
 
 from mixupy_dask import MixupError, augment_parquet, make_data
 from mixupy_dask._io.redact import redact, scrub
+from mixupy_dask.cli import _Relay, _Session
 
 SECRET = "mixupy-SECRET-4f1c9e"
 
@@ -54,3 +59,31 @@ def test_local_urls_with_credentials_are_refused(tmp_path):
         augment_parquet(f"file://{tmp_path}/in?sig={SECRET}", str(tmp_path / "out"))
     assert SECRET not in str(info.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_verbose_logs_reach_stderr_scrubbed_whole_lines_at_a_time(capsys):
+    """What a worker process appends to the session's log file reaches stderr with the
+    command line's URLs scrubbed, also when a write stops inside the secret."""
+    url = f"https://h.example/f.parquet?X-Amz-Signature={SECRET}&X-Amz-Expires=60"
+    session = _Session(verbose=True, urls=(url,))
+    path = session._open()
+    try:
+        with open(path, "a") as file:
+            file.write("written before the cluster: not relayed\n")
+        with _Relay(path, session.scrub):
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)  # as a worker's stderr is
+            os.write(fd, f"Compute Failed: FileNotFoundError('{url}')\n".encode())
+            os.write(fd, f"the key {SECRET[:7]}".encode())
+            time.sleep(3 * _Relay.INTERVAL)  # the relay reads the line cut in the secret
+            os.write(fd, f"{SECRET[7:]} alone\nlast line, no newline: {SECRET}".encode())
+            os.close(fd)
+    finally:
+        session.discard()
+    err = capsys.readouterr().err
+    assert SECRET not in err
+    assert err == (
+        f"Compute Failed: FileNotFoundError('{redact(url)}')\n"
+        "the key *** alone\n"
+        "last line, no newline: ***"
+    )
+    assert not os.path.exists(path)

@@ -59,6 +59,7 @@ from .stores import (
     contents,
     first_file,
     listing,
+    named_logs,
     old_dataset,
     option_args,
     run,
@@ -498,6 +499,94 @@ def test_two_commands_at_once_on_s3(small, fs, aws_env, tmp_path):
     assert_committed(fs, dst, out)
     assert staging(fs, bucket) == []
     assert_no_secret(*(text for (o, e), _ in results for text in (o, e)))
+
+
+#: The presigned URL's own credential: a session token, as a role's presigned URLs carry
+#: (moto serves them without checking); searched for apart from the storage options'.
+TOKEN = "mixupy-TOKEN-8b3e5d"
+
+
+def presigned(fs, path: str) -> str:
+    """An HTTP URL of ``path`` on the S3 server whose query is its credential."""
+    url = fs.sign(path, expiration=3600) + f"&X-Amz-Security-Token={TOKEN}"
+    assert url.startswith("http://")
+    return url
+
+
+def worker_started(proc: subprocess.Popen) -> bool:
+    """Whether the command has started a worker process (spawned by multiprocessing)."""
+    import psutil  # a dependency of distributed
+
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+        return any("spawn_main" in " ".join(child.cmdline()) for child in children)
+    except psutil.Error:  # a process ended while it was looked at
+        return False
+
+
+def leftovers(directory) -> dict[str, bytes]:
+    """Every file under ``directory`` (the runs' TMPDIR) and its bytes."""
+    return {str(p): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+
+
+@pytest.mark.slow
+def test_verbose_logs_of_a_presigned_source_show_no_credential(fs, options, bucket, tmp_path):
+    """A presigned URL as SRC: an HTTP URL whose query is the credential, read by the
+    workers themselves. With ``--verbose`` the cluster's logs reach the terminal: they
+    pass through the same scrubbing as the command's other output. The run is exact;
+    then the source vanishes mid-run, and the workers' errors, which quote the URL, show
+    it masked on stderr (``--verbose``) and in the kept log file (without). Neither the
+    URL's token nor the secret key of the storage options is in stdout, stderr, any file
+    the runs leave in TMPDIR, or any object of the bucket."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.standard_normal((ROWS, 8)), columns=[f"x{i}" for i in range(8)])
+    upload(fs, frame, f"{bucket}/one", files=1, row_group=ROW_GROUP)  # 24 row groups
+    [path] = listing(fs, f"{bucket}/one")
+    src = presigned(fs, path)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"TMPDIR": str(tmp)}
+    # The options are the S3 destination's: the source needs none but its URL.
+    flags = ["--seed", SEED, "--blocksize", BLOCKSIZE, *EMBEDDED,
+             *option_args(options, "--dst-storage-option")]  # fmt: skip
+
+    def no_credential(*texts) -> None:
+        for secret in (TOKEN, SECRET):
+            assert_no_secret(*texts, *leftovers(tmp).values(), secret=secret)
+            assert_no_secret_stored(fs, bucket, secret=secret)
+
+    result = run("augment", src, f"s3://{bucket}/out", *flags, "--verbose", cwd=tmp_path,
+                 env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = read(f"{bucket}/out", options)
+    pd.testing.assert_frame_equal(out, mixup(frame, seed=SEED), check_exact=True)
+    record = assert_committed(fs, f"{bucket}/out", out)
+    assert "X-Amz-Security-Token=***" in record["job"]["source"]
+    no_credential(result.stdout, result.stderr)
+    assert not list(tmp.glob("mixupy-dask-*.log"))  # the session's log file is removed
+
+    for verbose in (True, False):
+        name = f"vanished-{verbose}"
+        proc = start("augment", src, f"s3://{bucket}/{name}", *flags,
+                     *(["--verbose"] if verbose else []), cwd=tmp_path, env=env)  # fmt: skip
+        # The command read the footers before it started its cluster; its worker, still
+        # starting, has read nothing: the source is gone for every task that reads it.
+        wait_until(proc, lambda proc=proc: worker_started(proc), "a worker process", DEADLINE)
+        fs.rm_file(path)
+        out_text, err = proc.communicate(timeout=HANG_GUARD)
+        upload(fs, frame, f"{bucket}/one", files=1, row_group=ROW_GROUP)
+        assert proc.returncode == 1, err
+        [error] = [line for line in err.splitlines() if line.startswith("error:")]
+        # fsspec's FileNotFoundError, which distributed could not pickle whole.
+        assert "FileNotFoundError('http://127.0.0.1:" in error, err
+        logs = err if verbose else named_logs(err)
+        # The workers' own lines, quoting the URL: there, and masked.
+        assert "Compute Failed" in logs, logs
+        assert "X-Amz-Security-Token=***" in logs, logs
+        assert ("Traceback" in err) is verbose
+        no_credential(out_text, err, logs)
+        assert listing(fs, f"{bucket}/{name}") == {}
+        assert staging(fs, bucket) == []
 
 
 # --- faults on the object store ---------------------------------------------------------

@@ -195,11 +195,50 @@ def _write(
     # removes nothing (its clean-up below would otherwise remove the winner's files).
     claim = _Claim.take(fs, dst, overwrite, destination.stale_claim, destination.url)
     try:
-        return _write_claimed(
+        done = _write_claimed(
             frame, destination, sink, metadata, client, progress, known, claim, local
         )
     finally:
         claim.release()
+    # Logged once the claim is released, so that the record holds every step the
+    # protocol adds to writing the files: taking the claim, the commit, the release.
+    log.info(
+        "committed %d files (%d rows) to %s: %s; claim %.3f s, files written in %.2f s, "
+        "commit %.3f s, claim released in %.3f s",
+        done.files,
+        done.rows,
+        destination.url,
+        done.mode,
+        claim.seconds,
+        done.write_seconds,
+        done.commit_seconds,
+        claim.release_seconds,
+        extra={
+            "mixupy_commit": {
+                "mode": done.mode,
+                "files": done.files,
+                "exclusive": claim.exclusive,
+                # Taking the claim, before the first file is written.
+                "claim_seconds": claim.seconds,
+                "write_seconds": done.write_seconds,
+                # After the last file: the claim's check, the manifest, rename or swap.
+                "commit_seconds": done.commit_seconds,
+                "release_seconds": claim.release_seconds,
+            }
+        },
+    )
+    return done.files
+
+
+@dataclass(frozen=True)
+class _Committed:
+    """What a committed write did: its files and rows, how it committed, and when."""
+
+    files: int
+    rows: int
+    mode: str
+    write_seconds: float
+    commit_seconds: float
 
 
 def _write_claimed(
@@ -212,7 +251,7 @@ def _write_claimed(
     known: Sequence[int] | None,
     claim: _Claim,
     local: bool,
-) -> int:
+) -> _Committed:
     fs, dst, overwrite = destination.fs, destination.path, destination.overwrite
     parent, name = posixpath.split(dst)
     fs.invalidate_cache()
@@ -269,26 +308,7 @@ def _write_claimed(
             _swap(fs, staging, dst, names, manifest, claim.exclusive)
         _remove_stale(fs, parent, name)
     done = time.perf_counter()
-    log.info(
-        "committed %d files (%d rows) to %s: %s, files written in %.2f s, commit %.3f s",
-        len(names),
-        sum(rows),
-        destination.url,
-        mode,
-        written - start,
-        done - written,
-        extra={
-            "mixupy_commit": {
-                "mode": mode,
-                "files": len(names),
-                "exclusive": claim.exclusive,
-                "claim_seconds": claim.seconds,
-                "write_seconds": written - start,
-                "commit_seconds": done - written,
-            }
-        },
-    )
-    return len(names)
+    return _Committed(len(names), sum(rows), mode, written - start, done - written)
 
 
 class _Run:
@@ -600,8 +620,12 @@ class _Claim:
     token: str
     #: Whether the store honours exclusive create; found by creating the claim twice.
     exclusive: bool
+    #: Seconds taking the claim, before the first file (its check at the commit is
+    #: timed as part of the commit).
     seconds: float = 0.0
     released: str | None = None
+    #: Seconds removing it, after the commit.
+    release_seconds: float = 0.0
 
     @classmethod
     def take(
@@ -659,9 +683,7 @@ class _Claim:
     def check(self, url: str) -> None:
         """Refuse to commit if the claim is no longer this run's (another run took it:
         on a store without exclusive create, or by releasing it with ``overwrite``)."""
-        start = time.perf_counter()
         held = _read_claim(self.fs, self.path)
-        self.seconds += time.perf_counter() - start
         if held is None or held.get("token") != self.token:
             raise DestinationBusyError(
                 f"another run claimed `dst` while this run wrote it; this run did not "
@@ -671,6 +693,7 @@ class _Claim:
     def release(self) -> None:
         """Remove the claim if it is still this run's (best effort: a failure here must
         not hide the run's outcome; a claim left behind is released by overwrite)."""
+        start = time.perf_counter()
         try:
             held = _read_claim(self.fs, self.path)
             if held is not None and held.get("token") == self.token:
@@ -680,3 +703,4 @@ class _Claim:
             self.fs.invalidate_cache()
         except Exception:
             log.warning("could not remove the claim %s", self.path, exc_info=True)
+        self.release_seconds = time.perf_counter() - start

@@ -232,6 +232,10 @@ def _each_file(fs: fsspec.AbstractFileSystem, read: Callable[[Any], Any], files:
 
 def strip(fs: fsspec.AbstractFileSystem, path: str) -> str:
     path = fs._strip_protocol(path)
+    if "://" in path:
+        # A filesystem whose paths are URLs (HTTP, e.g. a presigned URL): normpath
+        # would fold the scheme's "//" and name another file.
+        return path
     return posixpath.normpath(path) if path else path
 
 
@@ -329,21 +333,22 @@ def _check_same_columns(
     """
     first = fragments[0]
     reference = _own_columns(first)
+    shown = redact(first.path)  # a presigned URL's query is a credential
     for fragment in fragments[1:]:
         if fragment.physical_schema.equals(first.physical_schema):
             continue  # the common case, cheaply
         own = _own_columns(fragment)
         problems = [f"lacks {c!r}" for c in columns if c in reference and c not in own]
         problems += [
-            f"has {c!r} as {own[c]} where {first.path} has {reference[c]}"
+            f"has {c!r} as {own[c]} where {shown} has {reference[c]}"
             for c in columns
             if c in reference and c in own and not _same_type(own[c], reference[c])
         ]
         if every_column:
-            problems += [f"has {c!r}, which {first.path} lacks" for c in own if c not in reference]
+            problems += [f"has {c!r}, which {shown} lacks" for c in own if c not in reference]
         if problems:
             raise MixupError(
-                f"the files of `src` {src} disagree on their columns: {fragment.path} "
+                f"the files of `src` {src} disagree on their columns: {redact(fragment.path)} "
                 f"{'; '.join(problems)}. Rewrite them with one schema, or choose the "
                 f"columns they share with `columns`"
             )
@@ -363,7 +368,8 @@ def _check_unique_names(fs: fsspec.AbstractFileSystem, path: str, src: str) -> N
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise MixupError(
-                f"column names must be unique; {file} repeats: {', '.join(map(repr, repeated))}"
+                f"column names must be unique; {redact(file)} repeats: "
+                f"{', '.join(map(repr, repeated))}"
             )
 
 
@@ -456,7 +462,7 @@ def _read_table(
                 first, last = piece.row_groups[0], piece.row_groups[-1]
                 groups = f"row group {first}" if first == last else f"row groups {first}-{last}"
                 raise MixupError(
-                    f"`src` has a corrupt Parquet file: {piece.path} ({groups}: {reason})"
+                    f"`src` has a corrupt Parquet file: {redact(piece.path)} ({groups}: {reason})"
                 ) from exc
         tables.append(table)
     return concat_tables(tables)
