@@ -1,6 +1,6 @@
 """Frames to rows and back: float column blocks shaped (columns, rows), one block per
-output dtype (pandas' own block layout: converting a frame costs one copy at most and
-gathering rows is a contiguous ``take`` per column), and passenger columns beside them.
+output dtype (pandas' own block layout: converting a frame costs one copy at most;
+gathers go through ``take_columns``), and passenger columns beside them.
 """
 
 from __future__ import annotations
