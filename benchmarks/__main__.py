@@ -112,6 +112,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_targets(log: Any, targets: list[dict[str, Any]], digits: int = 2) -> None:
+    """One line per target: its value against its bound, met or not."""
+    for t in targets:
+        log(
+            f"target     {t['target']}: {t['value']:.{digits}f} ({t['bound']}) "
+            f"{'met' if t['met'] else 'NOT met'}"
+        )
+
+
 def _noise(results: dict[str, Any]) -> dict[str, Any]:
     """How far repetitions of the same figure were apart: (max - min) / median."""
     spreads = []
@@ -199,11 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         found["noise"] = _noise({"object_store": found})
         results["object_store"] = found
         log(f"object     load average at end {found['load_average_after']}")
-        for t in found["targets"]:
-            log(
-                f"target     {t['target']}: {t['value']:.3f} ({t['bound']}) "
-                f"{'met' if t['met'] else 'NOT met'}"
-            )
+        _log_targets(log, found["targets"], digits=3)
         log(f"wrote {', '.join(object_store.write(found, args.out).values())}")
         if sections == ["object-store"]:  # leave the other sections' committed results be
             return 0
@@ -231,11 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             found["parquet"] = balancing.run_parquet(balance_rows, balance_files, work, log)
         found["targets"] = balancing.targets(found)
         results["balancing"] = found
-        for t in found["targets"]:
-            log(
-                f"target     {t['target']}: {t['value']:.2f} ({t['bound']}) "
-                f"{'met' if t['met'] else 'NOT met'}"
-            )
+        _log_targets(log, found["targets"])
         log(f"wrote {', '.join(balancing.write(found, args.out).values())}")
         if sections == ["balancing"]:  # leave the other sections' committed results be
             return 0
@@ -243,11 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     results["targets"] = report.targets(results)
     results["noise"] = _noise(results)
     paths = report.write(results, args.out)
-    for t in results["targets"]:
-        log(
-            f"target     {t['target']}: {t['value']:.2f} ({t['bound']}) "
-            f"{'met' if t['met'] else 'NOT met'}"
-        )
+    _log_targets(log, results["targets"])
     log(f"wrote {', '.join(paths.values())}")
     return 0
 
