@@ -69,17 +69,14 @@ class FrameRows(Rows):
 
 @dataclass
 class PartitionRows(Rows):
-    """Partitions of known lengths, each read whole by ``read_partition(p)``; the last
-    one read is kept, since a window's runs are in ascending order. With
-    ``read_table(p)`` (Parquet) a window's rows are put together as Arrow tables and
-    converted to pandas once: one copy of the rows instead of a conversion per
-    partition and a concatenation of the frames."""
+    """Partitions of known lengths, each read whole by ``read_partition(p)`` (a Dask
+    frame's, as pandas frames); the last one read is kept, since a window's runs are in
+    ascending order."""
 
     frame: dd.DataFrame
     sizes: tuple[int, ...]
-    read_partition: Callable[[int], pd.DataFrame]
+    read_partition: Callable[[int], Any]
     nbytes: int | None = None
-    read_table: Callable[[int], pa.Table] | None = None
     _last: tuple[int, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -104,19 +101,21 @@ class PartitionRows(Rows):
         self._last = None
 
     def _partition(self, p: int) -> Any:
-        """Partition ``p``: its table with ``read_table``, else its frame."""
         if self._last is None or self._last[0] != p:
             self._last = None  # release the previous one before reading the next
-            if self.read_table is not None:
-                table = self.read_table(p)
-                # A slice of a row group keeps the decoded batches it came from: copied
-                # out, so that a window does not hold every row group it touches.
-                if table.get_total_buffer_size() > 2 * table.nbytes:
-                    table = table.take(np.arange(table.num_rows))
-                self._last = (p, table)
-            else:
-                self._last = (p, self._categories(self.read_partition(p)))
+            self._last = (p, self._load(p))
         return self._last[1]
+
+    def _load(self, p: int) -> Any:
+        return self._categories(self.read_partition(p))
+
+    @staticmethod
+    def _slice(part: Any, a: int, b: int) -> Any:
+        return part.iloc[a:b]
+
+    def _join(self, pieces: list[Any]) -> pd.DataFrame:
+        out = pieces[0] if len(pieces) == 1 else pd.concat(pieces)
+        return out.reset_index(drop=True)
 
     def _categories(self, part: pd.DataFrame) -> pd.DataFrame:
         """``part`` (a partition, or a window's rows from several files) recoded by
@@ -140,22 +139,12 @@ class PartitionRows(Rows):
                 start, stop = int(self._starts[p]), int(self._starts[p + 1])
                 end = min(b, stop)
                 if end > a:
-                    part = self._partition(p)
-                    if self.read_table is not None:
-                        pieces.append(part.slice(a - start, end - a))
-                    else:
-                        pieces.append(part.iloc[a - start : end - start])
+                    pieces.append(self._slice(self._partition(p), a - start, end - start))
                 a = end
                 p += 1
         if not pieces:
             return self.meta
-        if self.read_table is not None:
-            frame = self._categories(concat_tables(pieces).to_pandas())
-            del pieces
-            pa.default_memory_pool().release_unused()  # as ParquetSource's reads do
-            return frame
-        out = pieces[0] if len(pieces) == 1 else pd.concat(pieces)
-        return out.reset_index(drop=True)
+        return self._join(pieces)
 
     def check_fits(self) -> None:
         if self.nbytes is None:
@@ -170,6 +159,32 @@ class PartitionRows(Rows):
                 f"{available / 2**30:.1f} GiB available: give `window` (rows mixed "
                 f"together, e.g. window=1_000_000) to stream it in O(window) memory"
             )
+
+
+@dataclass
+class ParquetRows(PartitionRows):
+    """A Parquet dataset's partitions, read by ``read_partition(p)`` as Arrow tables
+    (``ParquetSource.table_reader``): a window's rows are put together as tables and
+    converted to pandas once, one copy of the rows instead of a conversion per
+    partition and a concatenation of the frames."""
+
+    def _load(self, p: int) -> pa.Table:
+        table = self.read_partition(p)
+        # A slice of a row group keeps the decoded batches it came from: copied out, so
+        # that a window does not hold every row group it touches.
+        if table.get_total_buffer_size() > 2 * table.nbytes:
+            table = table.take(np.arange(table.num_rows))
+        return table
+
+    @staticmethod
+    def _slice(part: pa.Table, a: int, b: int) -> pa.Table:
+        return part.slice(a, b - a)
+
+    def _join(self, pieces: list[Any]) -> pd.DataFrame:
+        frame = self._categories(concat_tables(pieces).to_pandas())
+        del pieces
+        pa.default_memory_pool().release_unused()  # as ParquetSource's reads do
+        return frame
 
 
 def _recoded(part: pd.DataFrame, dtypes: dict[Hashable, pd.CategoricalDtype]) -> pd.DataFrame:
@@ -206,13 +221,11 @@ def open_rows(
             blocksize = int(min(DEFAULT_BLOCKSIZE, max(MIN_SLICE_BYTES, unit * row_bytes)))
         parts = source.source(blocksize)
         assert parts.lengths is not None
-        assert parts.read is not None
-        return PartitionRows(
+        return ParquetRows(
             parts.frame,
             parts.lengths,
-            parts.read,
-            sum(p.nbytes for p in source.pieces),
             source.table_reader(blocksize),
+            sum(p.nbytes for p in source.pieces),
         )
     if columns is not None and isinstance(data, (pd.DataFrame, dd.DataFrame)):
         missing = [c for c in columns if c not in data.columns]

@@ -431,7 +431,7 @@ class MixupStream:
         reader = ThreadPoolExecutor(1, thread_name_prefix="mixupy-stream-read")
         mixer = ThreadPoolExecutor(1, thread_name_prefix="mixupy-stream-mix")
         planned: dict[int, Future[Mixed]] = {}
-        mixing: deque[Future[Any]] = deque()
+        mixing: deque[tuple[Block, Future[Any]]] = deque()  # blocks submitted, in order
 
         def read(r: int) -> None:
             if r < len(runs) and r not in planned:
@@ -457,17 +457,20 @@ class MixupStream:
                 for _ in batch:
                     if not pending:
                         while submitted < len(todo) and len(mixing) <= BLOCKS_AHEAD:
-                            mixing.append(mix(submitted))
+                            mixing.append((todo[submitted], mix(submitted)))
                             submitted += 1
-                        pending = list(reversed(todo[submitted - len(mixing)].pieces))
-                        block, offset = mixing.popleft().result(), 0
+                        next_block, future = mixing.popleft()
+                        pending = list(reversed(next_block.pieces))
+                        block, offset = future.result(), 0
                     a, b = pending.pop()
                     parts.append(fmt.cut(block, offset, offset + b - a))
                     offset += b - a
                 yield parts[0] if len(parts) == 1 else fmt.join(parts)
         finally:
-            for future in [*mixing, *planned.values()]:
+            for _, future in mixing:
                 future.cancel()
+            for window in planned.values():
+                window.cancel()
             mixer.shutdown(wait=True, cancel_futures=True)
             reader.shutdown(wait=True, cancel_futures=True)
 
